@@ -1,0 +1,188 @@
+#include "actors/balancer/balancer.hpp"
+
+#include <random>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/subchannel/subchannel.hpp"
+
+namespace achan {
+namespace {
+
+struct balancer_state;
+using self_ptr = balancer_actor::stateful_pointer<balancer_state>;
+
+/// One hosted policy plus the helper through which it acts.
+struct slot final : policy_helper {
+  self_ptr self;
+  lb_config cfg;
+  std::unique_ptr<policy> impl;
+  connectivity_state state = connectivity_state::connecting;
+  picker_ptr picker;  // null until the policy published one
+
+  slot(self_ptr s, lb_config c) : self(s), cfg(std::move(c)) {}
+
+  subchannel_id create_subchannel(const std::string& address) override;
+  void connect(subchannel_id id) override;
+  void shutdown_subchannel(subchannel_id id) override;
+  void update_state(connectivity_state s, picker_ptr p) override;
+  void request_reresolution() override;
+  std::mt19937_64& random() override;
+};
+
+struct balancer_state {
+  balancer_config cfg;
+  std::mt19937_64 rng;
+  std::unique_ptr<slot> current;
+  std::unique_ptr<slot> pending;
+  struct owned {
+    subchannel_actor actor;
+    slot* owner;
+  };
+  std::unordered_map<subchannel_id, owned> subchannels;
+  subchannel_id next_id = 1;
+  resolver_actor resolver;
+  bool had_good_update = false;
+  static inline const char* name = "achan.balancer";
+};
+
+subchannel_id slot::create_subchannel(const std::string& address) {
+  auto& st = self->state;
+  auto id = st.next_id++;
+  subchannel_config sc{id, address, st.cfg.transport, st.cfg.backoff,
+                       st.cfg.seed ^ (id * 0x9E3779B97F4A7C15ULL), balancer_actor{self}};
+  st.subchannels.emplace(id, balancer_state::owned{spawn_subchannel(self->home_system(), sc), this});
+  return id;
+}
+
+void slot::connect(subchannel_id id) {
+  if (auto i = self->state.subchannels.find(id); i != self->state.subchannels.end())
+    self->send(i->second.actor, subchannel_connect{});
+}
+
+void slot::shutdown_subchannel(subchannel_id id) {
+  auto& subs = self->state.subchannels;
+  if (auto i = subs.find(id); i != subs.end()) {
+    self->send(i->second.actor, subchannel_shutdown{});
+    subs.erase(i);
+  }
+}
+
+void slot::update_state(connectivity_state s, picker_ptr p) {
+  state = s;
+  picker = std::move(p);
+  if (this == self->state.current.get())
+    self->send(self->state.cfg.channel, picker_update{state, picker});
+}
+
+void slot::request_reresolution() {
+  if (self->state.resolver)
+    self->send(self->state.resolver, resolve_now{});
+}
+
+std::mt19937_64& slot::random() { return self->state.rng; }
+
+std::unique_ptr<slot> make_slot(self_ptr self, const lb_config& cfg) {
+  auto s = std::make_unique<slot>(self, cfg);
+  s->impl = (*self->state.cfg.policies.find(cfg.name))(*s);
+  return s;
+}
+
+void retire(std::unique_ptr<slot>& s) {
+  if (s) {
+    s->impl->shutdown();
+    s.reset();
+  }
+}
+
+/// Runs after every message, never inside a policy call, so no policy is destroyed
+/// while one of its own methods is on the stack.
+void maybe_swap(self_ptr self) {
+  auto& st = self->state;
+  if (!st.pending || !st.pending->picker)
+    return;
+  if (st.pending->state == connectivity_state::connecting &&
+      st.current->state == connectivity_state::ready)
+    return;  // the old policy keeps serving until the new one is ready or gives up
+  retire(st.current);
+  st.current = std::move(st.pending);
+  self->send(st.cfg.channel, picker_update{st.current->state, st.current->picker});
+}
+
+void apply_addresses(self_ptr self, const std::vector<std::string>& addresses, lb_config cfg) {
+  auto& st = self->state;
+  slot* newest = st.pending ? st.pending.get() : st.current.get();
+  if (cfg.name == newest->cfg.name) {
+    newest->cfg = cfg;
+    newest->impl->update_addresses(addresses, cfg);
+  } else if (cfg.name == st.current->cfg.name) {
+    retire(st.pending);  // switching back before the switch completed
+    st.current->cfg = cfg;
+    st.current->impl->update_addresses(addresses, cfg);
+  } else {
+    retire(st.pending);
+    st.pending = make_slot(self, cfg);
+    st.pending->impl->update_addresses(addresses, cfg);
+  }
+}
+
+balancer_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
+  self->state.rng.seed(cfg.seed);
+  self->state.cfg = std::move(cfg);
+  self->state.current = make_slot(self, self->state.cfg.initial);
+  return {
+      [=](resolver_update& u) {
+        auto& st = self->state;
+        if (!u.error.ok()) {
+          st.current->impl->resolver_error(u.error);
+          if (st.pending)
+            st.pending->impl->resolver_error(u.error);
+        } else {
+          auto cfg = u.config.value_or(st.cfg.initial);
+          if (!st.cfg.policies.find(cfg.name)) {
+            status bad{status_code::unavailable,
+                       "service config names unknown load-balancing policy '" + cfg.name + "'"};
+            if (!st.had_good_update) {
+              st.current->impl->resolver_error(bad);
+              return;
+            }
+            cfg = st.pending ? st.pending->cfg : st.current->cfg;  // keep the last good choice
+          }
+          st.had_good_update = true;
+          apply_addresses(self, u.addresses, std::move(cfg));
+        }
+        maybe_swap(self);
+      },
+      [=](subchannel_update& u) {
+        auto& subs = self->state.subchannels;
+        auto i = subs.find(u.id);
+        if (i == subs.end())
+          return;  // shut down meanwhile
+        i->second.owner->impl->on_subchannel_update(u);
+        maybe_swap(self);
+      },
+      [=](balancer_exit_idle) {
+        self->state.current->impl->exit_idle();
+        if (self->state.pending)
+          self->state.pending->impl->exit_idle();
+        maybe_swap(self);
+      },
+      [=](balancer_shutdown) {
+        retire(self->state.pending);
+        retire(self->state.current);
+        self->quit();
+      },
+      [=](balancer_set_resolver& r) { self->state.resolver = std::move(r.resolver); },
+  };
+}
+
+}  // namespace
+
+balancer_actor spawn_balancer(caf::actor_system& sys, balancer_config cfg) {
+  return sys.spawn(balancer, std::move(cfg));
+}
+
+}  // namespace achan

@@ -1,0 +1,40 @@
+#pragma once
+/// The balancer actor: hosts a load-balancing policy (a plain C++ object), creates and
+/// shuts down subchannel actors on its behalf, routes their state changes to it, and
+/// forwards the pickers it publishes to the channel.
+///
+/// Policy switch (a resolver update naming another policy) is graceful, as gRPC's
+/// graceful-switch balancer: the new policy starts as *pending* with its own
+/// subchannels while the current one keeps serving picks; the pending one replaces it
+/// as soon as it reports anything but CONNECTING (READY, or it gave up with
+/// TRANSIENT_FAILURE), or at once if the current one is not READY.
+///
+/// A service config naming an unknown policy is rejected: before the first good
+/// update it puts the channel in TRANSIENT_FAILURE with a message saying so; after
+/// that the previous policy stays and the addresses still apply.
+#include <cstdint>
+
+#include "actors/balancer/registry.hpp"
+#include "actors/protocol.hpp"
+#include "actors/subchannel/backoff.hpp"
+#include "transport/transport.hpp"
+
+namespace achan {
+
+/// Where the balancer sends its pickers.
+using picker_sink = caf::typed_actor<caf::reacts_to<picker_update>>;
+
+/// What a balancer needs to start.
+struct balancer_config {
+  lb_config initial;               ///< policy used until a resolver update names another
+  policy_registry policies;        ///< names a resolver update may choose from
+  transport::transport_ptr transport;
+  backoff_params backoff;          ///< for every subchannel
+  std::uint64_t seed = 0;          ///< shuffles, start offsets, backoff jitter
+  picker_sink channel;             ///< receives every picker the current policy publishes
+};
+
+/// Spawns a balancer running `cfg.initial`. `cfg.initial.name` must be registered.
+balancer_actor spawn_balancer(caf::actor_system& sys, balancer_config cfg);
+
+}  // namespace achan

@@ -1,0 +1,64 @@
+#pragma once
+/// Pickers: immutable snapshots a balancing policy publishes; the channel picks from
+/// the latest one for every call. A pick takes no lock and allocates nothing (at most
+/// it bumps an atomic counter), so one picker may be used from any thread.
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "transport/status.hpp"
+#include "transport/transport.hpp"
+
+namespace achan {
+
+/// Outcome of one pick. For `complete`, `conn` points at the picker's own shared_ptr
+/// (valid as long as the picker; copy it to keep the connection); for `fail`, `error`
+/// points into the picker.
+struct pick_result {
+  enum class kind : std::uint8_t { complete, queue, fail };
+  kind what = kind::queue;
+  const transport::connection_ptr* conn = nullptr;
+  const status* error = nullptr;
+};
+
+/// An immutable pick snapshot. `pick` is thread-safe, lock-free and allocation-free.
+class picker {
+ public:
+  virtual ~picker() = default;
+  virtual pick_result pick() const noexcept = 0;
+};
+
+using picker_ptr = std::shared_ptr<const picker>;
+
+/// Queues every call (CONNECTING / IDLE: nothing to pick yet).
+class queue_picker final : public picker {
+ public:
+  pick_result pick() const noexcept override { return {}; }
+};
+
+/// Fails every call with a fixed status (TRANSIENT_FAILURE); wait_for_ready calls queue instead.
+class fail_picker final : public picker {
+ public:
+  explicit fail_picker(status st) : status_(std::move(st)) {}
+  pick_result pick() const noexcept override {
+    return {pick_result::kind::fail, nullptr, &status_};
+  }
+  const status& error() const noexcept { return status_; }
+
+ private:
+  status status_;
+};
+
+/// Always returns one connection (pick_first's READY picker).
+class single_picker final : public picker {
+ public:
+  explicit single_picker(transport::connection_ptr c) : conn_(std::move(c)) {}
+  pick_result pick() const noexcept override {
+    return {pick_result::kind::complete, &conn_, nullptr};
+  }
+
+ private:
+  transport::connection_ptr conn_;
+};
+
+}  // namespace achan

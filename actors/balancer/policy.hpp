@@ -1,0 +1,75 @@
+#pragma once
+/// The interface a load-balancing policy implements and the helper through which it
+/// acts. Policies are plain C++ objects hosted by the balancer actor: every method is
+/// called on that actor, so a policy needs no synchronization and knows nothing of CAF.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "actors/balancer/picker.hpp"
+#include "actors/state/connectivity.hpp"
+#include "transport/status.hpp"
+#include "transport/transport.hpp"
+
+namespace achan {
+
+/// Identifies a subchannel within one balancer. Never reused.
+using subchannel_id = std::uint64_t;
+
+/// Policy selection, as a service config's loadBalancingConfig would carry it.
+struct lb_config {
+  std::string name = "pick_first";   ///< registered policy name
+  bool shuffle_address_list = false; ///< pick_first: shuffle addresses (seeded) before use
+};
+
+/// A subchannel's new state as the policy sees it.
+struct subchannel_update {
+  subchannel_id id = 0;
+  connectivity_state state = connectivity_state::idle;
+  status last_error;                  ///< why it left READY / failed to connect
+  transport::connection_ptr conn;     ///< set when `state` is READY
+};
+
+/// What a policy may ask of the balancer hosting it. Called only from policy methods.
+class policy_helper {
+ public:
+  virtual ~policy_helper() = default;
+  /// Creates a subchannel for `address`. It starts IDLE and does nothing until
+  /// `connect`; its state changes arrive through `policy::on_subchannel_update`.
+  virtual subchannel_id create_subchannel(const std::string& address) = 0;
+  /// Asks an IDLE subchannel to connect (ignored in any other state).
+  virtual void connect(subchannel_id id) = 0;
+  /// Shuts a subchannel down; no update for it arrives afterwards.
+  virtual void shutdown_subchannel(subchannel_id id) = 0;
+  /// Publishes the policy's aggregate state and a new picker.
+  virtual void update_state(connectivity_state s, picker_ptr p) = 0;
+  /// Asks the resolver to resolve again (it may rate-limit).
+  virtual void request_reresolution() = 0;
+  /// The balancer's seeded random generator (shuffles, random start offsets).
+  virtual std::mt19937_64& random() = 0;
+};
+
+/// A load-balancing policy. Lifetime: created with a helper, fed updates, then
+/// `shutdown()` once (it must shut down every subchannel it created) and destroyed.
+class policy {
+ public:
+  virtual ~policy() = default;
+  /// A complete address list from the resolver (never a delta). An empty list is an
+  /// error the policy reports as TRANSIENT_FAILURE.
+  virtual void update_addresses(const std::vector<std::string>& addresses, const lb_config& cfg) = 0;
+  /// The resolver failed. Policies with working subchannels keep using them.
+  virtual void resolver_error(const status& st) = 0;
+  /// A subchannel this policy created changed state.
+  virtual void on_subchannel_update(const subchannel_update& u) = 0;
+  /// The channel wants to leave IDLE (a call is waiting, or connect() was called).
+  virtual void exit_idle() = 0;
+  /// Shuts down every subchannel. No helper call is made after this returns.
+  virtual void shutdown() = 0;
+};
+
+using policy_factory = std::function<std::unique_ptr<policy>(policy_helper&)>;
+
+}  // namespace achan

@@ -1,0 +1,40 @@
+#include "actors/balancer/registry.hpp"
+
+#include <memory>
+#include <utility>
+
+#include "actors/balancer/pick_first.hpp"
+#include "actors/balancer/round_robin.hpp"
+
+namespace achan {
+
+policy_registry policy_registry::with_builtins() {
+  policy_registry r;
+  r.add("pick_first", [](policy_helper& h) -> std::unique_ptr<policy> {
+    return std::make_unique<pick_first>(h);
+  });
+  r.add("round_robin", [](policy_helper& h) -> std::unique_ptr<policy> {
+    return std::make_unique<round_robin>(h);
+  });
+  return r;
+}
+
+bool policy_registry::add(std::string name, policy_factory factory) {
+  auto [it, inserted] = factories_.insert_or_assign(std::move(name), std::move(factory));
+  return inserted;
+}
+
+const policy_factory* policy_registry::find(std::string_view name) const {
+  auto it = factories_.find(name);
+  return it == factories_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> policy_registry::names() const {
+  std::vector<std::string> out;
+  out.reserve(factories_.size());
+  for (const auto& [name, factory] : factories_)
+    out.push_back(name);
+  return out;
+}
+
+}  // namespace achan

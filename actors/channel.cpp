@@ -1,0 +1,162 @@
+#include "actors/channel.hpp"
+
+#include <random>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/channel_actor.hpp"
+#include "actors/state/state_manager.hpp"
+
+namespace achan {
+
+struct channel::impl {
+  caf::actor_system& sys;
+  achan::target tgt;
+  bool wait_for_ready = false;
+  channel_actor actor;
+  state_manager_actor states;
+  std::shared_ptr<std::atomic<connectivity_state>> mirror;
+  std::shared_ptr<channel_shared> shared;
+
+  ~impl() { caf::anon_send(actor, channel_close{}); }
+};
+
+void call_handle::cancel() {
+  if (c_ && c_->fail(status_code::cancelled, "call cancelled by the client"))
+    caf::anon_send(ch_, cancel_call{c_});
+}
+
+connectivity_state channel::state() const noexcept {
+  return impl_->mirror->load(std::memory_order_acquire);
+}
+
+void channel::connect() { caf::anon_send(impl_->actor, channel_connect{}); }
+
+void channel::wait_for_state_change(connectivity_state from, time_point deadline,
+                                    std::function<void(bool)> done) {
+  caf::anon_send(impl_->states, wait_for_change{from, deadline, std::move(done)});
+}
+
+std::future<bool> channel::wait_for_state_change(connectivity_state from, clock_duration timeout) {
+  auto p = std::make_shared<std::promise<bool>>();
+  auto f = p->get_future();
+  wait_for_state_change(from, now() + timeout, [p](bool changed) { p->set_value(changed); });
+  return f;
+}
+
+void channel::subscribe(std::function<void(const state_change&)> fn) {
+  caf::anon_send(impl_->states, achan::subscribe{std::move(fn)});
+}
+
+call_handle channel::call(std::string method, std::string payload, call_options opts,
+                          std::function<void(call_result&&)> done) {
+  auto& shared = impl_->shared;
+  if (shared->closed.load(std::memory_order_acquire)) {
+    done(call_result{{status_code::cancelled, "channel closed"}, {}, {}, {}});
+    return {};
+  }
+  auto deadline = opts.timeout ? now() + *opts.timeout : time_point::max();
+  shared->active_calls.fetch_add(1, std::memory_order_relaxed);
+  // A separately allocated control block: a pending deadline timer holds only a
+  // weak_ptr, which must not keep the call's memory alive.
+  call_ptr c{new achan::call(
+      shared->next_call_id.fetch_add(1, std::memory_order_relaxed), std::move(method),
+      std::move(payload), std::move(opts.md), deadline,
+      opts.wait_for_ready.value_or(impl_->wait_for_ready),
+      [shared, done = std::move(done)](call_result&& r) {
+        shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
+        done(std::move(r));
+      })};
+  caf::anon_send(impl_->actor, start_call{c});
+  return call_handle{std::move(c), impl_->actor};
+}
+
+std::future<call_result> channel::call(std::string method, std::string payload,
+                                       call_options opts) {
+  auto p = std::make_shared<std::promise<call_result>>();
+  auto f = p->get_future();
+  call(std::move(method), std::move(payload), std::move(opts),
+       [p](call_result&& r) { p->set_value(std::move(r)); });
+  return f;
+}
+
+void channel::close() {
+  impl_->shared->closed.store(true, std::memory_order_release);
+  caf::anon_send(impl_->actor, channel_close{});
+}
+
+channel_actor channel::actor() const { return impl_->actor; }
+
+const achan::target& channel::target() const noexcept { return impl_->tgt; }
+
+time_point channel::now() const noexcept { return impl_->sys.clock().now(); }
+
+namespace {
+
+caf::expected<channel> wait_until_ready(channel ch, clock_duration limit) {
+  auto deadline = ch.now() + limit;
+  ch.connect();
+  for (;;) {
+    auto s = ch.state();
+    if (s == connectivity_state::ready)
+      return ch;
+    if (s == connectivity_state::shutdown)
+      return make_error(errc::channel_closed, "channel closed while dialing");
+    auto left = deadline - ch.now();
+    if (left <= clock_duration::zero() || !ch.wait_for_state_change(s, left).get()) {
+      ch.close();
+      return make_error(errc::dial_timeout, "channel to '" + ch.target().original +
+                                                "' not READY within the dial deadline (last "
+                                                "state " + std::string{to_string(ch.state())} + ")");
+    }
+  }
+}
+
+}  // namespace
+
+caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_options opts) {
+  auto resolvers = resolver_registry::with_builtins();
+  for (auto& r : opts.resolvers)
+    resolvers.add(r);
+  auto parsed = parse_target(text, [&](std::string_view s) { return resolvers.find(s) != nullptr; });
+  if (!parsed.value)
+    return make_error(errc::invalid_target, parsed.error);
+  auto builder = resolvers.find(parsed.value->scheme);
+  if (!builder)
+    return make_error(errc::invalid_target, "no resolver registered for scheme '" +
+                                                parsed.value->scheme + "' (target '" +
+                                                std::string{text} + "')");
+  if (auto err = builder->validate(*parsed.value); !err.empty())
+    return make_error(errc::invalid_target, err);
+  auto policies = policy_registry::with_builtins();
+  for (auto& [name, factory] : opts.policies)
+    policies.add(name, factory);
+  if (!policies.find(opts.balancer))
+    return make_error(errc::unknown_balancer, "unknown load-balancing policy '" + opts.balancer +
+                                                  "'");
+  if (auto err = validate(opts.backoff); !err.empty())
+    return make_error(errc::invalid_option, err);
+  if (opts.idle_timeout < clock_duration::zero())
+    return make_error(errc::invalid_option, "idle_timeout must not be negative");
+  if (!opts.transport)
+    return make_error(errc::no_transport, "dial_options::transport is not set");
+
+  auto i = std::make_shared<channel::impl>(channel::impl{sys, *parsed.value, opts.wait_for_ready,
+                                                         {}, {}, nullptr, nullptr});
+  i->mirror = std::make_shared<std::atomic<connectivity_state>>(connectivity_state::idle);
+  i->shared = std::make_shared<channel_shared>();
+  i->states = spawn_state_manager(sys, i->mirror);
+  i->actor = spawn_channel_actor(
+      sys, channel_config{*parsed.value, std::move(builder),
+                          lb_config{opts.balancer, opts.shuffle_address_list}, std::move(policies),
+                          std::move(opts.transport), opts.backoff,
+                          opts.seed.value_or(std::random_device{}()), opts.idle_timeout, i->states,
+                          i->shared});
+  channel ch{std::move(i)};
+  if (opts.block_until_ready)
+    return wait_until_ready(std::move(ch), *opts.block_until_ready);
+  return ch;
+}
+
+}  // namespace achan

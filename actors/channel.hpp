@@ -1,0 +1,96 @@
+#pragma once
+/// The public face of achan: dial a target, make calls, watch connectivity.
+///
+///   caf::actor_system sys{cfg};
+///   achan::dial_options opts;
+///   opts.balancer = "round_robin";
+///   opts.transport = ...;
+///   auto ch = achan::dial(sys, "ipv4:10.0.0.1:50051,10.0.0.2:50051", opts);
+///   if (!ch) { std::cerr << achan::to_string_with_message(ch.error()); return 1; }
+///   auto reply = ch->call("/echo.Echo/Unary", bytes).get();   // std::future
+///
+/// A channel is a cheap handle (copies share one channel). When the last copy is
+/// destroyed the channel closes. Actor users can instead send
+/// `request(ch.actor(), caf::infinite, achan::call_request{...})` and get a
+/// call_result as the response.
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/config/options.hpp"
+#include "actors/config/target.hpp"
+#include "actors/errors.hpp"
+#include "actors/protocol.hpp"
+
+namespace achan {
+
+/// Lets the owner of one call cancel it.
+class call_handle {
+ public:
+  call_handle() = default;
+  call_handle(call_ptr c, channel_actor ch) : c_(std::move(c)), ch_(std::move(ch)) {}
+  /// Ends the call with CANCELLED unless it already ended, and releases its stream.
+  /// Thread-safe; a no-op on a default-constructed or finished handle.
+  void cancel();
+  /// True once the call has ended (its completion has run or is running).
+  bool done() const noexcept { return !c_ || c_->finished(); }
+
+ private:
+  call_ptr c_;
+  channel_actor ch_;
+};
+
+/// A client channel. All members are thread-safe.
+class channel {
+ public:
+  struct impl;
+  explicit channel(std::shared_ptr<impl> i) : impl_(std::move(i)) {}
+
+  /// The channel's current connectivity state (as last published by its state manager).
+  connectivity_state state() const noexcept;
+  /// Leaves IDLE: starts resolving and connecting without waiting for a call.
+  void connect();
+  /// Calls `done(true)` once the state is no longer `from`, or `done(false)` when the
+  /// channel clock reaches `deadline` first. `done` runs on the state manager actor.
+  void wait_for_state_change(connectivity_state from, time_point deadline,
+                             std::function<void(bool)> done);
+  /// Future form of the above, with a timeout relative to now.
+  std::future<bool> wait_for_state_change(connectivity_state from, clock_duration timeout);
+  /// Calls `fn` with the current state (from == to), then with every change in order,
+  /// ending with SHUTDOWN. `fn` runs on the state manager actor and must not block.
+  void subscribe(std::function<void(const state_change&)> fn);
+
+  /// Starts a unary call. `done` runs exactly once, on an achan thread (it must not
+  /// block), with the response or the status that ended the call.
+  call_handle call(std::string method, std::string payload, call_options opts,
+                   std::function<void(call_result&&)> done);
+  /// Future form of the above.
+  std::future<call_result> call(std::string method, std::string payload, call_options opts = {});
+
+  /// Shuts the channel down: state SHUTDOWN; waiting calls end with CANCELLED,
+  /// in-flight ones with UNAVAILABLE; later calls end with CANCELLED at once.
+  void close();
+
+  /// The channel actor, for `request(actor, caf::infinite, call_request{...})`.
+  channel_actor actor() const;
+  /// The parsed target.
+  const achan::target& target() const noexcept;
+  /// Now on the channel's clock (the actor clock; virtual under the test coordinator).
+  time_point now() const noexcept;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+/// Parses and validates `target` and `opts`, and creates a channel in IDLE (or, with
+/// opts.block_until_ready, connects and waits for READY). Errors (errc): invalid_target,
+/// unknown_balancer, invalid_option, no_transport, dial_timeout.
+caf::expected<channel> dial(caf::actor_system& sys, std::string_view target,
+                            dial_options opts = {});
+
+}  // namespace achan

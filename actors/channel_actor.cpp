@@ -1,0 +1,261 @@
+#include "actors/channel_actor.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/balancer/balancer.hpp"
+#include "actors/support/duration_text.hpp"
+
+namespace achan {
+namespace {
+
+struct channel_state {
+  channel_config cfg;
+  connectivity_state state = connectivity_state::idle;
+  picker_ptr picker = std::make_shared<queue_picker>();
+  std::deque<call_ptr> waiting;  // calls the current picker could not place, in order
+  balancer_actor balancer;       // null while IDLE
+  resolver_actor resolver;
+  bool closed = false;
+  std::uint64_t idle_gen = 0;
+  time_point last_activity{};
+  std::uint64_t next_promise = 0;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<call_result>> promises;
+  static inline const char* name = "achan.channel";
+};
+
+using self_ptr = channel_actor::stateful_pointer<channel_state>;
+
+void publish_state(self_ptr self, connectivity_state s) {
+  auto& st = self->state;
+  if (st.state == s)
+    return;
+  st.state = s;
+  self->send(st.cfg.states, set_state{s});
+}
+
+void arm_idle_timer(self_ptr self, clock_duration after) {
+  auto& st = self->state;
+  if (st.cfg.idle_timeout <= clock_duration::zero())
+    return;
+  self->delayed_send(self, after, idle_check{++st.idle_gen});
+}
+
+void exit_idle(self_ptr self) {
+  auto& st = self->state;
+  if (st.closed)
+    return;
+  if (st.balancer) {
+    self->send(st.balancer, balancer_exit_idle{});
+    return;
+  }
+  st.balancer = spawn_balancer(self->home_system(),
+                               balancer_config{st.cfg.initial, st.cfg.policies, st.cfg.transport,
+                                               st.cfg.backoff, st.cfg.seed, picker_sink{self}});
+  st.resolver = st.cfg.resolver->build(self->home_system(), st.cfg.tgt, st.balancer);
+  self->send(st.balancer, balancer_set_resolver{st.resolver});
+  publish_state(self, connectivity_state::connecting);
+  arm_idle_timer(self, st.cfg.idle_timeout);
+}
+
+void stop_balancer(self_ptr self) {
+  auto& st = self->state;
+  if (st.resolver)
+    self->send(st.resolver, resolver_stop{});
+  if (st.balancer)
+    self->send(st.balancer, balancer_shutdown{});
+  st.resolver = nullptr;
+  st.balancer = nullptr;
+}
+
+/// Places `c` according to the current picker.
+void dispatch(self_ptr self, const call_ptr& c) {
+  auto& st = self->state;
+  auto r = st.picker->pick();
+  switch (r.what) {
+    case pick_result::kind::complete:
+      c->carrier = *r.conn;
+      (*r.conn)->start_call(c);
+      return;
+    case pick_result::kind::fail:
+      if (!c->wait_for_ready()) {
+        c->fail(r.error->code, r.error->message);
+        return;
+      }
+      [[fallthrough]];
+    case pick_result::kind::queue:
+      st.waiting.push_back(c);
+      return;
+  }
+}
+
+void repick_waiting(self_ptr self) {
+  auto waiting = std::move(self->state.waiting);
+  self->state.waiting.clear();
+  for (auto& c : waiting)
+    if (!c->finished())
+      dispatch(self, c);
+}
+
+constexpr int max_reroutes = 3;
+
+void on_call(self_ptr self, const call_ptr& c) {
+  auto& st = self->state;
+  if (st.closed) {
+    c->fail(status_code::cancelled, "channel closed");
+    return;
+  }
+  c->reroute = [me = channel_actor{self}, left = max_reroutes](const call_ptr& rc) mutable {
+    if (left-- <= 0)
+      return false;
+    caf::anon_send(me, reroute_call{rc});
+    return true;
+  };
+  auto now = self->clock().now();
+  st.last_activity = now;
+  if (c->deadline() != time_point::max()) {
+    if (c->deadline() <= now) {
+      c->fail(status_code::deadline_exceeded, "deadline exceeded before the call started");
+      return;
+    }
+    self->delayed_send(self, c->deadline() - now, call_deadline{c});
+  }
+  if (st.state == connectivity_state::idle)
+    exit_idle(self);
+  dispatch(self, c);
+}
+
+void quit_if_done(self_ptr self) {
+  if (self->state.closed && self->state.promises.empty())
+    self->quit();
+}
+
+void close_channel(self_ptr self) {
+  auto& st = self->state;
+  if (st.closed)
+    return;
+  st.closed = true;
+  st.cfg.shared->closed.store(true, std::memory_order_release);
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  for (auto& c : waiting)
+    c->fail(status_code::cancelled, "channel closed");
+  stop_balancer(self);
+  st.picker = std::make_shared<fail_picker>(status{status_code::cancelled, "channel closed"});
+  publish_state(self, connectivity_state::shutdown);
+}
+
+}  // namespace
+
+namespace {
+
+channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
+  self->state.cfg = std::move(cfg);
+  self->state.last_activity = self->clock().now();
+  return {
+      [=](call_request& req) -> caf::typed_response_promise<call_result> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<call_result>();
+        auto id = st.next_promise++;
+        st.promises.emplace(id, rp);
+        auto deadline = req.options.timeout ? self->clock().now() + *req.options.timeout
+                                            : time_point::max();
+        auto shared = st.cfg.shared;
+        shared->active_calls.fetch_add(1, std::memory_order_relaxed);
+        auto c = std::make_shared<call>(
+            shared->next_call_id.fetch_add(1, std::memory_order_relaxed), std::move(req.method),
+            std::move(req.payload), std::move(req.options.md), deadline,
+            req.options.wait_for_ready.value_or(false),
+            [shared, me = channel_actor{self}, id](call_result&& r) {
+              shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
+              caf::anon_send(me, deliver_result{id, std::move(r)});
+            });
+        on_call(self, c);
+        return rp;
+      },
+      [=](start_call& s) {
+        auto c = std::move(s.c);
+        on_call(self, c);
+      },
+      [=](reroute_call& r) {
+        auto c = std::move(r.c);
+        if (self->state.closed)
+          c->fail(status_code::cancelled, "channel closed");
+        else if (!c->finished())
+          dispatch(self, c);
+      },
+      [=](cancel_call& cc) {
+        if (auto conn = cc.c->carrier.lock())
+          conn->cancel_call(cc.c);
+      },
+      [=](call_deadline& d) {
+        auto c = d.c.lock();
+        if (!c)
+          return;
+        auto conn = c->carrier.lock();
+        std::string msg = "deadline exceeded";
+        if (!conn)
+          msg += std::string{" while waiting for a subchannel (channel "} +
+                 std::string{to_string(self->state.state)} + ")";
+        if (c->fail(status_code::deadline_exceeded, std::move(msg)) && conn)
+          conn->cancel_call(c);
+      },
+      [=](deliver_result& d) {
+        auto i = self->state.promises.find(d.id);
+        if (i == self->state.promises.end())
+          return;
+        i->second.deliver(std::move(d.result));
+        self->state.promises.erase(i);
+        quit_if_done(self);
+      },
+      [=](picker_update& u) {
+        auto& st = self->state;
+        if (st.closed || !st.balancer ||
+            self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.balancer))
+          return;  // from a balancer released when going IDLE
+        st.picker = std::move(u.picker);
+        publish_state(self, u.state);
+        repick_waiting(self);
+        if (u.state == connectivity_state::idle && !st.waiting.empty())
+          exit_idle(self);
+      },
+      [=](channel_connect) {
+        if (self->state.state == connectivity_state::idle)
+          exit_idle(self);
+      },
+      [=](channel_close) {
+        close_channel(self);
+        quit_if_done(self);
+      },
+      [=](idle_check t) {
+        auto& st = self->state;
+        if (t.gen != st.idle_gen || st.closed || !st.balancer)
+          return;
+        auto now = self->clock().now();
+        auto quiet_for = now - st.last_activity;
+        bool busy = st.cfg.shared->active_calls.load(std::memory_order_relaxed) > 0;
+        if (busy || quiet_for < st.cfg.idle_timeout) {
+          arm_idle_timer(self, busy ? st.cfg.idle_timeout : st.cfg.idle_timeout - quiet_for);
+          return;
+        }
+        stop_balancer(self);
+        st.picker = std::make_shared<queue_picker>();
+        publish_state(self, connectivity_state::idle);
+      },
+  };
+}
+
+}  // namespace
+
+channel_actor spawn_channel_actor(caf::actor_system& sys, channel_config cfg) {
+  return sys.spawn(channel, std::move(cfg));
+}
+
+}  // namespace achan

@@ -1,0 +1,51 @@
+#pragma once
+/// The channel actor: owns the current picker and the queue of calls that could not
+/// be picked yet, and starts the resolver and balancer when the channel leaves IDLE.
+///
+/// Per call: pick from the latest picker; complete → start on that subchannel's
+/// connection; queue → wait; fail → UNAVAILABLE unless wait_for_ready (then wait).
+/// Every new picker re-picks the waiting calls in arrival order. Deadlines run on the
+/// actor clock. close() ends waiting calls with CANCELLED and shuts the balancer
+/// down, whose connections end in-flight calls with UNAVAILABLE; the actor then stops
+/// as soon as it owes no response, so a closed channel never holds up the shutdown
+/// of its actor system (messages dropped after that end their calls themselves).
+///
+/// A connection that could not send a call at all hands it back (call::reroute) and
+/// it is picked again, up to 3 times: calls racing a connection loss are not failed.
+#include <atomic>
+#include <memory>
+
+#include "actors/balancer/registry.hpp"
+#include "actors/config/target.hpp"
+#include "actors/protocol.hpp"
+#include "actors/resolver/resolver.hpp"
+#include "actors/subchannel/backoff.hpp"
+#include "transport/transport.hpp"
+
+namespace achan {
+
+/// Counters shared between a channel's actor and its handles (atomics, no lock).
+struct channel_shared {
+  std::atomic<std::uint64_t> next_call_id{1};
+  std::atomic<std::int64_t> active_calls{0};  ///< started and not yet finished
+  std::atomic<bool> closed{false};            ///< close() was called
+};
+
+/// Everything the channel actor needs; built and validated by dial().
+struct channel_config {
+  target tgt;
+  resolver_builder_ptr resolver;  ///< builder for tgt.scheme
+  lb_config initial;
+  policy_registry policies;
+  transport::transport_ptr transport;
+  backoff_params backoff;
+  std::uint64_t seed = 0;
+  clock_duration idle_timeout{};
+  state_manager_actor states;
+  std::shared_ptr<channel_shared> shared;
+};
+
+/// Spawns the channel actor (IDLE until the first call or channel_connect).
+channel_actor spawn_channel_actor(caf::actor_system& sys, channel_config cfg);
+
+}  // namespace achan

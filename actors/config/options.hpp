@@ -1,0 +1,46 @@
+#pragma once
+/// Options of `achan::dial`. Every field has gRPC's default unless noted.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/balancer/policy.hpp"
+#include "actors/resolver/resolver.hpp"
+#include "actors/subchannel/backoff.hpp"
+#include "transport/transport.hpp"
+
+namespace achan {
+
+/// How a channel is dialed.
+struct dial_options {
+  /// Load-balancing policy used until the resolver's service config names another:
+  /// "pick_first" (gRPC's default) or "round_robin", or one added in `policies`.
+  std::string balancer = "pick_first";
+  /// pick_first: shuffle the address list (with the seeded generator) before use.
+  bool shuffle_address_list = false;
+  /// Default for calls that do not say: queue through TRANSIENT_FAILURE until READY or
+  /// the deadline, instead of failing fast with UNAVAILABLE.
+  bool wait_for_ready = false;
+  /// Connection backoff for every subchannel (1 s, 1.6x, ±20 %, 120 s max, 20 s
+  /// minimum connect timeout).
+  backoff_params backoff;
+  /// With no call in flight or waiting for this long, the channel releases its
+  /// resolver, balancer and connections and goes IDLE. Zero disables it.
+  clock_duration idle_timeout = std::chrono::minutes(30);
+  /// If set, dial() connects at once and blocks until READY or this long has passed
+  /// (then it fails with errc::dial_timeout). Do not use with the test coordinator.
+  std::optional<clock_duration> block_until_ready;
+  /// Carries the calls. Required until the HTTP/2 transport becomes the default.
+  transport::transport_ptr transport;
+  /// Extra resolvers, consulted before the built-ins (same scheme replaces).
+  std::vector<resolver_builder_ptr> resolvers;
+  /// Extra balancing policies by name (same name replaces a built-in).
+  std::vector<std::pair<std::string, policy_factory>> policies;
+  /// Seed for jitter, shuffles and start offsets; random if unset.
+  std::optional<std::uint64_t> seed;
+};
+
+}  // namespace achan

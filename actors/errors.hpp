@@ -1,0 +1,36 @@
+#pragma once
+/// achan's own error codes (dial-time and API errors; calls use gRPC status codes).
+/// They travel as caf::error in the "achan" category; `to_string` renders them with
+/// their message without needing the category registered in the actor system.
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+namespace achan {
+
+/// Errors `dial` and the channel API report.
+enum class errc : std::uint8_t {
+  invalid_target = 1,    ///< the target string does not parse or its scheme rejects it
+  unknown_balancer,      ///< no load-balancing policy of that name is registered
+  invalid_option,        ///< a dial option is out of range (backoff, timeouts, ...)
+  no_transport,          ///< dial_options::transport was not set
+  dial_timeout,          ///< a blocking dial did not reach READY before its deadline
+  channel_closed,        ///< the channel was closed while waiting
+};
+
+/// "invalid_target", "unknown_balancer", ...
+const char* to_string(errc e) noexcept;
+
+/// A caf::error for `e` carrying `message` as its context.
+caf::error make_error(errc e, std::string message);
+
+/// "invalid_target: <message>" for achan errors; CAF's rendering for others.
+std::string to_string_with_message(const caf::error& err);
+
+/// Registers the "achan" error category so that `sys.render(err)` prints names.
+/// Optional: call on your actor_system_config before creating the system.
+void add_error_category(caf::actor_system_config& cfg);
+
+}  // namespace achan

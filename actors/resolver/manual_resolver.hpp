@@ -1,0 +1,45 @@
+#pragma once
+/// A resolver the program drives: it pushes complete address lists, errors and a
+/// balancer choice, as grpc-go's manual resolver does. Useful for service discovery
+/// that lives elsewhere in the program, and for tests.
+///
+///   auto r = std::make_shared<achan::manual_resolver>(sys);          // scheme "manual"
+///   opts.resolvers.push_back(r);
+///   auto ch = achan::dial(sys, "manual:///backends", opts);
+///   r->update({"10.0.0.1:50051", "10.0.0.2:50051"});
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include "actors/resolver/resolver.hpp"
+
+namespace achan {
+
+/// Manual resolver. Serves one channel at a time (the last one dialed with it); the
+/// last pushed state is replayed to a channel when it starts resolving. All members
+/// are thread-safe.
+class manual_resolver final : public resolver_builder {
+ public:
+  /// Spawns the resolver's actor in `sys`; targets use `scheme`, e.g. "manual:///x".
+  explicit manual_resolver(caf::actor_system& sys, std::string scheme = "manual");
+  ~manual_resolver() override;
+
+  /// Pushes a complete address list, optionally with a balancer choice (as a service
+  /// config would); the channel's balancer diffs it against what it has.
+  void update(std::vector<std::string> addresses, std::optional<lb_config> config = std::nullopt);
+  /// Reports a resolution failure (`error.code` should be UNAVAILABLE).
+  void fail(status error);
+  /// How many resolve_now requests the channel has made so far.
+  std::size_t resolve_now_count() const noexcept { return counter_->load(); }
+
+  std::string scheme() const override { return scheme_; }
+  std::string validate(const target&) const override { return {}; }
+  resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink) override;
+
+ private:
+  std::string scheme_;
+  std::shared_ptr<std::atomic<std::size_t>> counter_;
+  caf::actor actor_;  // the resolver actor (typed handle kept in the .cpp)
+};
+
+}  // namespace achan

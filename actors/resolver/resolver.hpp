@@ -1,0 +1,50 @@
+#pragma once
+/// Resolver plug-in interface and the scheme registry.
+///
+/// A resolver is an actor that sends its channel's balancer complete address lists
+/// (never deltas) as resolver_update messages, resends on resolve_now (rate-limiting
+/// if it is expensive), and stops sending on resolver_stop. Builders register by
+/// scheme; a channel's registry is the built-ins plus whatever its dial options add,
+/// so there is no global mutable registry.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/config/target.hpp"
+#include "actors/protocol.hpp"
+
+namespace achan {
+
+/// Builds resolvers for one scheme. Implementations must be thread-safe to share
+/// between channels.
+class resolver_builder {
+ public:
+  virtual ~resolver_builder() = default;
+  /// The scheme served, lower-case ("ipv4", "dns", ...).
+  virtual std::string scheme() const = 0;
+  /// Checks `t` when the channel is dialed: "" if usable, else a one-line error.
+  virtual std::string validate(const target& t) const = 0;
+  /// Starts resolving `t`, sending every result to `sink`. Called on the channel actor.
+  virtual resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink) = 0;
+};
+
+using resolver_builder_ptr = std::shared_ptr<resolver_builder>;
+
+/// Scheme → builder. Later additions replace earlier ones with the same scheme.
+class resolver_registry {
+ public:
+  /// passthrough, ipv4, ipv6, unix, unix-abstract and dns.
+  static resolver_registry with_builtins();
+  /// Adds (or replaces) the builder for `b->scheme()`.
+  void add(resolver_builder_ptr b);
+  /// The builder for `scheme` (case-insensitive), or nullptr.
+  resolver_builder_ptr find(std::string_view scheme) const;
+
+ private:
+  std::vector<resolver_builder_ptr> builders_;
+};
+
+}  // namespace achan

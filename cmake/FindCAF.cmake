@@ -1,0 +1,17 @@
+# Find module for the C++ Actor Framework 0.17 as Debian ships it (libcaf-dev has
+# no CMake package config). Defines the imported targets CAF::core and CAF::io.
+find_path(CAF_INCLUDE_DIR caf/actor_system.hpp)
+find_library(CAF_CORE_LIBRARY NAMES caf_core)
+find_library(CAF_IO_LIBRARY NAMES caf_io)
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(CAF REQUIRED_VARS CAF_CORE_LIBRARY CAF_INCLUDE_DIR)
+if(CAF_FOUND AND NOT TARGET CAF::core)
+  add_library(CAF::core UNKNOWN IMPORTED)
+  set_target_properties(CAF::core PROPERTIES IMPORTED_LOCATION "${CAF_CORE_LIBRARY}"
+                        INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}")
+  if(CAF_IO_LIBRARY)
+    add_library(CAF::io UNKNOWN IMPORTED)
+    set_target_properties(CAF::io PROPERTIES IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
+                          INTERFACE_LINK_LIBRARIES CAF::core)
+  endif()
+endif()

@@ -1,0 +1,47 @@
+#include "actors/balancer/registry.hpp"
+
+#include <doctest/doctest.h>
+
+#include "actors/balancer/pick_first.hpp"
+#include "actors/balancer/round_robin.hpp"
+#include "tests/support/fake_policy_helper.hpp"
+
+using namespace achan;
+using achan::test::fake_policy_helper;
+
+TEST_CASE("registry: builtins hold pick_first and round_robin") {
+  auto r = policy_registry::with_builtins();
+  CHECK(r.names() == std::vector<std::string>{"pick_first", "round_robin"});
+  fake_policy_helper h;
+  const auto* pf = r.find("pick_first");
+  const auto* rr = r.find("round_robin");
+  REQUIRE(pf != nullptr);
+  REQUIRE(rr != nullptr);
+  auto p1 = (*pf)(h);
+  auto p2 = (*rr)(h);
+  CHECK(dynamic_cast<pick_first*>(p1.get()) != nullptr);
+  CHECK(dynamic_cast<round_robin*>(p2.get()) != nullptr);
+}
+
+TEST_CASE("registry: unknown names are not found") {
+  auto r = policy_registry::with_builtins();
+  CHECK(r.find("weighted_target") == nullptr);
+  CHECK(r.find("") == nullptr);
+  CHECK(policy_registry{}.find("pick_first") == nullptr);
+  CHECK(policy_registry{}.names().empty());
+}
+
+TEST_CASE("registry: add registers a policy and may replace a builtin") {
+  auto r = policy_registry::with_builtins();
+  int built = 0;
+  policy_factory custom = [&built](policy_helper& h) -> std::unique_ptr<policy> {
+    ++built;
+    return std::make_unique<round_robin>(h);
+  };
+  CHECK(r.add("custom", custom));
+  CHECK_FALSE(r.add("pick_first", custom));
+  CHECK(r.names() == std::vector<std::string>{"custom", "pick_first", "round_robin"});
+  fake_policy_helper h;
+  (void)(*r.find("pick_first"))(h);
+  CHECK(built == 1);
+}

@@ -1,0 +1,107 @@
+#pragma once
+/// The object that carries one call from the channel to a transport and back.
+///
+/// A call is created by the channel, handed to at most one transport connection, and
+/// finished exactly once: by the transport (response or failure), by the channel
+/// (deadline, fail-fast, close) or by the user (cancel). `finish()` makes the
+/// "exactly one status" rule hold across those threads with a single atomic flag.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "transport/status.hpp"
+
+namespace achan {
+
+namespace transport {
+class connection;
+}
+
+/// Request or response metadata: ordered (key, value) pairs, keys lower-case.
+using metadata = std::vector<std::pair<std::string, std::string>>;
+
+/// Monotonic time as the channel's clock reports it (CAF's actor clock: virtual in tests).
+using clock_duration = std::chrono::steady_clock::duration;
+using time_point = std::chrono::steady_clock::time_point;
+
+/// What a finished call reports to its owner.
+struct call_result {
+  achan::status status;
+  std::string payload;     ///< serialized response message (empty unless OK)
+  metadata trailers;       ///< response headers and trailers, in arrival order
+  std::string peer;        ///< address of the subchannel that carried the call ("" if none)
+};
+
+/// One call in flight. Shared by the channel (queue, deadline timer), the transport
+/// connection that carries it and the user's handle; all of them may race to finish it.
+class call;
+using call_ptr = std::shared_ptr<call>;
+
+class call {
+ public:
+  using completion = std::function<void(call_result&&)>;
+
+  call(std::uint64_t id, std::string method, std::string payload, metadata md,
+       time_point deadline, bool wait_for_ready, completion done)
+      : id_(id),
+        method_(std::move(method)),
+        payload_(std::move(payload)),
+        metadata_(std::move(md)),
+        deadline_(deadline),
+        wait_for_ready_(wait_for_ready),
+        done_(std::move(done)) {}
+
+  std::uint64_t id() const noexcept { return id_; }
+  const std::string& method() const noexcept { return method_; }
+  const std::string& payload() const noexcept { return payload_; }
+  const metadata& request_metadata() const noexcept { return metadata_; }
+  /// Absolute deadline; time_point::max() means none.
+  time_point deadline() const noexcept { return deadline_; }
+  bool wait_for_ready() const noexcept { return wait_for_ready_; }
+
+  /// True once some party has finished the call.
+  bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+
+  /// Ends the call with `r` unless it already ended. Returns whether this caller won.
+  /// The completion runs on the calling thread, so callers must not hold locks.
+  bool finish(call_result&& r) {
+    if (finished_.exchange(true, std::memory_order_acq_rel))
+      return false;
+    auto done = std::move(done_);
+    if (done)
+      done(std::move(r));
+    return true;
+  }
+
+  /// Set by the channel before the call reaches a transport. A connection that finds
+  /// it cannot send a call at all (not READY any more) calls `reroute(c)` instead of
+  /// failing it: true means the channel took the call back for another pick (gRPC's
+  /// transparent retry of calls that never reached the wire); false means fail it.
+  std::function<bool(const call_ptr&)> reroute;
+
+  /// The connection the channel started this call on. Read and written only by the
+  /// channel actor (to cancel the stream on deadline or user cancellation).
+  std::weak_ptr<transport::connection> carrier;
+
+  /// Convenience: finish with a non-OK status and no payload.
+  bool fail(status_code code, std::string message, std::string peer = {}) {
+    return finish(call_result{status{code, std::move(message)}, {}, {}, std::move(peer)});
+  }
+
+ private:
+  std::uint64_t id_;
+  std::string method_;
+  std::string payload_;
+  metadata metadata_;
+  time_point deadline_;
+  bool wait_for_ready_;
+  completion done_;
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace achan

@@ -1,0 +1,154 @@
+#include "transport/sim/simulated_transport.hpp"
+
+#include <atomic>
+#include <vector>
+#include <unordered_map>
+
+namespace achan::transport {
+
+/// One simulated connection. State lives on the executor; `closed_` is atomic so
+/// that close() takes effect for events already posted.
+class sim_connection final : public connection,
+                             public std::enable_shared_from_this<sim_connection> {
+ public:
+  enum class phase : std::uint8_t { connecting, ready, closed };
+
+  sim_connection(std::shared_ptr<simulated_transport> owner, std::string address,
+                 std::shared_ptr<connection_events> events)
+      : owner_(std::move(owner)), address_(std::move(address)), events_(std::move(events)) {}
+
+  const std::string& address() const noexcept override { return address_; }
+
+  void start_call(const call_ptr& c) override {
+    owner_->exec_->post({}, [self = shared_from_this(), c] { self->do_start(c); });
+  }
+
+  void cancel_call(const call_ptr& c) override {
+    owner_->exec_->post({}, [self = shared_from_this(), id = c->id()] { self->calls_.erase(id); });
+  }
+
+  void close() override {
+    closed_.store(true, std::memory_order_release);
+    owner_->exec_->post({}, [self = shared_from_this()] {
+      self->end({status_code::unavailable, "connection closed"}, false);
+    });
+  }
+
+  // --- executor side ---
+  void begin() {
+    auto& st = owner_->at(address_);
+    ++st.stats.connects;
+    std::erase_if(st.conns, [](const auto& w) { return w.expired(); });
+    st.conns.push_back(weak_from_this());
+    auto b = st.behavior;
+    if (b.connect == sim_behavior::connect_mode::hang)
+      return;
+    owner_->exec_->post(b.connect_delay, [self = shared_from_this(), b] {
+      if (self->closed_.load(std::memory_order_acquire) || self->phase_ != phase::connecting)
+        return;
+      if (b.connect == sim_behavior::connect_mode::refuse) {
+        self->phase_ = phase::closed;
+        self->events_->on_connect_failed(
+            {status_code::unavailable, "connection refused (" + self->address_ + ")"});
+        return;
+      }
+      self->phase_ = phase::ready;
+      ++self->owner_->at(self->address_).stats.open;
+      self->events_->on_ready();
+    });
+  }
+
+  /// Ends the connection: fails its calls; tells the owner when `notify`.
+  void end(const status& why, bool notify) {
+    if (phase_ == phase::closed)
+      return;
+    if (phase_ == phase::ready)
+      --owner_->at(address_).stats.open;
+    phase_ = phase::closed;
+    auto calls = std::move(calls_);
+    calls_.clear();
+    for (auto& [id, c] : calls)
+      c->fail(why.code, why.message, address_);
+    if (notify && !closed_.load(std::memory_order_acquire))
+      events_->on_closed(why);
+  }
+
+  bool is_ready() const noexcept { return phase_ == phase::ready; }
+
+ private:
+  void do_start(const call_ptr& c) {
+    if (phase_ != phase::ready) {
+      if (!c->reroute || !c->reroute(c))
+        c->fail(status_code::unavailable, "connection to " + address_ + " is not ready", address_);
+      return;
+    }
+    auto& st = owner_->at(address_);
+    ++st.stats.calls;
+    if (c->finished())
+      return;
+    calls_.emplace(c->id(), c);
+    if (!st.behavior.answer_calls)
+      return;
+    owner_->exec_->post(st.behavior.latency,
+                        [self = shared_from_this(), c, b = st.behavior] { self->reply(c, b); });
+  }
+
+  void reply(const call_ptr& c, const sim_behavior& b) {
+    if (calls_.erase(c->id()) == 0)
+      return;  // cancelled or the connection ended first
+    call_result r;
+    if (b.responder) {
+      r = b.responder(*c);
+    } else {
+      r.status = b.reply;
+      if (b.reply.ok())
+        r.payload = c->payload();
+    }
+    r.peer = address_;
+    c->finish(std::move(r));
+  }
+
+  std::shared_ptr<simulated_transport> owner_;
+  std::string address_;
+  std::shared_ptr<connection_events> events_;
+  std::atomic<bool> closed_{false};
+  phase phase_ = phase::connecting;
+  std::unordered_map<std::uint64_t, call_ptr> calls_;
+};
+
+simulated_transport::simulated_transport(executor_ptr ex) : exec_(std::move(ex)) {}
+
+simulated_transport::~simulated_transport() = default;
+
+simulated_transport::address_state& simulated_transport::at(const std::string& address) {
+  return addresses_[address];
+}
+
+void simulated_transport::set_behavior(const std::string& address, sim_behavior b) {
+  exec_->post({}, [self = shared_from_this(), address, b = std::move(b)]() mutable {
+    self->at(address).behavior = std::move(b);
+  });
+}
+
+void simulated_transport::drop(const std::string& address, status why) {
+  exec_->post({}, [self = shared_from_this(), address, why] {
+    auto conns = self->at(address).conns;
+    for (auto& w : conns)
+      if (auto c = w.lock(); c && c->is_ready())
+        c->end(why, true);
+  });
+}
+
+simulated_transport::address_stats simulated_transport::stats(const std::string& address) const {
+  auto i = addresses_.find(address);
+  return i == addresses_.end() ? address_stats{} : i->second.stats;
+}
+
+connection_ptr simulated_transport::connect(const std::string& address,
+                                            std::shared_ptr<connection_events> events) {
+  auto conn = std::make_shared<sim_connection>(shared_from_this(), address, std::move(events));
+  exec_->post({}, [conn] { conn->begin(); });
+  return conn;
+}
+
+}  // namespace achan::transport

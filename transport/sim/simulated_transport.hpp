@@ -1,0 +1,78 @@
+#pragma once
+/// An in-memory transport whose per-address behaviour a test scripts: refuse, accept
+/// after a delay, hang, drop an established connection, answer calls with a chosen
+/// status, payload or latency. Everything it does runs on one `executor`, so with the
+/// actor executor under CAF's test coordinator it runs on the same virtual clock as the
+/// actors and needs no lock.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "transport/executor.hpp"
+#include "transport/transport.hpp"
+
+namespace achan::transport {
+
+/// How the simulated peer at one address behaves. Read when an attempt or call starts.
+struct sim_behavior {
+  enum class connect_mode : std::uint8_t { accept, refuse, hang };
+  connect_mode connect = connect_mode::accept;
+  clock_duration connect_delay{};  ///< accept or refuse this long after connect()
+  bool answer_calls = true;        ///< false: calls never end on their own
+  clock_duration latency{};        ///< time from start_call to the reply
+  status reply;                    ///< status of replies; OK replies echo the request
+  /// Optional: builds the reply instead (status, payload); `peer` is filled in.
+  std::function<call_result(const call&)> responder;
+};
+
+class sim_connection;
+
+/// The simulated transport. Thread-safe: every member only posts to the executor.
+class simulated_transport final : public transport,
+                                  public std::enable_shared_from_this<simulated_transport> {
+ public:
+  /// Counters per address, for tests (read them while the executor is idle).
+  struct address_stats {
+    std::size_t connects = 0;  ///< connection attempts
+    std::size_t calls = 0;     ///< calls started on a READY connection
+    std::size_t open = 0;      ///< connections currently READY
+  };
+
+  /// Creates a transport on `ex`; use make_shared (members post shared_from_this()).
+  explicit simulated_transport(executor_ptr ex);
+  ~simulated_transport() override;
+
+  /// Sets the behaviour of `address` for attempts and calls started from now on.
+  /// Addresses without a behaviour accept at once and echo.
+  void set_behavior(const std::string& address, sim_behavior b);
+  /// Drops every READY connection to `address`: its calls end with UNAVAILABLE and its
+  /// owner gets on_closed(`why`).
+  void drop(const std::string& address, status why = {status_code::unavailable,
+                                                       "connection reset by simulated peer"});
+  /// Counters for `address` (zeros if never used).
+  address_stats stats(const std::string& address) const;
+
+  connection_ptr connect(const std::string& address,
+                         std::shared_ptr<connection_events> events) override;
+
+  /// The executor everything runs on.
+  const executor_ptr& exec() const noexcept { return exec_; }
+
+ private:
+  friend class sim_connection;
+  struct address_state {
+    sim_behavior behavior;
+    address_stats stats;
+    std::vector<std::weak_ptr<sim_connection>> conns;
+  };
+  address_state& at(const std::string& address);
+
+  executor_ptr exec_;
+  // Touched only on the executor.
+  std::unordered_map<std::string, address_state> addresses_;
+};
+
+}  // namespace achan::transport

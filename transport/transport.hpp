@@ -1,0 +1,64 @@
+#pragma once
+/// The seam between the control plane (actors/) and a byte-moving transport.
+///
+/// The transport knows nothing of CAF. A subchannel asks a `transport` for a
+/// `connection` to one address and receives lifecycle events through
+/// `connection_events` (which the subchannel turns into actor messages). Calls are
+/// started straight on a READY connection by the channel, so the per-call path never
+/// goes through the subchannel actor. Two implementations: the simulated one in
+/// transport/sim (scripted faults, virtual time) and the real HTTP/2 one.
+#include <memory>
+#include <string>
+
+#include "transport/call.hpp"
+#include "transport/status.hpp"
+
+namespace achan::transport {
+
+/// Lifecycle events of one connection attempt. Called on a transport thread, at most
+/// one of on_ready/on_connect_failed, then at most one on_closed after on_ready.
+/// Implementations must not block.
+class connection_events {
+ public:
+  virtual ~connection_events() = default;
+  /// The connection is established and can carry calls.
+  virtual void on_ready() = 0;
+  /// The attempt failed before READY (refused, handshake error). `why` is UNAVAILABLE.
+  virtual void on_connect_failed(status why) = 0;
+  /// An established connection was lost (peer closed, GOAWAY, keepalive timeout).
+  virtual void on_closed(status why) = 0;
+};
+
+/// One connection to one address. All members are thread-safe.
+class connection {
+ public:
+  virtual ~connection() = default;
+  /// The address this connection was opened to, as the resolver reported it.
+  virtual const std::string& address() const noexcept = 0;
+  /// Carries `c` to the peer. The connection finishes `c` with the peer's status, or
+  /// with UNAVAILABLE if it is lost first. If the connection is no longer READY when
+  /// the call arrives (nothing was sent), it offers the call to `c->reroute` first.
+  virtual void start_call(const call_ptr& c) = 0;
+  /// Abandons a started call (RST_STREAM on HTTP/2). The caller has already finished
+  /// `c`; the transport only releases what it holds for it.
+  virtual void cancel_call(const call_ptr& c) = 0;
+  /// Closes the connection (or abandons the attempt). In-flight calls end with
+  /// UNAVAILABLE. No event is delivered after close() returns.
+  virtual void close() = 0;
+};
+
+using connection_ptr = std::shared_ptr<connection>;
+
+/// Opens connections. Thread-safe; `connect` never blocks.
+class transport {
+ public:
+  virtual ~transport() = default;
+  /// Starts connecting to `address` ("host:port", "[v6]:port" or "unix:/path");
+  /// the outcome arrives through `events`.
+  virtual connection_ptr connect(const std::string& address,
+                                 std::shared_ptr<connection_events> events) = 0;
+};
+
+using transport_ptr = std::shared_ptr<transport>;
+
+}  // namespace achan::transport
