@@ -68,7 +68,7 @@ TEST_CASE("pick_first: fails over in address order and stays on the working addr
   CHECK(picked_address(f.h) == "c:1");
 }
 
-TEST_CASE("pick_first: when every address fails reports TRANSIENT_FAILURE, first READY wins") {
+TEST_CASE("pick_first: when every address fails reports TRANSIENT_FAILURE - first READY wins") {
   fixture f{{"127.0.0.1:5000", "127.0.0.1:5001"}};
   f.pf.on_subchannel_update(fake_policy_helper::failed(f.ids[0], "timeout"));
   f.pf.on_subchannel_update(fake_policy_helper::failed(f.ids[1], "connection refused"));
@@ -90,7 +90,7 @@ TEST_CASE("pick_first: when every address fails reports TRANSIENT_FAILURE, first
   CHECK(f.h.shutdowns == std::vector<subchannel_id>{f.ids[0]});
 }
 
-TEST_CASE("pick_first: READY -> IDLE on connection loss, exit_idle starts a new pass") {
+TEST_CASE("pick_first: READY -> IDLE on connection loss - exit_idle starts a new pass") {
   fixture f{{"a:1", "b:1"}};
   f.pf.on_subchannel_update(fake_policy_helper::failed(f.ids[0]));
   f.pf.on_subchannel_update(f.h.ready(f.ids[1]));

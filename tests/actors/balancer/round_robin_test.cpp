@@ -195,7 +195,7 @@ TEST_CASE("round_robin: empty address list reports TRANSIENT_FAILURE") {
   CHECK(f.h.live_addresses().empty());
 }
 
-TEST_CASE("round_robin: after an empty list, new addresses stay TF until READY") {
+TEST_CASE("round_robin: after an empty list - new addresses stay TF until READY") {
   fixture f{{"a:1"}};
   f.rr.update_addresses({}, {});
   f.rr.update_addresses({"b:1", "c:1"}, {});

@@ -18,7 +18,7 @@ std::vector<std::string> addresses_of(const subchannel_list& list) {
 
 }  // namespace
 
-TEST_CASE("subchannel_list: creates one IDLE subchannel per new address, in order") {
+TEST_CASE("subchannel_list: creates one IDLE subchannel per new address - in order") {
   fake_policy_helper h;
   subchannel_list list;
   CHECK(list.update({"a:1", "b:1", "c:1"}, h));
@@ -95,7 +95,7 @@ TEST_CASE("subchannel_list: conn is kept only while READY") {
   CHECK(list.find(a)->last_error.message == "goaway");
 }
 
-TEST_CASE("subchannel_list: failure summary names the count, last error and its address") {
+TEST_CASE("subchannel_list: failure summary names the count - last error and its address") {
   fake_policy_helper h;
   subchannel_list list;
   list.update({"127.0.0.1:5000", "127.0.0.1:5001", "127.0.0.1:5002"}, h);

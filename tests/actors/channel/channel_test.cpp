@@ -53,7 +53,7 @@ struct channel_fixture : test::actor_fixture {
 
 }  // namespace
 
-TEST_CASE("channel: starts IDLE, first call goes CONNECTING then READY and is answered") {
+TEST_CASE("channel: starts IDLE - first call goes CONNECTING then READY and is answered") {
   channel_fixture f;
   auto ch = f.dial_manual();
   CHECK(ch.state() == cs::idle);
@@ -337,7 +337,7 @@ TEST_CASE("channel: idle timeout releases connections and the next call reconnec
   CHECK(f.sim->stats("10.0.0.1:1").connects == 2);
 }
 
-TEST_CASE("channel: wait_for_state_change reports a change, or false at its deadline") {
+TEST_CASE("channel: wait_for_state_change reports a change - or false at its deadline") {
   channel_fixture f;
   auto ch = f.dial_manual();
   f.sim->set_behavior("10.0.0.1:1", {mode::accept, 5s});

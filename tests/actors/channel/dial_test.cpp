@@ -43,7 +43,7 @@ TEST_CASE("dial: an unregistered scheme falls back to dns with the whole target"
   CHECK(ch->target().endpoint == "localhost:50051");
 }
 
-TEST_CASE("dial: unknown balancer, bad backoff and missing transport are errors") {
+TEST_CASE("dial: unknown balancer - bad backoff and missing transport are errors") {
   test::actor_fixture f;
   dial_options o;
   o.balancer = "weighted_magic";

@@ -24,7 +24,7 @@ state_counter with(const std::vector<connectivity_state>& states) {
 
 }  // namespace
 
-TEST_CASE("connectivity: aggregate is READY, else CONNECTING, else IDLE, else TRANSIENT_FAILURE") {
+TEST_CASE("connectivity: aggregate is READY > CONNECTING > IDLE > TRANSIENT_FAILURE") {
   struct agg_case {
     std::vector<connectivity_state> subchannels;
     connectivity_state expected;
@@ -52,7 +52,7 @@ TEST_CASE("connectivity: aggregate is READY, else CONNECTING, else IDLE, else TR
   }
 }
 
-TEST_CASE("connectivity: transitions and removal via record(x, shutdown) update the aggregate") {
+TEST_CASE("connectivity: transitions and removal via record(x -> shutdown) update the aggregate") {
   state_counter c;
   CHECK(c.aggregate() == failure);
   c.record(shutdown, idle);

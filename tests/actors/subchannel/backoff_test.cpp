@@ -45,7 +45,7 @@ TEST_CASE("backoff: defaults are gRPC's") {
   CHECK(validate(p).empty());
 }
 
-TEST_CASE("backoff: without jitter the schedule is 1s, 1.6s, 2.56s, ... capped at 120s") {
+TEST_CASE("backoff: without jitter the schedule is 1s 1.6s 2.56s ... capped at 120s") {
   backoff_params p;
   p.jitter = 0;
   backoff b(p, test_seed());
@@ -64,7 +64,7 @@ TEST_CASE("backoff: without jitter the schedule is 1s, 1.6s, 2.56s, ... capped a
   CHECK(near(first[3], nanoseconds(4'096'000'000)));
 }
 
-TEST_CASE("backoff: same seed gives the same schedule, another seed a different one") {
+TEST_CASE("backoff: same seed gives the same schedule - another seed a different one") {
   auto seed = test_seed();
   MESSAGE("seed " << seed);
   backoff a({}, seed), b({}, seed), c({}, seed + 1);
@@ -120,7 +120,7 @@ TEST_CASE("backoff: reset returns to the initial delay") {
   CHECK(second <= nanoseconds(1'920'000'000));
 }
 
-TEST_CASE("backoff: connect timeout is max(delay, min_connect_timeout)") {
+TEST_CASE("backoff: connect timeout is the larger of delay and min_connect_timeout") {
   backoff b({}, test_seed());
   CHECK(b.connect_timeout(1s) == 20s);
   CHECK(b.connect_timeout(20s) == 20s);

@@ -45,7 +45,7 @@ TEST_CASE("subchannel: starts IDLE and does nothing until asked to connect") {
   CHECK(f.sim->stats("10.0.0.1:1").connects == 0);
 }
 
-TEST_CASE("subchannel: refused connect goes TRANSIENT_FAILURE, then IDLE after exactly 1 s") {
+TEST_CASE("subchannel: refused connect goes TRANSIENT_FAILURE - then IDLE after exactly 1 s") {
   subchannel_fixture f{refuse()};
   f.connect();
   REQUIRE(f.log->states() == std::vector{cs::connecting, cs::transient_failure});
@@ -57,7 +57,7 @@ TEST_CASE("subchannel: refused connect goes TRANSIENT_FAILURE, then IDLE after e
   CHECK(f.last() == cs::idle);
 }
 
-TEST_CASE("subchannel: backoff grows 1 s, 1.6 s, 2.56 s between attempts (jitter 0)") {
+TEST_CASE("subchannel: backoff grows 1 s / 1.6 s / 2.56 s between attempts (jitter 0)") {
   subchannel_fixture f{refuse()};
   for (auto wait : {1000ms, 1600ms, 2560ms, 4096ms}) {
     f.connect();
@@ -102,7 +102,7 @@ TEST_CASE("subchannel: slow failure waits only the rest of the backoff") {
   CHECK(f.last() == cs::idle);
 }
 
-TEST_CASE("subchannel: READY carries the connection; loss reports IDLE with the reason") {
+TEST_CASE("subchannel: READY carries the connection and loss reports IDLE with the reason") {
   subchannel_fixture f{{mode::accept, 100ms}};
   f.connect();
   CHECK(f.last() == cs::connecting);
