@@ -31,7 +31,9 @@ connectivity_state channel::state() const noexcept {
   return impl_->mirror->load(std::memory_order_acquire);
 }
 
-void channel::connect() { caf::anon_send(impl_->actor, channel_connect{}); }
+void channel::connect() {
+  caf::anon_send(impl_->actor, channel_connect{});
+}
 
 void channel::wait_for_state_change(connectivity_state from, time_point deadline,
                                     std::function<void(bool)> done) {
@@ -56,24 +58,13 @@ call_handle channel::call(std::string method, std::string payload, call_options 
     done(call_result{{status_code::cancelled, "channel closed"}, {}, {}, {}});
     return {};
   }
-  auto deadline = opts.timeout ? now() + *opts.timeout : time_point::max();
-  shared->active_calls.fetch_add(1, std::memory_order_relaxed);
-  // A separately allocated control block: a pending deadline timer holds only a
-  // weak_ptr, which must not keep the call's memory alive.
-  call_ptr c{new achan::call(
-      shared->next_call_id.fetch_add(1, std::memory_order_relaxed), std::move(method),
-      std::move(payload), std::move(opts.md), deadline,
-      opts.wait_for_ready.value_or(impl_->wait_for_ready),
-      [shared, done = std::move(done)](call_result&& r) {
-        shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
-        done(std::move(r));
-      })};
+  auto c = make_call(shared, now(), std::move(method), std::move(payload), std::move(opts),
+                     impl_->wait_for_ready, std::move(done));
   caf::anon_send(impl_->actor, start_call{c});
   return call_handle{std::move(c), impl_->actor};
 }
 
-std::future<call_result> channel::call(std::string method, std::string payload,
-                                       call_options opts) {
+std::future<call_result> channel::call(std::string method, std::string payload, call_options opts) {
   auto p = std::make_shared<std::promise<call_result>>();
   auto f = p->get_future();
   call(std::move(method), std::move(payload), std::move(opts),
@@ -86,11 +77,17 @@ void channel::close() {
   caf::anon_send(impl_->actor, channel_close{});
 }
 
-channel_actor channel::actor() const { return impl_->actor; }
+channel_actor channel::actor() const {
+  return impl_->actor;
+}
 
-const achan::target& channel::target() const noexcept { return impl_->tgt; }
+const achan::target& channel::target() const noexcept {
+  return impl_->tgt;
+}
 
-time_point channel::now() const noexcept { return impl_->sys.clock().now(); }
+time_point channel::now() const noexcept {
+  return impl_->sys.clock().now();
+}
 
 namespace {
 
@@ -108,7 +105,8 @@ caf::expected<channel> wait_until_ready(channel ch, clock_duration limit) {
       ch.close();
       return make_error(errc::dial_timeout, "channel to '" + ch.target().original +
                                                 "' not READY within the dial deadline (last "
-                                                "state " + std::string{to_string(ch.state())} + ")");
+                                                "state " +
+                                                std::string{to_string(ch.state())} + ")");
     }
   }
 }
@@ -119,7 +117,8 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   auto resolvers = resolver_registry::with_builtins();
   for (auto& r : opts.resolvers)
     resolvers.add(r);
-  auto parsed = parse_target(text, [&](std::string_view s) { return resolvers.find(s) != nullptr; });
+  auto parsed =
+      parse_target(text, [&](std::string_view s) { return resolvers.find(s) != nullptr; });
   if (!parsed.value)
     return make_error(errc::invalid_target, parsed.error);
   auto builder = resolvers.find(parsed.value->scheme);
@@ -133,8 +132,8 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   for (auto& [name, factory] : opts.policies)
     policies.add(name, factory);
   if (!policies.find(opts.balancer))
-    return make_error(errc::unknown_balancer, "unknown load-balancing policy '" + opts.balancer +
-                                                  "'");
+    return make_error(errc::unknown_balancer,
+                      "unknown load-balancing policy '" + opts.balancer + "'");
   if (auto err = validate(opts.backoff); !err.empty())
     return make_error(errc::invalid_option, err);
   if (opts.idle_timeout < clock_duration::zero())
@@ -142,8 +141,8 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   if (!opts.transport)
     return make_error(errc::no_transport, "dial_options::transport is not set");
 
-  auto i = std::make_shared<channel::impl>(channel::impl{sys, *parsed.value, opts.wait_for_ready,
-                                                         {}, {}, nullptr, nullptr});
+  auto i = std::make_shared<channel::impl>(
+      channel::impl{sys, *parsed.value, opts.wait_for_ready, {}, {}, nullptr, nullptr});
   i->mirror = std::make_shared<std::atomic<connectivity_state>>(connectivity_state::idle);
   i->shared = std::make_shared<channel_shared>();
   i->states = spawn_state_manager(sys, i->mirror);
@@ -151,8 +150,8 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
       sys, channel_config{*parsed.value, std::move(builder),
                           lb_config{opts.balancer, opts.shuffle_address_list}, std::move(policies),
                           std::move(opts.transport), opts.backoff,
-                          opts.seed.value_or(std::random_device{}()), opts.idle_timeout, i->states,
-                          i->shared});
+                          opts.seed.value_or(std::random_device{}()), opts.idle_timeout,
+                          opts.wait_for_ready, i->states, i->shared});
   channel ch{std::move(i)};
   if (opts.block_until_ready)
     return wait_until_ready(std::move(ch), *opts.block_until_ready);

@@ -21,6 +21,7 @@ struct channel_state {
   connectivity_state state = connectivity_state::idle;
   picker_ptr picker = std::make_shared<queue_picker>();
   std::deque<call_ptr> waiting;  // calls the current picker could not place, in order
+  std::size_t dead_waiting = 0;  // entries of `waiting` that ended meanwhile
   balancer_actor balancer;       // null while IDLE
   resolver_actor resolver;
   bool closed = false;
@@ -92,13 +93,26 @@ void dispatch(self_ptr self, const call_ptr& c) {
       [[fallthrough]];
     case pick_result::kind::queue:
       st.waiting.push_back(c);
+      if (st.state == connectivity_state::idle)
+        exit_idle(self);  // a waiting call is a reason to connect (also for re-picks)
       return;
   }
+}
+
+/// A waiting call ended (deadline, cancel). Drop ended entries once they are half the
+/// queue, so a long TRANSIENT_FAILURE with expiring calls cannot grow it without bound.
+void note_dead_waiting(self_ptr self) {
+  auto& st = self->state;
+  if (++st.dead_waiting * 2 <= st.waiting.size())
+    return;
+  std::erase_if(st.waiting, [](const call_ptr& c) { return c->finished(); });
+  st.dead_waiting = 0;
 }
 
 void repick_waiting(self_ptr self) {
   auto waiting = std::move(self->state.waiting);
   self->state.waiting.clear();
+  self->state.dead_waiting = 0;
   for (auto& c : waiting)
     if (!c->finished())
       dispatch(self, c);
@@ -127,8 +141,6 @@ void on_call(self_ptr self, const call_ptr& c) {
     }
     self->delayed_send(self, c->deadline() - now, call_deadline{c});
   }
-  if (st.state == connectivity_state::idle)
-    exit_idle(self);
   dispatch(self, c);
 }
 
@@ -165,19 +177,14 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         auto rp = self->make_response_promise<call_result>();
         auto id = st.next_promise++;
         st.promises.emplace(id, rp);
-        auto deadline = req.options.timeout ? self->clock().now() + *req.options.timeout
-                                            : time_point::max();
-        auto shared = st.cfg.shared;
-        shared->active_calls.fetch_add(1, std::memory_order_relaxed);
-        auto c = std::make_shared<call>(
-            shared->next_call_id.fetch_add(1, std::memory_order_relaxed), std::move(req.method),
-            std::move(req.payload), std::move(req.options.md), deadline,
-            req.options.wait_for_ready.value_or(false),
-            [shared, me = channel_actor{self}, id](call_result&& r) {
-              shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
-              caf::anon_send(me, deliver_result{id, std::move(r)});
-            });
-        on_call(self, c);
+        // The promise may only be delivered by this actor: the completion sends the
+        // result back here.
+        on_call(self, make_call(st.cfg.shared, self->clock().now(), std::move(req.method),
+                                std::move(req.payload), std::move(req.options),
+                                st.cfg.default_wait_for_ready,
+                                [me = channel_actor{self}, id](call_result&& r) {
+                                  caf::anon_send(me, deliver_result{id, std::move(r)});
+                                }));
         return rp;
       },
       [=](start_call& s) {
@@ -194,6 +201,8 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
       [=](cancel_call& cc) {
         if (auto conn = cc.c->carrier.lock())
           conn->cancel_call(cc.c);
+        else
+          note_dead_waiting(self);
       },
       [=](call_deadline& d) {
         auto c = d.c.lock();
@@ -204,8 +213,12 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         if (!conn)
           msg += std::string{" while waiting for a subchannel (channel "} +
                  std::string{to_string(self->state.state)} + ")";
-        if (c->fail(status_code::deadline_exceeded, std::move(msg)) && conn)
+        if (!c->fail(status_code::deadline_exceeded, std::move(msg)))
+          return;
+        if (conn)
           conn->cancel_call(c);
+        else
+          note_dead_waiting(self);
       },
       [=](deliver_result& d) {
         auto i = self->state.promises.find(d.id);
@@ -222,9 +235,7 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
           return;  // from a balancer released when going IDLE
         st.picker = std::move(u.picker);
         publish_state(self, u.state);
-        repick_waiting(self);
-        if (u.state == connectivity_state::idle && !st.waiting.empty())
-          exit_idle(self);
+        repick_waiting(self);  // re-queued calls wake an IDLE policy (dispatch)
       },
       [=](channel_connect) {
         if (self->state.state == connectivity_state::idle)
@@ -253,6 +264,20 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
 }
 
 }  // namespace
+
+call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now,
+                   std::string method, std::string payload, call_options opts,
+                   bool default_wait_for_ready, call::completion done) {
+  auto deadline = opts.timeout ? now + *opts.timeout : time_point::max();
+  shared->active_calls.fetch_add(1, std::memory_order_relaxed);
+  return call_ptr{new call(shared->next_call_id.fetch_add(1, std::memory_order_relaxed),
+                           std::move(method), std::move(payload), std::move(opts.md), deadline,
+                           opts.wait_for_ready.value_or(default_wait_for_ready),
+                           [shared, done = std::move(done)](call_result&& r) {
+                             shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
+                             done(std::move(r));
+                           })};
+}
 
 channel_actor spawn_channel_actor(caf::actor_system& sys, channel_config cfg) {
   return sys.spawn(channel, std::move(cfg));

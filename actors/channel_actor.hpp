@@ -31,6 +31,13 @@ struct channel_shared {
   std::atomic<bool> closed{false};            ///< close() was called
 };
 
+/// Creates a call counted in `shared->active_calls` (until it finishes) whose deadline
+/// is `now + opts.timeout`. The call gets its own control block, so the weak_ptr a
+/// pending deadline timer holds does not keep its memory alive. Thread-safe.
+call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now,
+                   std::string method, std::string payload, call_options opts,
+                   bool default_wait_for_ready, call::completion done);
+
 /// Everything the channel actor needs; built and validated by dial().
 struct channel_config {
   target tgt;
@@ -41,6 +48,7 @@ struct channel_config {
   backoff_params backoff;
   std::uint64_t seed = 0;
   clock_duration idle_timeout{};
+  bool default_wait_for_ready = false;
   state_manager_actor states;
   std::shared_ptr<channel_shared> shared;
 };

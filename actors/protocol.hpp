@@ -2,7 +2,8 @@
 /// Every message the control-plane actors exchange, and their typed handles, in one
 /// place: sending a message an actor does not understand does not compile.
 ///
-///   resolver ──resolver_update──► balancer ──picker_update──► channel ──state_change──► state manager
+///   resolver ──resolver_update──► balancer ──picker_update──► channel ──state_change──► state
+///   manager
 ///      ▲                            │  ▲                          │
 ///      └──────── resolve_now ───────┘  └─ subchannel_update ── subchannels ◄─ connect / shutdown
 #include <functional>
@@ -78,9 +79,9 @@ struct balancer_set_resolver {
   resolver_actor resolver;
 };
 
-using balancer_actor = resolver_sink::extend<
-    caf::reacts_to<subchannel_update>, caf::reacts_to<balancer_exit_idle>,
-    caf::reacts_to<balancer_shutdown>, caf::reacts_to<balancer_set_resolver>>;
+using balancer_actor =
+    resolver_sink::extend<caf::reacts_to<subchannel_update>, caf::reacts_to<balancer_exit_idle>,
+                          caf::reacts_to<balancer_shutdown>, caf::reacts_to<balancer_set_resolver>>;
 
 // --- channel -----------------------------------------------------------------
 
@@ -100,8 +101,8 @@ struct call_options {
 /// Actor users' request: `request(channel.actor(), infinite, call_request{...})`
 /// answers with a call_result (never with an error message).
 struct call_request {
-  std::string method;  ///< "/package.Service/Method"
-  std::string payload; ///< serialized request message
+  std::string method;   ///< "/package.Service/Method"
+  std::string payload;  ///< serialized request message
   call_options options;
 };
 
@@ -166,12 +167,12 @@ struct idle_check {
   std::uint64_t gen = 0;
 };
 
-using channel_actor = caf::typed_actor<
-    caf::replies_to<call_request>::with<call_result>, caf::reacts_to<start_call>,
-    caf::reacts_to<reroute_call>,
-    caf::reacts_to<cancel_call>, caf::reacts_to<call_deadline>, caf::reacts_to<deliver_result>,
-    caf::reacts_to<picker_update>, caf::reacts_to<channel_connect>, caf::reacts_to<channel_close>,
-    caf::reacts_to<idle_check>>;
+using channel_actor =
+    caf::typed_actor<caf::replies_to<call_request>::with<call_result>, caf::reacts_to<start_call>,
+                     caf::reacts_to<reroute_call>, caf::reacts_to<cancel_call>,
+                     caf::reacts_to<call_deadline>, caf::reacts_to<deliver_result>,
+                     caf::reacts_to<picker_update>, caf::reacts_to<channel_connect>,
+                     caf::reacts_to<channel_close>, caf::reacts_to<idle_check>>;
 
 // --- connectivity-state manager -----------------------------------------------
 
@@ -236,10 +237,9 @@ struct subscribe {
   }
 };
 
-using state_manager_actor =
-    caf::typed_actor<caf::reacts_to<set_state>, caf::replies_to<get_state>::with<connectivity_state>,
-                     caf::reacts_to<wait_for_change>, caf::reacts_to<waiter_timeout>,
-                     caf::reacts_to<subscribe>>;
+using state_manager_actor = caf::typed_actor<
+    caf::reacts_to<set_state>, caf::replies_to<get_state>::with<connectivity_state>,
+    caf::reacts_to<wait_for_change>, caf::reacts_to<waiter_timeout>, caf::reacts_to<subscribe>>;
 
 }  // namespace achan
 

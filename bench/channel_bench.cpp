@@ -37,8 +37,9 @@ class closed_loop {
   void issue() {
     if (started_.fetch_add(1) >= left_)
       return;
-    ch_.call("/bench.Echo/Unary", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-             {}, [this](achan::call_result&& r) {
+    ch_.call("/bench.Echo/Unary",
+             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", {},
+             [this](achan::call_result&& r) {
                if (!r.status.ok())
                  errors_.fetch_add(1);
                if (finished_.fetch_add(1) + 1 == left_) {
@@ -89,4 +90,9 @@ void BM_channel_unary(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_channel_unary)->Arg(1)->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_channel_unary)
+    ->Arg(1)
+    ->Arg(64)
+    ->Arg(1024)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();

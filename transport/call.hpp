@@ -32,9 +32,9 @@ using time_point = std::chrono::steady_clock::time_point;
 /// What a finished call reports to its owner.
 struct call_result {
   achan::status status;
-  std::string payload;     ///< serialized response message (empty unless OK)
-  metadata trailers;       ///< response headers and trailers, in arrival order
-  std::string peer;        ///< address of the subchannel that carried the call ("" if none)
+  std::string payload;  ///< serialized response message (empty unless OK)
+  metadata trailers;    ///< response headers and trailers, in arrival order
+  std::string peer;     ///< address of the subchannel that carried the call ("" if none)
 };
 
 /// One call in flight. Shared by the channel (queue, deadline timer), the transport
@@ -46,8 +46,8 @@ class call {
  public:
   using completion = std::function<void(call_result&&)>;
 
-  call(std::uint64_t id, std::string method, std::string payload, metadata md,
-       time_point deadline, bool wait_for_ready, completion done)
+  call(std::uint64_t id, std::string method, std::string payload, metadata md, time_point deadline,
+       bool wait_for_ready, completion done)
       : id_(id),
         method_(std::move(method)),
         payload_(std::move(payload)),

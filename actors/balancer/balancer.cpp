@@ -52,9 +52,14 @@ struct balancer_state {
 subchannel_id slot::create_subchannel(const std::string& address) {
   auto& st = self->state;
   auto id = st.next_id++;
-  subchannel_config sc{id, address, st.cfg.transport, st.cfg.backoff,
-                       st.cfg.seed ^ (id * 0x9E3779B97F4A7C15ULL), balancer_actor{self}};
-  st.subchannels.emplace(id, balancer_state::owned{spawn_subchannel(self->home_system(), sc), this});
+  subchannel_config sc{id,
+                       address,
+                       st.cfg.transport,
+                       st.cfg.backoff,
+                       st.cfg.seed ^ (id * 0x9E3779B97F4A7C15ULL),
+                       balancer_actor{self}};
+  st.subchannels.emplace(id,
+                         balancer_state::owned{spawn_subchannel(self->home_system(), sc), this});
   return id;
 }
 
@@ -83,7 +88,9 @@ void slot::request_reresolution() {
     self->send(self->state.resolver, resolve_now{});
 }
 
-std::mt19937_64& slot::random() { return self->state.rng; }
+std::mt19937_64& slot::random() {
+  return self->state.rng;
+}
 
 std::unique_ptr<slot> make_slot(self_ptr self, const lb_config& cfg) {
   auto s = std::make_unique<slot>(self, cfg);

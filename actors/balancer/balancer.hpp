@@ -26,12 +26,12 @@ using picker_sink = caf::typed_actor<caf::reacts_to<picker_update>>;
 
 /// What a balancer needs to start.
 struct balancer_config {
-  lb_config initial;               ///< policy used until a resolver update names another
-  policy_registry policies;        ///< names a resolver update may choose from
+  lb_config initial;         ///< policy used until a resolver update names another
+  policy_registry policies;  ///< names a resolver update may choose from
   transport::transport_ptr transport;
-  backoff_params backoff;          ///< for every subchannel
-  std::uint64_t seed = 0;          ///< shuffles, start offsets, backoff jitter
-  picker_sink channel;             ///< receives every picker the current policy publishes
+  backoff_params backoff;  ///< for every subchannel
+  std::uint64_t seed = 0;  ///< shuffles, start offsets, backoff jitter
+  picker_sink channel;     ///< receives every picker the current policy publishes
 };
 
 /// Spawns a balancer running `cfg.initial`. `cfg.initial.name` must be registered.

@@ -21,16 +21,16 @@ using subchannel_id = std::uint64_t;
 
 /// Policy selection, as a service config's loadBalancingConfig would carry it.
 struct lb_config {
-  std::string name = "pick_first";   ///< registered policy name
-  bool shuffle_address_list = false; ///< pick_first: shuffle addresses (seeded) before use
+  std::string name = "pick_first";    ///< registered policy name
+  bool shuffle_address_list = false;  ///< pick_first: shuffle addresses (seeded) before use
 };
 
 /// A subchannel's new state as the policy sees it.
 struct subchannel_update {
   subchannel_id id = 0;
   connectivity_state state = connectivity_state::idle;
-  status last_error;                  ///< why it left READY / failed to connect
-  transport::connection_ptr conn;     ///< set when `state` is READY
+  status last_error;               ///< why it left READY / failed to connect
+  transport::connection_ptr conn;  ///< set when `state` is READY
 };
 
 /// What a policy may ask of the balancer hosting it. Called only from policy methods.
@@ -59,7 +59,8 @@ class policy {
   virtual ~policy() = default;
   /// A complete address list from the resolver (never a delta). An empty list is an
   /// error the policy reports as TRANSIENT_FAILURE.
-  virtual void update_addresses(const std::vector<std::string>& addresses, const lb_config& cfg) = 0;
+  virtual void update_addresses(const std::vector<std::string>& addresses,
+                                const lb_config& cfg) = 0;
   /// The resolver failed. Policies with working subchannels keep using them.
   virtual void resolver_error(const status& st) = 0;
   /// A subchannel this policy created changed state.

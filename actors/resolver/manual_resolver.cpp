@@ -49,7 +49,9 @@ manual_actor::behavior_type manual(manual_actor::stateful_pointer<manual_state> 
   };
 }
 
-manual_actor typed(const caf::actor& a) { return caf::actor_cast<manual_actor>(a); }
+manual_actor typed(const caf::actor& a) {
+  return caf::actor_cast<manual_actor>(a);
+}
 
 }  // namespace
 

@@ -100,12 +100,10 @@ std::vector<resolver_builder_ptr> builtin_static_builders() {
       r.addresses.push_back(t.endpoint);
     return r;
   }));
-  out.push_back(make_static_builder("ipv4", [](const target& t) {
-    return parse_ip_list(t.endpoint, false);
-  }));
-  out.push_back(make_static_builder("ipv6", [](const target& t) {
-    return parse_ip_list(t.endpoint, true);
-  }));
+  out.push_back(make_static_builder(
+      "ipv4", [](const target& t) { return parse_ip_list(t.endpoint, false); }));
+  out.push_back(
+      make_static_builder("ipv6", [](const target& t) { return parse_ip_list(t.endpoint, true); }));
   out.push_back(make_static_builder("unix", [](const target& t) { return parse_unix(t); }));
   out.push_back(
       make_static_builder("unix-abstract", [](const target& t) { return parse_unix(t); }));

@@ -26,7 +26,8 @@ void state_counter::record(connectivity_state from, connectivity_state to) noexc
 }
 
 connectivity_state state_counter::aggregate() const noexcept {
-  for (auto s : {connectivity_state::ready, connectivity_state::connecting, connectivity_state::idle})
+  for (auto s :
+       {connectivity_state::ready, connectivity_state::connecting, connectivity_state::idle})
     if (count(s) > 0)
       return s;
   return connectivity_state::transient_failure;

@@ -9,7 +9,13 @@
 namespace achan {
 
 /// gRPC connectivity states. SHUTDOWN is final.
-enum class connectivity_state : std::uint8_t { idle, connecting, ready, transient_failure, shutdown };
+enum class connectivity_state : std::uint8_t {
+  idle,
+  connecting,
+  ready,
+  transient_failure,
+  shutdown
+};
 
 /// "IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE", "SHUTDOWN".
 std::string_view to_string(connectivity_state s) noexcept;

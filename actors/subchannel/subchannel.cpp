@@ -34,8 +34,8 @@ struct subchannel_state {
   subchannel_config cfg;
   achan::backoff backoff{backoff_params{}, 0};
   connectivity_state current = connectivity_state::idle;
-  std::uint64_t attempt = 0;       // generation of the current attempt and its timers
-  time_point backoff_deadline{};   // earliest start of the next attempt
+  std::uint64_t attempt = 0;         // generation of the current attempt and its timers
+  time_point backoff_deadline{};     // earliest start of the next attempt
   clock_duration attempt_timeout{};  // connect timeout of the current attempt
   transport::connection_ptr conn;
   static inline const char* name = "achan.subchannel";
@@ -68,7 +68,8 @@ void start_attempt(self_ptr self) {
   report(self, connectivity_state::connecting);
   st.conn = st.cfg.transport->connect(
       st.cfg.address, std::make_shared<events_to_actor>(subchannel_actor{self}, attempt));
-  self->delayed_send(self, timeout, subchannel_timer{attempt, subchannel_timer::kind::connect_timeout});
+  self->delayed_send(self, timeout,
+                     subchannel_timer{attempt, subchannel_timer::kind::connect_timeout});
 }
 
 void attempt_failed(self_ptr self, status why) {
@@ -77,7 +78,8 @@ void attempt_failed(self_ptr self, status why) {
   report(self, connectivity_state::transient_failure, std::move(why));
   auto now = self->clock().now();
   auto wait = st.backoff_deadline > now ? st.backoff_deadline - now : clock_duration::zero();
-  self->delayed_send(self, wait, subchannel_timer{st.attempt, subchannel_timer::kind::backoff_done});
+  self->delayed_send(self, wait,
+                     subchannel_timer{st.attempt, subchannel_timer::kind::backoff_done});
 }
 
 subchannel_actor::behavior_type subchannel(self_ptr self, subchannel_config cfg) {
@@ -115,9 +117,9 @@ subchannel_actor::behavior_type subchannel(self_ptr self, subchannel_config cfg)
           return;  // stale timer
         if (t.what == subchannel_timer::kind::connect_timeout &&
             st.current == connectivity_state::connecting) {
-          attempt_failed(self, {status_code::unavailable,
-                                "connect to " + st.cfg.address + " timed out after " +
-                                    format_duration(st.attempt_timeout)});
+          attempt_failed(self, {status_code::unavailable, "connect to " + st.cfg.address +
+                                                              " timed out after " +
+                                                              format_duration(st.attempt_timeout)});
         } else if (t.what == subchannel_timer::kind::backoff_done &&
                    st.current == connectivity_state::transient_failure) {
           report(self, connectivity_state::idle, {});

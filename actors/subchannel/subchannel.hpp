@@ -33,8 +33,8 @@ struct subchannel_config {
   std::string address;
   transport::transport_ptr transport;
   backoff_params backoff;
-  std::uint64_t seed = 0;     ///< backoff jitter seed
-  balancer_actor balancer;    ///< receives every state change
+  std::uint64_t seed = 0;   ///< backoff jitter seed
+  balancer_actor balancer;  ///< receives every state change
 };
 
 /// Spawns a subchannel in IDLE. It connects only when told to (subchannel_connect).

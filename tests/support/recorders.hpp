@@ -27,7 +27,8 @@ inline balancer_actor spawn_recording_balancer(caf::actor_system& sys,
                                                std::shared_ptr<balancer_log> log) {
   // The log is passed as an argument: CAF 0.17 spawning a function actor without
   // arguments dereferences a null tuple (UBSan).
-  auto fn = [](balancer_actor::pointer, std::shared_ptr<balancer_log> log) -> balancer_actor::behavior_type {
+  auto fn = [](balancer_actor::pointer,
+               std::shared_ptr<balancer_log> log) -> balancer_actor::behavior_type {
     return {
         [log](resolver_update& u) { log->resolutions.push_back(u); },
         [log](subchannel_update& u) { log->updates.push_back(u); },

@@ -1,8 +1,8 @@
 #include "transport/sim/simulated_transport.hpp"
 
 #include <atomic>
-#include <vector>
 #include <unordered_map>
+#include <vector>
 
 namespace achan::transport {
 
@@ -24,7 +24,10 @@ class sim_connection final : public connection,
   }
 
   void cancel_call(const call_ptr& c) override {
-    owner_->exec_->post({}, [self = shared_from_this(), id = c->id()] { self->calls_.erase(id); });
+    owner_->exec_->post({}, [self = shared_from_this(), id = c->id()] {
+      if (self->calls_.erase(id) > 0)
+        ++self->owner_->at(self->address_).stats.cancels;
+    });
   }
 
   void close() override {

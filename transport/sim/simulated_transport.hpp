@@ -39,6 +39,7 @@ class simulated_transport final : public transport,
     std::size_t connects = 0;  ///< connection attempts
     std::size_t calls = 0;     ///< calls started on a READY connection
     std::size_t open = 0;      ///< connections currently READY
+    std::size_t cancels = 0;   ///< calls released by cancel_call while in flight
   };
 
   /// Creates a transport on `ex`; use make_shared (members post shared_from_this()).
@@ -50,8 +51,8 @@ class simulated_transport final : public transport,
   void set_behavior(const std::string& address, sim_behavior b);
   /// Drops every READY connection to `address`: its calls end with UNAVAILABLE and its
   /// owner gets on_closed(`why`).
-  void drop(const std::string& address, status why = {status_code::unavailable,
-                                                       "connection reset by simulated peer"});
+  void drop(const std::string& address,
+            status why = {status_code::unavailable, "connection reset by simulated peer"});
   /// Counters for `address` (zeros if never used).
   address_stats stats(const std::string& address) const;
 

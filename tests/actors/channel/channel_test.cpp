@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include <caf/event_based_actor.hpp>
 #include "actors/channel.hpp"
 #include "actors/resolver/manual_resolver.hpp"
 #include "tests/support/actor_fixture.hpp"
@@ -88,8 +89,8 @@ TEST_CASE("channel: round_robin spreads calls exactly evenly over READY subchann
   for (int i = 0; i < 300; ++i)
     f.start(ch);
   f.run();
-  CHECK(f.per_peer() == std::map<std::string, int>{{"10.0.0.1:1", 100}, {"10.0.0.2:1", 100},
-                                                   {"10.0.0.3:1", 100}});
+  CHECK(f.per_peer() ==
+        std::map<std::string, int>{{"10.0.0.1:1", 100}, {"10.0.0.2:1", 100}, {"10.0.0.3:1", 100}});
 }
 
 TEST_CASE("channel: round_robin skips a backend that drops and moves calls to the rest") {
@@ -167,6 +168,7 @@ TEST_CASE("channel: deadline of an in-flight call cancels its stream") {
   REQUIRE(f.results.size() == 1);
   CHECK(f.results[0].status.code == status_code::deadline_exceeded);
   CHECK(f.sim->stats("10.0.0.1:1").calls == 1);
+  CHECK(f.sim->stats("10.0.0.1:1").cancels == 1);  // the stream was released
 }
 
 TEST_CASE("channel: cancel ends the call with CANCELLED once") {
@@ -182,6 +184,7 @@ TEST_CASE("channel: cancel ends the call with CANCELLED once") {
   REQUIRE(f.results.size() == 1);
   CHECK(f.results[0].status.code == status_code::cancelled);
   CHECK(h.done());
+  CHECK(f.sim->stats("10.0.0.1:1").cancels == 1);
 }
 
 TEST_CASE("channel: close() ends every pending call exactly once and reaches SHUTDOWN") {
@@ -203,8 +206,8 @@ TEST_CASE("channel: close() ends every pending call exactly once and reaches SHU
   f.sim->set_behavior("10.0.0.1:1", {.connect_delay = 0ms, .answer_calls = false});
   f.advance(1s);  // reconnected
   for (int i = 0; i < 3; ++i)
-    f.start(ch);                                // in flight
-  f.start(ch, {.wait_for_ready = true});        // in flight too (READY)
+    f.start(ch);                          // in flight
+  f.start(ch, {.wait_for_ready = true});  // in flight too (READY)
   f.run();
   ch.close();
   f.start(ch);  // after close
@@ -261,9 +264,9 @@ TEST_CASE("channel: address update keeps subchannels of addresses that stay") {
   f.run();
   f.resolver->update({"10.0.0.2:1", "10.0.0.3:1"});
   f.run();
-  CHECK(f.sim->stats("10.0.0.1:1").open == 0);     // removed: shut down
+  CHECK(f.sim->stats("10.0.0.1:1").open == 0);      // removed: shut down
   CHECK(f.sim->stats("10.0.0.2:1").connects == 1);  // kept: not reconnected
-  CHECK(f.sim->stats("10.0.0.3:1").open == 1);     // added
+  CHECK(f.sim->stats("10.0.0.3:1").open == 1);      // added
   for (int i = 0; i < 4; ++i)
     f.start(ch);
   f.run();
@@ -353,6 +356,9 @@ TEST_CASE("channel: wait_for_state_change reports a change - or false at its dea
   ch.wait_for_state_change(cs::connecting, f.now() + 2s, [log](bool b) { log->push_back(b); });
   f.advance(2s);
   CHECK(outcomes == std::vector{true, false});
+  ch.wait_for_state_change(cs::idle, f.now() + 1s, [log](bool b) { log->push_back(b); });
+  f.run();  // already CONNECTING: answered at once
+  CHECK(outcomes == std::vector{true, false, true});
 }
 
 TEST_CASE("channel: nothing is reported after SHUTDOWN") {
@@ -373,4 +379,123 @@ TEST_CASE("channel: nothing is reported after SHUTDOWN") {
   f.run();
   CHECK(seen.size() == n);
   CHECK(ch.state() == cs::shutdown);
+}
+
+TEST_CASE("channel: calls picked onto a connection that just died are re-picked - not failed") {
+  channel_fixture f;
+  auto ch = f.dial_manual("round_robin");
+  f.resolver->update({"10.0.0.1:1", "10.0.0.2:1"});
+  ch.connect();
+  f.run();
+  REQUIRE(ch.state() == cs::ready);
+  f.sim->set_behavior("10.0.0.1:1", {mode::refuse});
+  f.sim->drop("10.0.0.1:1");
+  for (int i = 0; i < 6; ++i)
+    f.start(ch);  // the channel still holds a picker with 10.0.0.1:1 in it
+  f.run();
+  REQUIRE(f.results.size() == 6);
+  CHECK(f.per_peer() == std::map<std::string, int>{{"10.0.0.2:1", 6}});
+}
+
+TEST_CASE("channel: dial option wait_for_ready is the default for calls") {
+  channel_fixture f;
+  f.opts.wait_for_ready = true;
+  auto ch = f.dial_manual();
+  f.sim->set_behavior("10.0.0.1:1", {mode::refuse});
+  f.resolver->update({"10.0.0.1:1"});
+  ch.connect();
+  f.run();
+  REQUIRE(ch.state() == cs::transient_failure);
+  f.start(ch);                             // waits
+  f.start(ch, {.wait_for_ready = false});  // fails fast
+  f.run();
+  REQUIRE(f.results.size() == 1);
+  CHECK(f.results[0].status.code == status_code::unavailable);
+  ch.close();
+  f.run();
+  CHECK(f.results.size() == 2);
+}
+
+TEST_CASE("channel: idle timeout does not fire while a call is in flight") {
+  channel_fixture f;
+  f.opts.idle_timeout = 10s;
+  auto ch = f.dial_manual();
+  f.sim->set_behavior("10.0.0.1:1", {.latency = 25s});
+  f.resolver->update({"10.0.0.1:1"});
+  f.start(ch);
+  f.advance(20s);
+  CHECK(ch.state() == cs::ready);
+  f.advance(5s);  // the call ends at 25 s
+  REQUIRE(f.results.size() == 1);
+  CHECK(ch.state() == cs::ready);
+  f.advance(10s);
+  CHECK(ch.state() == cs::idle);
+}
+
+namespace {
+void requester(caf::event_based_actor* self, channel_actor chan,
+               std::shared_ptr<std::vector<call_result>> out) {
+  self->request(chan, caf::infinite, call_request{"/echo.Echo/Unary", "from an actor", {}})
+      .then([out](const call_result& r) { out->push_back(r); });
+}
+}  // namespace
+
+TEST_CASE("channel: an actor's request is answered with a call_result message") {
+  channel_fixture f;
+  auto ch = f.dial_manual();
+  f.resolver->update({"10.0.0.1:1"});
+  auto out = std::make_shared<std::vector<call_result>>();
+  f.sys.spawn(requester, ch.actor(), out);
+  f.run();
+  REQUIRE(out->size() == 1);
+  CHECK(out->at(0).status.ok());
+  CHECK(out->at(0).payload == "from an actor");
+  CHECK(out->at(0).peer == "10.0.0.1:1");
+}
+
+TEST_CASE("channel: an actor's request to a closed channel gets CANCELLED") {
+  channel_fixture f;
+  auto ch = f.dial_manual();
+  f.sim->set_behavior("10.0.0.1:1", {.latency = 1s});
+  f.resolver->update({"10.0.0.1:1"});
+  auto out = std::make_shared<std::vector<call_result>>();
+  f.sys.spawn(requester, ch.actor(), out);
+  f.run();
+  ch.close();
+  f.advance(2s);
+  REQUIRE(out->size() == 1);
+  CHECK(out->at(0).status.code == status_code::unavailable);  // in flight when closed
+}
+
+TEST_CASE("channel: watchers and waiters arriving after SHUTDOWN are still answered") {
+  channel_fixture f;
+  auto ch = f.dial_manual();
+  ch.close();
+  f.run();
+  REQUIRE(ch.state() == cs::shutdown);
+  auto seen = std::make_shared<std::vector<state_change>>();
+  ch.subscribe([seen](const state_change& c) { seen->push_back(c); });
+  auto waits = std::make_shared<std::vector<bool>>();
+  ch.wait_for_state_change(cs::ready, f.now() + 1h, [waits](bool b) { waits->push_back(b); });
+  ch.wait_for_state_change(cs::shutdown, f.now() + 1h, [waits](bool b) { waits->push_back(b); });
+  f.run();
+  REQUIRE(seen->size() == 1);
+  CHECK(seen->at(0).to == cs::shutdown);
+  CHECK(*waits == std::vector{true, false});
+}
+
+TEST_CASE("channel: pick_first calls racing a connection loss reconnect and succeed") {
+  channel_fixture f;
+  auto ch = f.dial_manual("pick_first");
+  f.resolver->update({"10.0.0.1:1"});
+  ch.connect();
+  f.run();
+  REQUIRE(ch.state() == cs::ready);
+  f.sim->drop("10.0.0.1:1");  // pick_first goes IDLE; the calls below were picked before
+  for (int i = 0; i < 3; ++i)
+    f.start(ch, {.timeout = 10s});
+  f.run();
+  REQUIRE(f.results.size() == 3);
+  CHECK(f.per_peer() == std::map<std::string, int>{{"10.0.0.1:1", 3}});
+  CHECK(f.sim->stats("10.0.0.1:1").connects == 2);
 }

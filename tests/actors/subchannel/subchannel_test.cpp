@@ -20,8 +20,8 @@ struct subchannel_fixture : test::actor_fixture {
     sim->set_behavior("10.0.0.1:1", std::move(b));
     backoff_params p;
     p.jitter = jitter;
-    sc = spawn_subchannel(sys, {7, "10.0.0.1:1", sim, p, 42,
-                                test::spawn_recording_balancer(sys, log)});
+    sc = spawn_subchannel(sys,
+                          {7, "10.0.0.1:1", sim, p, 42, test::spawn_recording_balancer(sys, log)});
     run();
   }
   ~subchannel_fixture() {
@@ -35,7 +35,9 @@ struct subchannel_fixture : test::actor_fixture {
   cs last() const { return log->updates.back().state; }
 };
 
-transport::sim_behavior refuse() { return {mode::refuse}; }
+transport::sim_behavior refuse() {
+  return {mode::refuse};
+}
 
 }  // namespace
 
@@ -85,8 +87,7 @@ TEST_CASE("subchannel: a hanging connect times out after the 20 s minimum connec
   CHECK(f.last() == cs::connecting);
   f.advance(1ms);
   // The 1 s backoff has long passed: TRANSIENT_FAILURE, then IDLE at once.
-  REQUIRE(f.log->states() ==
-          std::vector{cs::connecting, cs::transient_failure, cs::idle});
+  REQUIRE(f.log->states() == std::vector{cs::connecting, cs::transient_failure, cs::idle});
   CHECK(f.log->updates[1].last_error.message.find("timed out after 20s") != std::string::npos);
 }
 
