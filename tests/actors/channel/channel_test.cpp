@@ -37,6 +37,15 @@ struct channel_fixture : test::actor_fixture {
     return *ch;
   }
 
+  /// Dials with `balancer`, pushes `addresses`, connects and runs until quiet.
+  channel connected(std::string balancer, std::vector<std::string> addresses) {
+    auto ch = dial_manual(std::move(balancer));
+    resolver->update(std::move(addresses));
+    ch.connect();
+    run();
+    return ch;
+  }
+
   /// Starts a call whose result lands in `results`.
   call_handle start(channel& ch, call_options o = {}) {
     return ch.call("/echo.Echo/Unary", "hi", std::move(o),
@@ -81,10 +90,7 @@ TEST_CASE("channel: starts IDLE - first call goes CONNECTING then READY and is a
 
 TEST_CASE("channel: round_robin spreads calls exactly evenly over READY subchannels") {
   channel_fixture f;
-  auto ch = f.dial_manual("round_robin");
-  f.resolver->update({"10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1"});
-  ch.connect();
-  f.run();
+  auto ch = f.connected("round_robin", {"10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1"});
   REQUIRE(ch.state() == cs::ready);
   for (int i = 0; i < 300; ++i)
     f.start(ch);
@@ -95,10 +101,7 @@ TEST_CASE("channel: round_robin spreads calls exactly evenly over READY subchann
 
 TEST_CASE("channel: round_robin skips a backend that drops and moves calls to the rest") {
   channel_fixture f;
-  auto ch = f.dial_manual("round_robin");
-  f.resolver->update({"10.0.0.1:1", "10.0.0.2:1"});
-  ch.connect();
-  f.run();
+  auto ch = f.connected("round_robin", {"10.0.0.1:1", "10.0.0.2:1"});
   f.sim->set_behavior("10.0.0.2:1", {mode::refuse});
   f.sim->drop("10.0.0.2:1");
   f.run();
@@ -111,11 +114,8 @@ TEST_CASE("channel: round_robin skips a backend that drops and moves calls to th
 
 TEST_CASE("channel: fail-fast call fails with UNAVAILABLE in TRANSIENT_FAILURE") {
   channel_fixture f;
-  auto ch = f.dial_manual();
   f.sim->set_behavior("10.0.0.1:1", {mode::refuse});
-  f.resolver->update({"10.0.0.1:1"});
-  ch.connect();
-  f.run();
+  auto ch = f.connected("pick_first", {"10.0.0.1:1"});
   REQUIRE(ch.state() == cs::transient_failure);
   f.start(ch);
   f.run();
@@ -126,11 +126,8 @@ TEST_CASE("channel: fail-fast call fails with UNAVAILABLE in TRANSIENT_FAILURE")
 
 TEST_CASE("channel: wait_for_ready call waits through TRANSIENT_FAILURE and is served on READY") {
   channel_fixture f;
-  auto ch = f.dial_manual();
   f.sim->set_behavior("10.0.0.1:1", {mode::refuse});
-  f.resolver->update({"10.0.0.1:1"});
-  ch.connect();
-  f.run();
+  auto ch = f.connected("pick_first", {"10.0.0.1:1"});
   REQUIRE(ch.state() == cs::transient_failure);
   f.start(ch, {.wait_for_ready = true});
   f.run();
@@ -258,10 +255,7 @@ TEST_CASE("channel: pick_first fails over in address order and stays on the work
 
 TEST_CASE("channel: address update keeps subchannels of addresses that stay") {
   channel_fixture f;
-  auto ch = f.dial_manual("round_robin");
-  f.resolver->update({"10.0.0.1:1", "10.0.0.2:1"});
-  ch.connect();
-  f.run();
+  auto ch = f.connected("round_robin", {"10.0.0.1:1", "10.0.0.2:1"});
   f.resolver->update({"10.0.0.2:1", "10.0.0.3:1"});
   f.run();
   CHECK(f.sim->stats("10.0.0.1:1").open == 0);      // removed: shut down
@@ -287,10 +281,7 @@ TEST_CASE("channel: resolver error before the first update reports TRANSIENT_FAI
 
 TEST_CASE("channel: policy switch keeps serving with the old policy until the new one is READY") {
   channel_fixture f;
-  auto ch = f.dial_manual("pick_first");
-  f.resolver->update({"10.0.0.1:1", "10.0.0.2:1"});
-  ch.connect();
-  f.run();
+  auto ch = f.connected("pick_first", {"10.0.0.1:1", "10.0.0.2:1"});
   REQUIRE(ch.state() == cs::ready);
   // The new policy's connections take 100 ms; calls meanwhile still succeed via pick_first.
   f.sim->set_behavior("10.0.0.1:1", {mode::accept, 100ms});
@@ -383,10 +374,7 @@ TEST_CASE("channel: nothing is reported after SHUTDOWN") {
 
 TEST_CASE("channel: calls picked onto a connection that just died are re-picked - not failed") {
   channel_fixture f;
-  auto ch = f.dial_manual("round_robin");
-  f.resolver->update({"10.0.0.1:1", "10.0.0.2:1"});
-  ch.connect();
-  f.run();
+  auto ch = f.connected("round_robin", {"10.0.0.1:1", "10.0.0.2:1"});
   REQUIRE(ch.state() == cs::ready);
   f.sim->set_behavior("10.0.0.1:1", {mode::refuse});
   f.sim->drop("10.0.0.1:1");
@@ -400,11 +388,8 @@ TEST_CASE("channel: calls picked onto a connection that just died are re-picked 
 TEST_CASE("channel: dial option wait_for_ready is the default for calls") {
   channel_fixture f;
   f.opts.wait_for_ready = true;
-  auto ch = f.dial_manual();
   f.sim->set_behavior("10.0.0.1:1", {mode::refuse});
-  f.resolver->update({"10.0.0.1:1"});
-  ch.connect();
-  f.run();
+  auto ch = f.connected("pick_first", {"10.0.0.1:1"});
   REQUIRE(ch.state() == cs::transient_failure);
   f.start(ch);                             // waits
   f.start(ch, {.wait_for_ready = false});  // fails fast
@@ -486,10 +471,7 @@ TEST_CASE("channel: watchers and waiters arriving after SHUTDOWN are still answe
 
 TEST_CASE("channel: pick_first calls racing a connection loss reconnect and succeed") {
   channel_fixture f;
-  auto ch = f.dial_manual("pick_first");
-  f.resolver->update({"10.0.0.1:1"});
-  ch.connect();
-  f.run();
+  auto ch = f.connected("pick_first", {"10.0.0.1:1"});
   REQUIRE(ch.state() == cs::ready);
   f.sim->drop("10.0.0.1:1");  // pick_first goes IDLE; the calls below were picked before
   for (int i = 0; i < 3; ++i)
