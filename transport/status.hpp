@@ -27,7 +27,7 @@ enum class status_code : std::uint8_t {
   unauthenticated = 16,
 };
 
-/// Upper-case name as gRPC prints it ("UNAVAILABLE"); "CODE_<n>" for values outside the enum.
+/// Upper-case name as gRPC prints it ("UNAVAILABLE"); "CODE_UNKNOWN" for values outside the enum.
 std::string_view to_string(status_code c) noexcept;
 
 /// A call's outcome: a code plus a human-readable message (empty for OK).

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/seed.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -14,12 +16,7 @@ using std::chrono::nanoseconds;
 
 namespace {
 
-// Randomised tests use this seed; ACHAN_TEST_SEED overrides it to reproduce a failure.
-std::uint64_t test_seed() {
-  if (const char* s = std::getenv("ACHAN_TEST_SEED"))
-    return std::strtoull(s, nullptr, 10);
-  return 20240531;
-}
+using achan::test::test_seed;
 
 std::vector<nanoseconds> schedule(backoff& b, int n) {
   std::vector<nanoseconds> out;
