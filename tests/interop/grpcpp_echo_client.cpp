@@ -1,0 +1,310 @@
+// grpcpp_echo_client: makes one achan.test.Echo call with grpc++ and prints the outcome
+// as one JSON line, the reference client for interop tests (pointed at grpc++'s or
+// achan's own server).
+//
+//   grpcpp_echo_client --target HOST:PORT --method unary|server_stream|client_stream|bidi
+//       [--payload-size N] [--count N] [--deadline-ms N] [--delay-ms N] [--reply-size N]
+//       [--metadata k=v ...] [--fail-code C --fail-message M] [--wait-for-ready]
+//
+// --count: replies asked for (server_stream) or requests sent (client_stream, bidi).
+// --metadata takes one or more k=v words (until the next --flag) and may repeat; for a
+// key ending in -bin, v is base64 (argv cannot hold every byte) and is sent decoded.
+// Output: {"code":N,"message":"...","replies":N,"bytes":N,"server":"..."} where bytes
+// is the total reply payload size and server the last reply's server field. With
+// --metadata, two more members follow: "initial" and "trailing", objects of the
+// response metadata received ("-bin" values base64-encoded). Exits 0 whenever the call
+// was made (whatever its status), 2 on usage errors.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "proto/echo.grpc.pb.h"
+
+namespace {
+
+using achan::test::EchoReply;
+using achan::test::EchoRequest;
+
+/// Command-line settings.
+struct options {
+  std::string target;
+  std::string method;
+  long payload_size = 16;
+  long count = 1;
+  long deadline_ms = 0;  ///< 0: no deadline
+  long delay_ms = 0;
+  long reply_size = 0;
+  long fail_code = 0;
+  std::string fail_message;
+  bool wait_for_ready = false;
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::cerr << "grpcpp_echo_client: " << why << "\n"
+            << "usage: grpcpp_echo_client --target HOST:PORT"
+               " --method unary|server_stream|client_stream|bidi [--payload-size N]"
+               " [--count N] [--deadline-ms N] [--delay-ms N] [--reply-size N]"
+               " [--metadata k=v ...] [--fail-code C --fail-message M] [--wait-for-ready]\n";
+  std::exit(2);
+}
+
+long to_long(const std::string& flag, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    long n = std::stol(v, &used);
+    if (used == v.size() && n >= 0)
+      return n;
+  } catch (const std::exception&) {
+  }
+  usage("bad number for " + flag + ": " + v);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--wait-for-ready") {
+      o.wait_for_ready = true;
+      continue;
+    }
+    if (flag == "--metadata") {
+      int taken = 0;
+      for (; i + 1 < argc && !std::string(argv[i + 1]).starts_with("--"); ++taken) {
+        std::string kv = argv[++i];
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0)
+          usage("--metadata wants key=value, got " + kv);
+        o.metadata.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      }
+      if (taken == 0)
+        usage("--metadata wants at least one key=value");
+      continue;
+    }
+    if (i + 1 >= argc)
+      usage("missing value for " + flag);
+    std::string v = argv[++i];
+    if (flag == "--target")
+      o.target = v;
+    else if (flag == "--method")
+      o.method = v;
+    else if (flag == "--payload-size")
+      o.payload_size = to_long(flag, v);
+    else if (flag == "--count")
+      o.count = to_long(flag, v);
+    else if (flag == "--deadline-ms")
+      o.deadline_ms = to_long(flag, v);
+    else if (flag == "--delay-ms")
+      o.delay_ms = to_long(flag, v);
+    else if (flag == "--reply-size")
+      o.reply_size = to_long(flag, v);
+    else if (flag == "--fail-code")
+      o.fail_code = to_long(flag, v);
+    else if (flag == "--fail-message")
+      o.fail_message = v;
+    else
+      usage("unknown flag " + flag);
+  }
+  if (o.target.empty())
+    usage("--target is required");
+  if (o.method != "unary" && o.method != "server_stream" && o.method != "client_stream" &&
+      o.method != "bidi")
+    usage("--method must be unary, server_stream, client_stream or bidi");
+  if (o.fail_code > 16)
+    usage("--fail-code must be 0..16");
+  return o;
+}
+
+/// What the call produced, for the JSON line.
+struct outcome {
+  grpc::Status status;
+  long replies = 0;
+  long bytes = 0;
+  std::string server;
+
+  void add(const EchoReply& r) {
+    ++replies;
+    bytes += static_cast<long>(r.payload().size());
+    server = r.server();
+  }
+};
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string base64(const std::string& in) {
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    std::uint32_t v =
+        (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
+    for (int shift : {18, 12, 6, 0})
+      out += table[(v >> shift) & 63];
+  }
+  if (std::size_t rest = in.size() - i; rest > 0) {
+    std::uint32_t v = std::uint8_t(in[i]) << 16;
+    if (rest == 2)
+      v |= std::uint8_t(in[i + 1]) << 8;
+    out += table[(v >> 18) & 63];
+    out += table[(v >> 12) & 63];
+    out += rest == 2 ? table[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+/// Decodes standard base64 (padding optional); nullopt on a character outside the alphabet.
+std::optional<std::string> unbase64(const std::string& in) {
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+std::string json_metadata(const std::multimap<grpc::string_ref, grpc::string_ref>& md) {
+  std::string out = "{";
+  for (const auto& [key, value] : md) {
+    std::string k(key.data(), key.size());
+    std::string v(value.data(), value.size());
+    if (out.size() > 1)
+      out += ',';
+    out += json_string(k) + ":" + json_string(k.ends_with("-bin") ? base64(v) : v);
+  }
+  return out + "}";
+}
+
+EchoRequest make_request(const options& o) {
+  EchoRequest req;
+  req.set_payload(std::string(static_cast<std::size_t>(o.payload_size), 'p'));
+  req.set_delay_ms(static_cast<std::uint32_t>(o.delay_ms));
+  req.set_fail_code(static_cast<std::int32_t>(o.fail_code));
+  req.set_fail_message(o.fail_message);
+  req.set_reply_count(static_cast<std::uint32_t>(o.count));
+  req.set_reply_size(static_cast<std::uint32_t>(o.reply_size));
+  return req;
+}
+
+outcome call(achan::test::Echo::Stub& stub, grpc::ClientContext& ctx, const options& o) {
+  outcome out;
+  EchoRequest req = make_request(o);
+  EchoReply reply;
+  if (o.method == "unary") {
+    out.status = stub.Unary(&ctx, req, &reply);
+    if (out.status.ok())
+      out.add(reply);
+  } else if (o.method == "server_stream") {
+    auto reader = stub.ServerStream(&ctx, req);
+    while (reader->Read(&reply))
+      out.add(reply);
+    out.status = reader->Finish();
+  } else if (o.method == "client_stream") {
+    auto writer = stub.ClientStream(&ctx, &reply);
+    for (long i = 0; i < o.count; ++i)
+      if (!writer->Write(req))
+        break;  // the server already ended the call; Finish says why
+    writer->WritesDone();
+    out.status = writer->Finish();
+    if (out.status.ok())
+      out.add(reply);
+  } else {
+    auto stream = stub.Bidi(&ctx);
+    for (long i = 0; i < o.count; ++i) {
+      if (!stream->Write(req) || !stream->Read(&reply))
+        break;
+      out.add(reply);
+    }
+    stream->WritesDone();
+    while (stream->Read(&reply))
+      out.add(reply);
+    out.status = stream->Finish();
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options opt = parse(argc, argv);
+  std::string line;
+  {
+    auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
+    auto stub = achan::test::Echo::NewStub(channel);
+    grpc::ClientContext ctx;
+    if (opt.deadline_ms > 0)
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(opt.deadline_ms));
+    ctx.set_wait_for_ready(opt.wait_for_ready);
+    for (const auto& [k, v] : opt.metadata) {
+      if (!k.ends_with("-bin")) {
+        ctx.AddMetadata(k, v);
+      } else if (auto bytes = unbase64(v)) {
+        ctx.AddMetadata(k, *bytes);
+      } else {
+        usage("--metadata " + k + " wants a base64 value");
+      }
+    }
+
+    outcome out = call(*stub, ctx, opt);
+    line = "{\"code\":" + std::to_string(static_cast<int>(out.status.error_code())) +
+           ",\"message\":" + json_string(out.status.error_message()) +
+           ",\"replies\":" + std::to_string(out.replies) +
+           ",\"bytes\":" + std::to_string(out.bytes) + ",\"server\":" + json_string(out.server);
+    if (!opt.metadata.empty()) {
+      line += ",\"initial\":" + json_metadata(ctx.GetServerInitialMetadata());
+      line += ",\"trailing\":" + json_metadata(ctx.GetServerTrailingMetadata());
+    }
+    line += "}";
+  }
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+  return 0;
+}

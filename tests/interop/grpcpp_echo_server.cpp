@@ -1,0 +1,258 @@
+// grpcpp_echo_server: the achan.test.Echo service implemented with grpc++ (sync server),
+// the reference peer for achan's interop tests, examples and benchmarks.
+//
+//   grpcpp_echo_server --port P [--host 127.0.0.1] [--name NAME] [--max-recv BYTES]
+//                      [--log-calls 1]
+//
+// Listens on 127.0.0.1 only (--host accepts nothing else); --port 0 picks a free port.
+// Prints exactly "listening on 127.0.0.1:PORT" (flushed) once it serves. SIGTERM or
+// SIGINT shuts it down gracefully (in-flight calls get 2 s) and it exits 0. Usage errors
+// exit 2. Request knobs (delay_ms, fail_code, reply_count, reply_size) are documented in
+// proto/echo.proto; request metadata whose key starts with "x-echo-" is copied back as
+// response initial and trailing metadata.
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "proto/echo.grpc.pb.h"
+
+namespace {
+
+using achan::test::EchoReply;
+using achan::test::EchoRequest;
+
+/// Command-line settings.
+struct options {
+  std::string host = "127.0.0.1";
+  int port = -1;
+  std::string name = "grpcpp";
+  int max_recv = -1;       ///< -1: grpc's default (4 MiB)
+  bool log_calls = false;  ///< print "call Unary <payload>" when a Unary handler starts
+};
+
+/// Set once from the options before the server starts; read by handler threads.
+bool log_calls = false;
+
+[[noreturn]] void usage(const std::string& why) {
+  std::cerr << "grpcpp_echo_server: " << why << "\n"
+            << "usage: grpcpp_echo_server --port P [--host 127.0.0.1] [--name NAME]"
+               " [--max-recv BYTES] [--log-calls 1]\n";
+  std::exit(2);
+}
+
+int to_int(const std::string& flag, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    int n = std::stoi(v, &used);
+    if (used == v.size())
+      return n;
+  } catch (const std::exception&) {
+  }
+  usage("bad number for " + flag + ": " + v);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc)
+      usage("missing value for " + flag);
+    std::string v = argv[++i];
+    if (flag == "--port")
+      o.port = to_int(flag, v);
+    else if (flag == "--host")
+      o.host = v;
+    else if (flag == "--name")
+      o.name = v;
+    else if (flag == "--max-recv")
+      o.max_recv = to_int(flag, v);
+    else if (flag == "--log-calls")
+      o.log_calls = to_int(flag, v) != 0;
+    else
+      usage("unknown flag " + flag);
+  }
+  if (o.port < 0 || o.port > 65535)
+    usage("--port 0..65535 is required");
+  if (o.host != "127.0.0.1")
+    usage("--host must be 127.0.0.1 (this test peer never listens elsewhere)");
+  return o;
+}
+
+/// Sleeps `ms`, waking early if the client cancelled or the deadline passed, so a
+/// graceful shutdown is not held up by abandoned delays.
+void delay(grpc::ServerContext* ctx, std::uint32_t ms) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!ctx->IsCancelled()) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= until)
+      return;
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(10)));
+  }
+}
+
+/// Copies "x-echo-*" request metadata into the response's initial and trailing
+/// metadata; call before the first write. -bin values arrive decoded and grpc++
+/// re-encodes them.
+void echo_metadata(grpc::ServerContext* ctx) {
+  for (const auto& [key, value] : ctx->client_metadata()) {
+    std::string k(key.data(), key.size());
+    if (!k.starts_with("x-echo-"))
+      continue;
+    std::string v(value.data(), value.size());
+    ctx->AddInitialMetadata(k, v);
+    ctx->AddTrailingMetadata(k, v);
+  }
+}
+
+/// The status a request asks to fail with, or OK.
+grpc::Status requested_status(const EchoRequest& req) {
+  if (req.fail_code() == 0)
+    return grpc::Status::OK;
+  return {static_cast<grpc::StatusCode>(req.fail_code()), req.fail_message()};
+}
+
+class echo_service final : public achan::test::Echo::Service {
+ public:
+  explicit echo_service(std::string name) : name_(std::move(name)) {}
+
+  grpc::Status Unary(grpc::ServerContext* ctx, const EchoRequest* req, EchoReply* reply) override {
+    if (log_calls) {
+      // Lets a test know the call reached a handler (grpc++ cancels calls it has
+      // accepted but not yet dispatched when Shutdown starts).
+      std::printf("call Unary %s\n", req->payload().c_str());
+      std::fflush(stdout);
+    }
+    echo_metadata(ctx);
+    delay(ctx, req->delay_ms());
+    if (auto s = requested_status(*req); !s.ok())
+      return s;
+    fill(*req, 0, 1, *reply);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ServerStream(grpc::ServerContext* ctx, const EchoRequest* req,
+                            grpc::ServerWriter<EchoReply>* writer) override {
+    echo_metadata(ctx);
+    delay(ctx, req->delay_ms());
+    if (auto s = requested_status(*req); !s.ok())
+      return s;
+    std::uint32_t n = req->reply_count() == 0 ? 1 : req->reply_count();
+    EchoReply reply;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      fill(*req, i, 1, reply);
+      if (!writer->Write(reply))
+        return {grpc::StatusCode::CANCELLED, "client went away"};
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ClientStream(grpc::ServerContext* ctx, grpc::ServerReader<EchoRequest>* reader,
+                            EchoReply* reply) override {
+    echo_metadata(ctx);
+    EchoRequest req, last;
+    std::uint32_t received = 0;
+    while (reader->Read(&req)) {
+      ++received;
+      delay(ctx, req.delay_ms());
+      if (auto s = requested_status(req); !s.ok())
+        return s;
+      last = std::move(req);
+    }
+    fill(last, 0, received, *reply);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Bidi(grpc::ServerContext* ctx,
+                    grpc::ServerReaderWriter<EchoReply, EchoRequest>* stream) override {
+    echo_metadata(ctx);
+    EchoRequest req;
+    EchoReply reply;
+    std::uint32_t received = 0;
+    while (stream->Read(&req)) {
+      ++received;
+      delay(ctx, req.delay_ms());
+      if (auto s = requested_status(req); !s.ok())
+        return s;
+      fill(req, received - 1, received, reply);
+      if (!stream->Write(reply))
+        return {grpc::StatusCode::CANCELLED, "client went away"};
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  void fill(const EchoRequest& req, std::uint32_t index, std::uint32_t received,
+            EchoReply& reply) const {
+    if (req.reply_size() > 0)
+      reply.set_payload(std::string(req.reply_size(), 'x'));
+    else
+      reply.set_payload(req.payload());
+    reply.set_server(name_);
+    reply.set_index(index);
+    reply.set_received(received);
+  }
+
+  std::string name_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options opt = parse(argc, argv);
+  log_calls = opt.log_calls;
+
+  // Block the stop signals before grpc starts its threads (they inherit the mask), then
+  // take them synchronously with sigwait below: no async-signal-safety concerns.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  echo_service service(opt.name);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(opt.host + ":" + std::to_string(opt.port),
+                           grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  // Fail loudly if the port is taken instead of silently sharing it (grpc defaults to
+  // SO_REUSEPORT on Linux).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // The sync server runs one handler per thread: allow enough for 256 concurrent
+  // (possibly sleeping) calls plus pollers.
+  grpc::ResourceQuota quota("grpcpp_echo_server");
+  quota.SetMaxThreads(512);
+  builder.SetResourceQuota(quota);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 8);
+  if (opt.max_recv >= 0)
+    builder.SetMaxReceiveMessageSize(opt.max_recv);
+
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    std::cerr << "grpcpp_echo_server: cannot listen on " << opt.host << ":" << opt.port << "\n";
+    return 1;
+  }
+  if (auto* health = server->GetHealthCheckService())
+    health->SetServingStatus(achan::test::Echo::service_full_name(), true);
+
+  std::printf("listening on %s:%d\n", opt.host.c_str(), port);
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server->Wait();
+  return 0;
+}
