@@ -7,6 +7,7 @@
 
 #include "actors/channel_actor.hpp"
 #include "actors/state/state_manager.hpp"
+#include "transport/h2/h2_transport.hpp"
 
 namespace achan {
 
@@ -102,11 +103,12 @@ caf::expected<channel> wait_until_ready(channel ch, clock_duration limit) {
       return make_error(errc::channel_closed, "channel closed while dialing");
     auto left = deadline - ch.now();
     if (left <= clock_duration::zero() || !ch.wait_for_state_change(s, left).get()) {
+      auto last = ch.state();  // before close(), which makes it SHUTDOWN
       ch.close();
       return make_error(errc::dial_timeout, "channel to '" + ch.target().original +
                                                 "' not READY within the dial deadline (last "
                                                 "state " +
-                                                std::string{to_string(ch.state())} + ")");
+                                                std::string{to_string(last)} + ")");
     }
   }
 }
@@ -139,7 +141,7 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   if (opts.idle_timeout < clock_duration::zero())
     return make_error(errc::invalid_option, "idle_timeout must not be negative");
   if (!opts.transport)
-    return make_error(errc::no_transport, "dial_options::transport is not set");
+    opts.transport = transport::make_h2_transport();
 
   auto i = std::make_shared<channel::impl>(
       channel::impl{sys, *parsed.value, opts.wait_for_ready, {}, {}, nullptr, nullptr});

@@ -4,7 +4,6 @@
 ///   caf::actor_system sys{cfg};
 ///   achan::dial_options opts;
 ///   opts.balancer = "round_robin";
-///   opts.transport = ...;
 ///   auto ch = achan::dial(sys, "ipv4:10.0.0.1:50051,10.0.0.2:50051", opts);
 ///   if (!ch) { std::cerr << achan::to_string_with_message(ch.error()); return 1; }
 ///   auto reply = ch->call("/echo.Echo/Unary", bytes).get();   // std::future
@@ -89,7 +88,7 @@ class channel {
 
 /// Parses and validates `target` and `opts`, and creates a channel in IDLE (or, with
 /// opts.block_until_ready, connects and waits for READY). Errors (errc): invalid_target,
-/// unknown_balancer, invalid_option, no_transport, dial_timeout.
+/// unknown_balancer, invalid_option, dial_timeout.
 caf::expected<channel> dial(caf::actor_system& sys, std::string_view target,
                             dial_options opts = {});
 

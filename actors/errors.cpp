@@ -18,8 +18,6 @@ const char* to_string(errc e) noexcept {
       return "unknown_balancer";
     case errc::invalid_option:
       return "invalid_option";
-    case errc::no_transport:
-      return "no_transport";
     case errc::dial_timeout:
       return "dial_timeout";
     case errc::channel_closed:

@@ -15,7 +15,6 @@ enum class errc : std::uint8_t {
   invalid_target = 1,  ///< the target string does not parse or its scheme rejects it
   unknown_balancer,    ///< no load-balancing policy of that name is registered
   invalid_option,      ///< a dial option is out of range (backoff, timeouts, ...)
-  no_transport,        ///< dial_options::transport was not set
   dial_timeout,        ///< a blocking dial did not reach READY before its deadline
   channel_closed,      ///< the channel was closed while waiting
 };

@@ -7,6 +7,9 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev doctest-dev libbenchmark-dev
+  libasio-dev libnghttp2-dev
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  clang libclang-rt-dev
 )
 
 missing=()

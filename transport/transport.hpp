@@ -25,7 +25,9 @@ class connection_events {
   virtual void on_ready() = 0;
   /// The attempt failed before READY (refused, handshake error). `why` is UNAVAILABLE.
   virtual void on_connect_failed(status why) = 0;
-  /// An established connection was lost (peer closed, GOAWAY, keepalive timeout).
+  /// An established connection stopped taking calls (peer closed, GOAWAY, keepalive
+  /// timeout). Calls it already carries finish on their own (after a GOAWAY the ones
+  /// the server accepted complete); the owner just drops it, no close() needed.
   virtual void on_closed(status why) = 0;
 };
 

@@ -33,7 +33,9 @@ struct dial_options {
   /// If set, dial() connects at once and blocks until READY or this long has passed
   /// (then it fails with errc::dial_timeout). Do not use with the test coordinator.
   std::optional<clock_duration> block_until_ready;
-  /// Carries the calls. Required until the HTTP/2 transport becomes the default.
+  /// Carries the calls. Unset: a new HTTP/2 transport (one I/O thread) owned by this
+  /// channel. Share one transport (make_h2_transport) between channels to share its
+  /// threads, or pass a simulated transport in tests.
   transport::transport_ptr transport;
   /// Extra resolvers, consulted before the built-ins (same scheme replaces).
   std::vector<resolver_builder_ptr> resolvers;

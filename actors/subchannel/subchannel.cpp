@@ -106,7 +106,8 @@ subchannel_actor::behavior_type subchannel(self_ptr self, subchannel_config cfg)
         } else if (e.what == kind::connect_failed && st.current == connectivity_state::connecting) {
           attempt_failed(self, std::move(e.why));
         } else if (e.what == kind::closed && st.current == connectivity_state::ready) {
-          close_connection(self);
+          // Not close(): after a GOAWAY the streams the server accepted still finish.
+          st.conn.reset();
           ++st.attempt;  // nothing of the lost connection matters any more
           report(self, connectivity_state::idle, std::move(e.why));
         }

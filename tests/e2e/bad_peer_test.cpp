@@ -1,0 +1,168 @@
+// The HTTP/2 transport against peers that misbehave: every call must end with a clear
+// status within its deadline, the connection must be dropped and the process must
+// keep running (the suite runs under ASan+UBSan).
+#include <doctest/doctest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/channel.hpp"
+#include "tests/support/raw_server.hpp"
+#include "transport/h2/h2_transport.hpp"
+
+using namespace achan;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string u8(std::initializer_list<int> bytes) {
+  std::string s;
+  for (int b : bytes)
+    s.push_back(static_cast<char>(b));
+  return s;
+}
+
+// HPACK: ":status: 200" (static index 8) and "content-type: application/grpc"
+// (literal without indexing, static name index 31).
+const std::string ok_headers = u8({0x88, 0x0f, 0x10, 0x10}) + "application/grpc";
+// HPACK: "grpc-status: 0" as a literal with a new name.
+const std::string ok_trailers = u8({0x00, 0x0b}) + "grpc-status" + u8({0x01}) + "0";
+
+constexpr std::uint8_t HEADERS = 0x1, DATA = 0x0;
+constexpr std::uint8_t END_STREAM = 0x1, END_HEADERS = 0x4;
+
+struct outcome {
+  call_result result;
+  std::chrono::milliseconds took;
+};
+
+/// Dials `peer` with short connect timeouts and makes one call with `opts`.
+outcome call_peer(test::raw_server& peer, call_options opts) {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  dial_options d;
+  d.transport = transport::make_h2_transport();
+  d.backoff.initial = 200ms;
+  d.backoff.min_connect_timeout = 1s;
+  auto ch = achan::dial(sys, "ipv4:" + peer.address(), d);
+  REQUIRE(ch);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = ch->call("/achan.test.Echo/Unary", "payload", std::move(opts)).get();
+  auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  ch->close();
+  return {std::move(r), took};
+}
+
+}  // namespace
+
+TEST_CASE("bad peer: garbage instead of HTTP/2 fails the call with UNAVAILABLE") {
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.read_for(100ms, 24);
+    p.write("this is not an HTTP/2 server\r\n\r\nreally not\r\n");
+  }};
+  auto o = call_peer(peer, {.timeout = 3s});
+  CHECK(o.result.status.code == status_code::unavailable);
+  CHECK_MESSAGE(o.result.status.message.find("HTTP/2") != std::string::npos,
+                o.result.status.message);
+  CHECK(o.took < 3s);
+}
+
+TEST_CASE("bad peer: an HTTP/1.1 response fails the call with UNAVAILABLE") {
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.read_for(100ms, 24);
+    p.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  }};
+  auto o = call_peer(peer, {.timeout = 3s});
+  CHECK(o.result.status.code == status_code::unavailable);
+  CHECK(o.took < 3s);
+}
+
+TEST_CASE("bad peer: a server that accepts and never answers ends in DEADLINE_EXCEEDED") {
+  test::raw_server peer{[](test::raw_peer& p) { p.read_for(2500ms); }};
+  auto o = call_peer(peer, {.timeout = 1500ms, .wait_for_ready = true});
+  CHECK(o.result.status.code == status_code::deadline_exceeded);
+  CHECK(o.took < 2500ms);
+}
+
+TEST_CASE("bad peer: silent after SETTINGS - the call's deadline still ends it") {
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    p.read_for(2500ms);
+  }};
+  auto o = call_peer(peer, {.timeout = 1s});
+  CHECK(o.result.status.code == status_code::deadline_exceeded);
+  CHECK(o.took < 2s);
+}
+
+TEST_CASE("bad peer: a truncated frame then close gives UNAVAILABLE") {
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    if (!p.wait_for_request())
+      return;
+    auto f = test::h2_frame(HEADERS, END_HEADERS, 1, ok_headers);
+    p.write(f.substr(0, f.size() / 2));  // cut mid-frame, then hang up
+  }};
+  auto o = call_peer(peer, {.timeout = 3s});
+  CHECK(o.result.status.code == status_code::unavailable);
+  CHECK(o.took < 3s);
+}
+
+TEST_CASE("bad peer: a bad HPACK block fails the call with a clear status") {
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    if (!p.wait_for_request())
+      return;
+    p.write(test::h2_frame(HEADERS, END_HEADERS, 1, u8({0xff, 0xff, 0xff, 0xff, 0x7f})));
+    p.read_for(500ms);
+  }};
+  auto o = call_peer(peer, {.timeout = 3s});
+  CHECK((o.result.status.code == status_code::unavailable ||
+         o.result.status.code == status_code::internal));
+  CHECK(!o.result.status.message.empty());
+  CHECK(o.took < 3s);
+}
+
+TEST_CASE("bad peer: a message length prefix over the limit gives RESOURCE_EXHAUSTED") {
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    if (!p.wait_for_request())
+      return;
+    p.write(test::h2_frame(HEADERS, END_HEADERS, 1, ok_headers));
+    p.write(test::h2_frame(DATA, 0, 1, u8({0x00, 0x7f, 0xff, 0xff, 0xff})));
+    p.read_for(500ms);
+  }};
+  auto o = call_peer(peer, {.timeout = 3s});
+  CHECK(o.result.status.code == status_code::resource_exhausted);
+  CHECK(o.took < 3s);
+}
+
+TEST_CASE("bad peer: a length prefix longer than the data gives INTERNAL") {
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    if (!p.wait_for_request())
+      return;
+    p.write(test::h2_frame(HEADERS, END_HEADERS, 1, ok_headers));
+    p.write(test::h2_frame(DATA, 0, 1, u8({0x00, 0x00, 0x00, 0x00, 0x64}) + "only ten.."));
+    p.write(test::h2_frame(HEADERS, END_HEADERS | END_STREAM, 1, ok_trailers));
+    p.read_for(500ms);
+  }};
+  auto o = call_peer(peer, {.timeout = 3s});
+  CHECK(o.result.status.code == status_code::internal);
+  CHECK(o.result.status.message.find("incomplete") != std::string::npos);
+}
+
+TEST_CASE("bad peer: a well-formed minimal gRPC answer is accepted (the fake is right)") {
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    if (!p.wait_for_request())
+      return;
+    p.write(test::h2_frame(HEADERS, END_HEADERS, 1, ok_headers));
+    p.write(test::h2_frame(DATA, 0, 1, u8({0x00, 0x00, 0x00, 0x00, 0x02}) + "ok"));
+    p.write(test::h2_frame(HEADERS, END_HEADERS | END_STREAM, 1, ok_trailers));
+    p.read_for(500ms);
+  }};
+  auto o = call_peer(peer, {.timeout = 3s});
+  CHECK(o.result.status.ok());
+  CHECK(o.result.payload == "ok");
+}

@@ -1,0 +1,88 @@
+#pragma once
+/// One HTTP/2 client connection carrying gRPC calls (h2c, prior knowledge).
+///
+///   start() ──connect──► socket up ──preface+SETTINGS──► server SETTINGS ──► READY (on_ready)
+///      │ connect error / non-HTTP/2 bytes / EOF before SETTINGS ──► on_connect_failed
+///   READY ── GOAWAY ──► draining: no new streams; streams the server accepted finish;
+///                       refused ones go back to the channel (reroute); on_closed
+///   READY ── EOF / read error / bad frame / keepalive timeout ──► every call UNAVAILABLE;
+///   on_closed close() by the owner ──► every call UNAVAILABLE; no event
+///
+/// Everything runs on one asio strand; public members only post to it. nghttp2 does
+/// the framing, HPACK and flow control (its mem_send/mem_recv API over our socket).
+#include <asio/generic/stream_protocol.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "transport/h2/h2_options.hpp"
+#include "transport/transport.hpp"
+
+struct nghttp2_session;
+
+namespace achan::transport {
+
+struct h2_stream;
+
+/// A gRPC client connection over HTTP/2. Create with make_shared, then start().
+class h2_client_connection final : public connection,
+                                   public std::enable_shared_from_this<h2_client_connection> {
+ public:
+  h2_client_connection(asio::io_context& io, std::string address,
+                       std::shared_ptr<connection_events> events, const h2_options& opts);
+  ~h2_client_connection() override;
+
+  /// Starts connecting (resolving the host if it is not an IP literal).
+  void start();
+
+  const std::string& address() const noexcept override { return address_; }
+  void start_call(const call_ptr& c) override;
+  void cancel_call(const call_ptr& c) override;
+  void close() override;
+
+ private:
+  enum class phase : std::uint8_t { connecting, ready, draining, closed };
+
+  // All of the below run on strand_ only.
+  void on_connected();
+  void read();
+  void flush();
+  void do_start_call(const call_ptr& c);
+  void fail_connection(status why);
+  void finish_stream(h2_stream& s, std::uint32_t error_code);
+  void arm_keepalive();
+  bool init_session();
+  /// Why the connection ends when nghttp2 itself gave up on the peer (it sent GOAWAY
+  /// with an error), or `fallback`.
+  status protocol_failure(status fallback) const;
+
+  // nghttp2 callbacks (static trampolines in the .cpp) need access.
+  friend struct h2_callbacks;
+
+  std::string address_;
+  std::shared_ptr<connection_events> events_;
+  h2_options opts_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::generic::stream_protocol::socket socket_;
+  asio::steady_timer keepalive_timer_;
+  asio::steady_timer ping_timeout_;
+  std::atomic<bool> closed_by_owner_{false};
+
+  phase phase_ = phase::connecting;
+  nghttp2_session* session_ = nullptr;
+  std::array<std::uint8_t, 64 * 1024> read_buf_{};
+  std::string write_buf_;
+  bool writing_ = false;
+  bool ping_outstanding_ = false;
+  std::uint32_t sent_goaway_error_ = 0;  // error code of a GOAWAY nghttp2 sent, 0 if none
+  std::unordered_map<std::int32_t, std::unique_ptr<h2_stream>> streams_;
+  std::unordered_map<std::uint64_t, std::int32_t> stream_of_call_;
+};
+
+}  // namespace achan::transport

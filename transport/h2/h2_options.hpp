@@ -1,0 +1,29 @@
+#pragma once
+/// Settings of the HTTP/2 transport (gRPC over h2c with prior knowledge).
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace achan::transport {
+
+/// Options shared by every connection of one h2 transport.
+struct h2_options {
+  /// Largest response message accepted; bigger ones end the call with
+  /// RESOURCE_EXHAUSTED and reset the stream (gRPC's default: 4 MiB).
+  std::size_t max_receive_message_size = 4 * 1024 * 1024;
+  /// Send a PING after this long without one (0: keepalive off, gRPC's client default).
+  std::chrono::milliseconds keepalive_time{0};
+  /// A PING not acknowledged within this long means the peer is gone (gRPC: 20 s).
+  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(20)};
+  /// HTTP/2 stream flow-control window we advertise (per stream) and for the whole
+  /// connection. Larger windows let big messages flow without waiting for updates.
+  std::uint32_t stream_window = 1u << 20;
+  std::uint32_t connection_window = 16u << 20;
+  /// Threads running the connections' I/O (asio io_context threads).
+  unsigned io_threads = 1;
+  /// Sent as user-agent.
+  std::string user_agent = "achan/0.1";
+};
+
+}  // namespace achan::transport
