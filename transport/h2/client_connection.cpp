@@ -16,8 +16,12 @@
 #include "transport/grpc/status_mapping.hpp"
 #include "transport/grpc/timeout.hpp"
 #include "transport/grpc/wire_text.hpp"
+#include "transport/h2/nghttp2_util.hpp"
 
 namespace achan::transport {
+
+using h2util::header;
+using h2util::view;
 
 /// Per-stream state of one call.
 struct h2_stream {
@@ -41,10 +45,6 @@ struct h2_stream {
 
 namespace {
 
-std::string_view view(const std::uint8_t* p, std::size_t n) {
-  return {reinterpret_cast<const char*>(p), n};
-}
-
 /// gRPC's mapping of RST_STREAM error codes (PROTOCOL-HTTP2.md, "Errors").
 status from_rst_stream(std::uint32_t code) {
   switch (code) {
@@ -60,12 +60,6 @@ status from_rst_stream(std::uint32_t code) {
       return {status_code::internal,
               "stream reset by the server: " + std::string{nghttp2_http2_strerror(code)}};
   }
-}
-
-nghttp2_nv header(std::string_view name, std::string_view value) {
-  return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-          value.size(), NGHTTP2_NV_FLAG_NONE};
 }
 
 }  // namespace

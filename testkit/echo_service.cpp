@@ -1,0 +1,64 @@
+#include "testkit/echo_service.hpp"
+
+#include <asio/steady_timer.hpp>
+
+#include "proto/echo.pb.h"
+#include "transport/h2/io_pool.hpp"
+
+namespace achan::testkit {
+namespace {
+
+using transport::responder;
+using transport::server_call_info;
+
+/// Answers one parsed request (after its delay, if any).
+void answer(const std::string& name, const achan::test::EchoRequest& req, const metadata& md,
+            const responder& respond) {
+  metadata trailers;
+  for (auto& [k, v] : md)
+    if (k.rfind("x-echo-", 0) == 0)
+      trailers.emplace_back(k, v);
+  if (req.fail_code() != 0) {
+    respond.fail({static_cast<status_code>(req.fail_code()), req.fail_message()},
+                 std::move(trailers));
+    return;
+  }
+  achan::test::EchoReply reply;
+  reply.set_server(name);
+  if (req.reply_size() > 0)
+    reply.set_payload(std::string(req.reply_size(), 'r'));
+  else
+    reply.set_payload(req.payload());
+  respond.reply(reply.SerializeAsString(), std::move(trailers));
+}
+
+}  // namespace
+
+std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name) {
+  auto timers = std::make_shared<transport::io_pool>(1);
+  std::weak_ptr<transport::io_pool> weak = timers;
+  server.add_unary("/achan.test.Echo/Unary", [name, weak](server_call_info info,
+                                                          std::string request, responder respond) {
+    achan::test::EchoRequest req;
+    if (!req.ParseFromString(request)) {
+      respond.fail({status_code::invalid_argument, "cannot parse achan.test.EchoRequest"});
+      return;
+    }
+    auto pool = weak.lock();
+    if (req.delay_ms() == 0 || !pool) {
+      answer(name, req, info.request_metadata, respond);
+      return;
+    }
+    // Not on the I/O thread: a timer on the service's own thread answers later.
+    auto t = std::make_shared<asio::steady_timer>(pool->context(),
+                                                  std::chrono::milliseconds(req.delay_ms()));
+    t->async_wait([t, name, req = std::move(req), md = std::move(info.request_metadata),
+                   respond](const std::error_code& ec) {
+      if (!ec)
+        answer(name, req, md, respond);
+    });
+  });
+  return timers;
+}
+
+}  // namespace achan::testkit

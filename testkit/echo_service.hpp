@@ -1,0 +1,17 @@
+#pragma once
+/// The test service of proto/echo.proto served by achan's own server: echo with an
+/// optional delay, a chosen failure status, a reply of a chosen size, and the server's
+/// name in every reply. Request metadata starting with "x-echo-" comes back as
+/// trailers. Streaming methods arrive with streaming support.
+#include <memory>
+#include <string>
+
+#include "transport/h2/server.hpp"
+
+namespace achan::testkit {
+
+/// Registers achan.test.Echo on `server` as `name`. The returned object runs the
+/// delays (timers on one thread of its own); keep it alive while the server serves.
+std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name);
+
+}  // namespace achan::testkit

@@ -1,0 +1,170 @@
+// achan's own HTTP/2 server: called by achan's channel and by the grpc++ client peer
+// (tests/interop/grpcpp_echo_client), on loopback.
+#include <doctest/doctest.h>
+
+#include <future>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/channel.hpp"
+#include "proto/echo.pb.h"
+#include "testkit/echo_service.hpp"
+#include "tests/support/process.hpp"
+
+using namespace achan;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string unary = "/achan.test.Echo/Unary";
+
+/// An achan server with the echo service on a free loopback port.
+struct echo_server {
+  transport::h2_server server;
+  std::shared_ptr<void> service = testkit::add_echo_service(server, "achan-srv");
+  std::string address;
+
+  echo_server() {
+    auto l = server.listen("127.0.0.1", 0);
+    REQUIRE_MESSAGE(l.error.empty(), l.error);
+    address = "127.0.0.1:" + std::to_string(l.port);
+  }
+};
+
+struct client {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  channel dial(const std::string& address) {
+    dial_options o;
+    o.block_until_ready = 10s;
+    auto ch = achan::dial(sys, "ipv4:" + address, o);
+    REQUIRE(ch);
+    return *ch;
+  }
+};
+
+std::string request(std::string payload, std::uint32_t delay_ms = 0, int fail_code = 0,
+                    std::string fail_message = {}, std::uint32_t reply_size = 0) {
+  achan::test::EchoRequest r;
+  r.set_payload(std::move(payload));
+  r.set_delay_ms(delay_ms);
+  r.set_fail_code(fail_code);
+  r.set_fail_message(std::move(fail_message));
+  r.set_reply_size(reply_size);
+  return r.SerializeAsString();
+}
+
+achan::test::EchoReply reply(const call_result& r) {
+  achan::test::EchoReply out;
+  REQUIRE(out.ParseFromString(r.payload));
+  return out;
+}
+
+/// Runs the grpc++ client peer once and returns its JSON line.
+std::string grpcpp_call(const std::string& address, std::vector<std::string> args) {
+  args.insert(args.begin(), {"--target", address});
+  test::child_process p{test::test_binary("grpcpp_echo_client"), args};
+  auto line = p.wait_for_line("{", 20s);
+  REQUIRE_MESSAGE(line, "grpcpp_echo_client printed nothing");
+  CHECK(p.wait_exit(20s).value_or(-1) == 0);
+  return *line;
+}
+
+}  // namespace
+
+TEST_CASE("achan server: unary echo and metadata from achan's channel") {
+  echo_server s;
+  client c;
+  auto ch = c.dial(s.address);
+  std::string bin{"\x00\xff\x10", 3};
+  auto r = ch.call(unary, request("hello"),
+                   {.timeout = 5s, .md = {{"x-echo-a", "b"}, {"x-echo-k-bin", bin}}})
+               .get();
+  REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
+  CHECK(reply(r).payload() == "hello");
+  CHECK(reply(r).server() == "achan-srv");
+  int found = 0;
+  for (auto& [k, v] : r.trailers)
+    found += (k == "x-echo-a" && v == "b") + (k == "x-echo-k-bin" && v == bin);
+  CHECK(found == 2);
+}
+
+TEST_CASE("achan server: statuses - chosen code and message, unknown method, bad request") {
+  echo_server s;
+  client c;
+  auto ch = c.dial(s.address);
+  auto f = ch.call(unary, request("x", 0, 7, "no entry: 100% sure"), {.timeout = 5s}).get();
+  CHECK(f.status.code == status_code::permission_denied);
+  CHECK(f.status.message == "no entry: 100% sure");
+  auto u = ch.call("/achan.test.Echo/Nope", request("x"), {.timeout = 5s}).get();
+  CHECK(u.status.code == status_code::unimplemented);
+  auto bad = ch.call(unary, std::string("\xff\xff\xff", 3), {.timeout = 5s}).get();
+  CHECK(bad.status.code == status_code::invalid_argument);
+}
+
+TEST_CASE("achan server: the client's deadline reaches the server as grpc-timeout") {
+  echo_server s;
+  client c;
+  auto ch = c.dial(s.address);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = ch.call(unary, request("slow", 5000), {.timeout = 300ms}).get();
+  CHECK(r.status.code == status_code::deadline_exceeded);
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+}
+
+TEST_CASE("achan server: 1 MiB works and an over-limit request is RESOURCE_EXHAUSTED") {
+  echo_server s;
+  client c;
+  auto ch = c.dial(s.address);
+  auto big = ch.call(unary, request(std::string(1 << 20, 'b')), {.timeout = 10s}).get();
+  REQUIRE_MESSAGE(big.status.ok(), big.status.to_string());
+  CHECK(reply(big).payload().size() == (1u << 20));
+  auto over = ch.call(unary, request(std::string(5 << 20, 'o')), {.timeout = 10s}).get();
+  CHECK(over.status.code == status_code::resource_exhausted);
+  CHECK(ch.call(unary, request("after"), {.timeout = 5s}).get().status.ok());
+}
+
+TEST_CASE("achan server: graceful shutdown lets the in-flight call finish") {
+  transport::h2_server server;
+  std::promise<transport::responder> arrived;
+  server.add_unary(unary, [&](transport::server_call_info, std::string req,
+                              transport::responder respond) { arrived.set_value(respond); });
+  auto l = server.listen("127.0.0.1", 0);
+  REQUIRE(l.error.empty());
+  client c;
+  auto ch = c.dial("127.0.0.1:" + std::to_string(l.port));
+  auto pending = ch.call(unary, request("x"), {.timeout = 10s});
+  auto in_handler = arrived.get_future();
+  REQUIRE(in_handler.wait_for(10s) == std::future_status::ready);
+  auto respond = in_handler.get();
+  std::thread stopper{[&] { server.shutdown(10s); }};  // sends GOAWAY, waits for the call
+  respond.reply("done");
+  stopper.join();
+  auto r = pending.get();
+  CHECK_MESSAGE(r.status.ok(), r.status.to_string());
+  CHECK(r.payload == "done");
+  auto after = ch.call(unary, request("x"), {.timeout = 1s}).get();
+  CHECK(after.status.code == status_code::unavailable);
+}
+
+TEST_CASE("achan server: grpc++ client calls achan's server") {
+  echo_server s;
+  auto ok = grpcpp_call(s.address, {"--method", "unary", "--payload-size", "100"});
+  CHECK(ok.find("\"code\":0") != std::string::npos);
+  CHECK(ok.find("\"server\":\"achan-srv\"") != std::string::npos);
+  auto md = grpcpp_call(s.address, {"--method", "unary", "--metadata", "x-echo-z=1"});
+  CHECK(md.find("x-echo-z") != std::string::npos);
+  auto failed = grpcpp_call(
+      s.address, {"--method", "unary", "--fail-code", "9", "--fail-message", "precondition"});
+  CHECK(failed.find("\"code\":9") != std::string::npos);
+  CHECK(failed.find("precondition") != std::string::npos);
+  auto late =
+      grpcpp_call(s.address, {"--method", "unary", "--delay-ms", "3000", "--deadline-ms", "200"});
+  CHECK(late.find("\"code\":4") != std::string::npos);
+  auto big = grpcpp_call(s.address, {"--method", "unary", "--payload-size", "5000000"});
+  CHECK_MESSAGE(big.find("\"code\":8") != std::string::npos, big);
+  auto stream = grpcpp_call(s.address, {"--method", "server_stream", "--count", "3"});
+  CHECK(stream.find("\"code\":12") != std::string::npos);  // streaming: not yet
+}

@@ -1,0 +1,380 @@
+#include "transport/h2/server_connection.hpp"
+
+#include <nghttp2/nghttp2.h>
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <cstring>
+#include <vector>
+
+#include "transport/grpc/framing.hpp"
+#include "transport/grpc/timeout.hpp"
+#include "transport/grpc/wire_text.hpp"
+#include "transport/h2/nghttp2_util.hpp"
+
+namespace achan::transport {
+
+using h2util::header;
+using h2util::view;
+
+/// One request stream.
+struct server_stream {
+  server_stream(std::int32_t i, std::size_t max_receive, const asio::any_io_executor& ex)
+      : id(i), deframer(max_receive), deadline_timer(ex) {}
+  std::int32_t id;
+  std::string method;
+  bool post = false;
+  std::string content_type;
+  metadata md;
+  std::optional<time_point> deadline;
+  grpc::deframer deframer;
+  std::string request;
+  int messages = 0;
+  status error;             // a request problem found while receiving
+  bool dispatched = false;  // handed to a handler (counted in active_calls)
+  bool answered = false;
+  bool reset_after_answer = false;  // answered before the request ended: RST once sent
+  std::shared_ptr<pending_response> pending;
+  asio::steady_timer deadline_timer;
+  std::string out;  // framed response message
+  std::size_t sent = 0;
+  std::vector<std::pair<std::string, std::string>> trailers;  // kept alive for nghttp2
+};
+
+struct h2_server_callbacks {
+  static h2_server_connection& self(void* p) { return *static_cast<h2_server_connection*>(p); }
+  static server_stream* stream(h2_server_connection& c, std::int32_t id) {
+    auto it = c.streams_.find(id);
+    return it == c.streams_.end() ? nullptr : it->second.get();
+  }
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = self(user);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+      return 0;
+    c.streams_.emplace(frame->hd.stream_id,
+                       std::make_unique<server_stream>(frame->hd.stream_id,
+                                                       c.server_.opts_.max_receive_message_size,
+                                                       c.socket_.get_executor()));
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+                       std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
+                       std::uint8_t, void* user) {
+    auto* s = stream(self(user), frame->hd.stream_id);
+    if (!s || frame->hd.type != NGHTTP2_HEADERS)
+      return 0;
+    auto k = view(name, namelen);
+    auto v = view(value, valuelen);
+    if (k == ":path") {
+      s->method = v;
+    } else if (k == ":method") {
+      s->post = v == "POST";
+    } else if (k == "content-type") {
+      s->content_type = v;
+    } else if (k == "grpc-timeout") {
+      if (auto t = grpc::parse_timeout(v))
+        s->deadline = std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<clock_duration>(
+                          std::min(*t, std::chrono::nanoseconds(std::chrono::hours(24 * 365))));
+      else
+        s->error = {status_code::internal, "malformed grpc-timeout '" + std::string{v} + "'"};
+    } else if (k == "grpc-encoding") {
+      s->deframer.set_encoding(std::string{v});
+    } else if (k.empty() || k[0] == ':' || k == "te" || k == "user-agent" ||
+               k == "grpc-accept-encoding") {
+      // transport headers, not metadata
+    } else if (grpc::is_binary_header(k)) {
+      if (auto bin = grpc::base64_decode(v))
+        s->md.emplace_back(std::string{k}, std::move(*bin));
+    } else {
+      s->md.emplace_back(std::string{k}, std::string{v});
+    }
+    return 0;
+  }
+
+  static int on_data(nghttp2_session* session, std::uint8_t, std::int32_t id,
+                     const std::uint8_t* data, std::size_t len, void* user) {
+    auto* s = stream(self(user), id);
+    if (!s || !s->error.ok() || s->answered)
+      return 0;
+    if (auto err = s->deframer.feed(data, len); !err.ok()) {
+      // Answer now (e.g. RESOURCE_EXHAUSTED) instead of reading the rest, then reset.
+      s->error = std::move(err);
+      s->reset_after_answer = true;  // after the answer is out, or it could overtake it
+      self(user).send_trailers_only(*s, s->error);
+      (void)session;
+      return 0;
+    }
+    std::string msg;
+    while (s->deframer.next(msg))
+      if (++s->messages == 1)
+        s->request = std::move(msg);
+    return 0;
+  }
+
+  static int on_frame(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = self(user);
+    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+      return 0;
+    if (auto* s = stream(c, frame->hd.stream_id))
+      c.dispatch(*s);
+    return 0;
+  }
+
+  static int on_frame_sent(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+      return 0;
+    if (auto* s = stream(self(user), frame->hd.stream_id); s && s->reset_after_answer)
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+    return 0;
+  }
+
+  static int on_close(nghttp2_session*, std::int32_t id, std::uint32_t, void* user) {
+    self(user).end(id);
+    return 0;
+  }
+
+  static ssize_t read_response(nghttp2_session* session, std::int32_t id, std::uint8_t* buf,
+                               std::size_t length, std::uint32_t* flags,
+                               nghttp2_data_source* source, void*) {
+    auto& s = *static_cast<server_stream*>(source->ptr);
+    auto n = std::min(length, s.out.size() - s.sent);
+    std::memcpy(buf, s.out.data() + s.sent, n);
+    s.sent += n;
+    if (s.sent == s.out.size()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      std::vector<nghttp2_nv> nva;
+      for (auto& [k, v] : s.trailers)
+        nva.push_back(header(k, v));
+      nghttp2_submit_trailer(session, id, nva.data(), nva.size());
+    }
+    return static_cast<ssize_t>(n);
+  }
+};
+
+h2_server_connection::h2_server_connection(h2_server& server, asio::ip::tcp::socket socket)
+    : server_(server), socket_(std::move(socket)) {
+  std::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+h2_server_connection::~h2_server_connection() {
+  if (session_)
+    nghttp2_session_del(session_);
+}
+
+void h2_server_connection::start() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs,
+                                                            &h2_server_callbacks::on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, &h2_server_callbacks::on_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &h2_server_callbacks::on_data);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &h2_server_callbacks::on_frame);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &h2_server_callbacks::on_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &h2_server_callbacks::on_frame_sent);
+    int rv = nghttp2_session_server_new(&self->session_, cbs, self.get());
+    nghttp2_session_callbacks_del(cbs);
+    if (rv != 0) {
+      self->close();
+      return;
+    }
+    nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, self->server_.opts_.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20},
+    };
+    nghttp2_submit_settings(self->session_, NGHTTP2_FLAG_NONE, settings, 2);
+    nghttp2_session_set_local_window_size(self->session_, NGHTTP2_FLAG_NONE, 0, 16 << 20);
+    std::error_code ignored;
+    self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    self->flush();
+    self->read();
+  });
+}
+
+void h2_server_connection::read() {
+  socket_.async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](
+                                                       const std::error_code& ec, std::size_t n) {
+    if (self->closed_)
+      return;
+    if (ec || nghttp2_session_mem_recv(self->session_, self->read_buf_.data(), n) < 0) {
+      self->close();
+      return;
+    }
+    self->flush();
+    if (!self->closed_)
+      self->read();
+  });
+}
+
+void h2_server_connection::flush() {
+  if (writing_ || closed_ || !session_)
+    return;
+  for (;;) {
+    const std::uint8_t* data = nullptr;
+    auto n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      close();
+      return;
+    }
+    if (n == 0)
+      break;
+    write_buf_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    if (write_buf_.size() >= 256 * 1024)
+      break;
+  }
+  if (write_buf_.empty()) {
+    if ((!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
+        (draining_ && streams_.empty()))
+      close();
+    return;
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(write_buf_),
+                    [self = shared_from_this()](const std::error_code& ec, std::size_t) {
+                      self->writing_ = false;
+                      self->write_buf_.clear();
+                      if (ec)
+                        self->close();
+                      else
+                        self->flush();
+                    });
+}
+
+void h2_server_connection::send_trailers_only(server_stream& s, const status& st) {
+  s.answered = true;
+  auto code = std::to_string(static_cast<int>(st.code));
+  auto msg = grpc::percent_encode_message(st.message);
+  nghttp2_nv nva[] = {header(":status", "200"), header("content-type", "application/grpc"),
+                      header("grpc-status", code), header("grpc-message", msg)};
+  nghttp2_submit_response(session_, s.id, nva, st.message.empty() ? 3 : 4, nullptr);
+}
+
+void h2_server_connection::dispatch(server_stream& s) {
+  if (s.dispatched || s.answered)
+    return;
+  if (!s.post || s.content_type.rfind("application/grpc", 0) != 0) {
+    // Not a gRPC request: HTTP 415 as PROTOCOL-HTTP2 recommends.
+    s.answered = true;
+    nghttp2_nv nva[] = {header(":status", s.post ? "415" : "405")};
+    nghttp2_submit_response(session_, s.id, nva, 1, nullptr);
+    return;
+  }
+  if (s.error.ok())
+    s.error = s.deframer.finish();
+  if (s.error.ok() && s.messages != 1)
+    s.error = {status_code::internal, "unary method " + s.method +
+                                          " expects one request message, got " +
+                                          std::to_string(s.messages)};
+  auto handler = server_.unary_.find(s.method);
+  if (s.error.ok() && handler == server_.unary_.end())
+    s.error = {status_code::unimplemented, "unknown method " + s.method};
+  if (!s.error.ok()) {
+    send_trailers_only(s, s.error);
+    return;
+  }
+  s.dispatched = true;
+  ++server_.active_calls_;
+  s.pending = std::make_shared<pending_response>();
+  s.pending->conn = weak_from_this();
+  s.pending->stream_id = s.id;
+  if (s.deadline) {
+    s.deadline_timer.expires_at(*s.deadline);
+    s.deadline_timer.async_wait(
+        [self = shared_from_this(), id = s.id, pending = s.pending](const std::error_code& ec) {
+          if (ec || pending->done.exchange(true))
+            return;
+          self->respond(id, {status_code::deadline_exceeded, "deadline exceeded"}, {}, {});
+        });
+  }
+  server_call_info info{s.method, std::move(s.md), s.deadline, peer_};
+  handler->second(std::move(info), std::move(s.request), responder{s.pending});
+}
+
+void h2_server_connection::respond(std::int32_t id, status st, std::string payload,
+                                   metadata trailers) {
+  auto it = streams_.find(id);
+  if (closed_ || it == streams_.end())
+    return;  // the client went away first
+  auto& s = *it->second;
+  if (s.answered)
+    return;
+  s.deadline_timer.cancel();
+  if (s.dispatched) {
+    s.dispatched = false;
+    --server_.active_calls_;
+  }
+  if (!st.ok()) {
+    send_trailers_only(s, st);
+    // Remaining request data (if any) is of no use any more.
+    flush();
+    return;
+  }
+  s.answered = true;
+  grpc::append_frame(s.out, payload);
+  s.trailers.emplace_back("grpc-status", "0");
+  for (auto& [k, v] : trailers)
+    s.trailers.emplace_back(k, grpc::is_binary_header(k) ? grpc::base64_encode(v) : v);
+  nghttp2_nv nva[] = {header(":status", "200"), header("content-type", "application/grpc")};
+  nghttp2_data_provider provider;
+  provider.source.ptr = &s;
+  provider.read_callback = &h2_server_callbacks::read_response;
+  nghttp2_submit_response(session_, id, nva, 2, &provider);
+  flush();
+}
+
+void h2_server_connection::end(std::int32_t id) {
+  auto it = streams_.find(id);
+  if (it == streams_.end())
+    return;
+  auto& s = *it->second;
+  s.deadline_timer.cancel();
+  if (s.pending)
+    s.pending->done.store(true);  // cancelled or finished: responders do nothing now
+  if (s.dispatched)
+    --server_.active_calls_;
+  streams_.erase(it);
+}
+
+void h2_server_connection::go_away() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->closed_ || self->draining_ || !self->session_)
+      return;
+    self->draining_ = true;
+    nghttp2_submit_goaway(self->session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(self->session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+    self->flush();
+  });
+}
+
+void h2_server_connection::close_now() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+}
+
+void h2_server_connection::close() {
+  if (closed_)
+    return;
+  closed_ = true;
+  std::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
+  for (auto& [id, s] : streams_) {
+    s->deadline_timer.cancel();
+    if (s->pending)
+      s->pending->done.store(true);
+    if (s->dispatched)
+      --server_.active_calls_;
+  }
+  streams_.clear();
+  server_.connection_closed(this);
+}
+
+}  // namespace achan::transport
