@@ -1,0 +1,279 @@
+// achan_load: closed-loop unary load through achan's channel over its HTTP/2 transport,
+// measured the same way as bench/grpcpp_async_client.cpp (bench/compare.sh runs both).
+//
+//   achan_load --target 127.0.0.1:PORT [--concurrency C] [--duration-ms D] [--warmup-ms W]
+//              [--payload-size BYTES] [--timeout-ms T] [--io-threads N]
+//              [--scheduler-threads N]
+//
+// One channel (dial "ipv4:TARGET", pick_first, one HTTP/2 connection) on a transport with
+// --io-threads asio threads (default 1); --scheduler-threads sets CAF's worker count
+// (default 0: CAF's default, one per core). C calls are always in flight: each call's
+// completion callback (on an achan thread) serializes an EchoRequest and starts the next
+// call. After W ms of warm-up it measures for D ms and prints one JSON line:
+//   {"client":"achan","concurrency":C,"count":N,"errors":E,"qps":F,"p50_us":F,
+//    "p90_us":F,"p99_us":F,"cpu_us_per_call":F}
+// with the same meaning as grpcpp_async_client's (replies are parsed and checked there
+// too). Exit 0 when errors == 0, 1 otherwise, 2 on usage errors.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/channel.hpp"
+#include "proto/echo.pb.h"
+#include "transport/h2/h2_transport.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using achan::test::EchoReply;
+using achan::test::EchoRequest;
+
+constexpr const char* method = "/achan.test.Echo/Unary";
+
+struct options {
+  std::string target;
+  int concurrency = 1;
+  int duration_ms = 5000;
+  int warmup_ms = 1000;
+  int payload_size = 64;
+  int timeout_ms = 10000;
+  int io_threads = 1;
+  int scheduler_threads = 0;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::cerr << "achan_load: " << why << "\n"
+            << "usage: achan_load --target HOST:PORT [--concurrency C] [--duration-ms D]"
+               " [--warmup-ms W] [--payload-size BYTES] [--timeout-ms T] [--io-threads N]"
+               " [--scheduler-threads N]\n";
+  std::exit(2);
+}
+
+int to_int(const std::string& flag, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    int n = std::stoi(v, &used);
+    if (used == v.size() && n >= 0)
+      return n;
+  } catch (const std::exception&) {
+  }
+  usage("bad number for " + flag + ": " + v);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc)
+      usage("missing value for " + flag);
+    std::string v = argv[++i];
+    if (flag == "--target")
+      o.target = v;
+    else if (flag == "--concurrency")
+      o.concurrency = to_int(flag, v);
+    else if (flag == "--duration-ms")
+      o.duration_ms = to_int(flag, v);
+    else if (flag == "--warmup-ms")
+      o.warmup_ms = to_int(flag, v);
+    else if (flag == "--payload-size")
+      o.payload_size = to_int(flag, v);
+    else if (flag == "--timeout-ms")
+      o.timeout_ms = to_int(flag, v);
+    else if (flag == "--io-threads")
+      o.io_threads = to_int(flag, v);
+    else if (flag == "--scheduler-threads")
+      o.scheduler_threads = to_int(flag, v);
+    else
+      usage("unknown flag " + flag);
+  }
+  if (o.target.empty())
+    usage("--target is required");
+  if (o.concurrency < 1 || o.duration_ms < 1 || o.io_threads < 1)
+    usage("--concurrency, --duration-ms and --io-threads must be at least 1");
+  return o;
+}
+
+/// Process CPU time (user + sys) in microseconds.
+double cpu_us() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto us = [](const timeval& t) { return t.tv_sec * 1e6 + t.tv_usec; };
+  return us(ru.ru_utime) + us(ru.ru_stime);
+}
+
+/// Measurement window and results (same as grpcpp_async_client's). Completions may run
+/// on several achan threads at once: counters are atomics, each latency gets its own slot.
+class recorder {
+ public:
+  recorder(const options& o)
+      : start_(clock_type::now() + std::chrono::milliseconds(o.warmup_ms)),
+        end_(start_ + std::chrono::milliseconds(o.duration_ms)),
+        cap_(static_cast<std::size_t>(o.duration_ms) * 500 + 100000),
+        lat_ns_(new std::uint64_t[cap_]) {}
+
+  void record(clock_type::time_point started, bool ok) {
+    if (!ok) {
+      errors_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    auto now = clock_type::now();
+    if (now < start_ || now >= end_)
+      return;
+    auto i = n_.fetch_add(1, std::memory_order_relaxed);
+    if (i < cap_)
+      lat_ns_[i] = static_cast<std::uint64_t>((now - started).count());
+  }
+
+  std::thread timer() {
+    return std::thread([this] {
+      std::this_thread::sleep_until(start_);
+      cpu0_ = cpu_us();
+      std::this_thread::sleep_until(end_);
+      cpu1_ = cpu_us();
+      stop_.store(true, std::memory_order_release);
+    });
+  }
+
+  bool stopped() const { return stop_.load(std::memory_order_acquire); }
+  std::int64_t errors() const { return errors_.load(); }
+
+  void report(const char* client, const options& o) {
+    std::size_t n = std::min<std::size_t>(n_.load(), cap_);
+    std::int64_t count = static_cast<std::int64_t>(n_.load());
+    std::sort(lat_ns_.get(), lat_ns_.get() + n);
+    auto pct = [&](double p) {
+      if (n == 0)
+        return 0.0;
+      std::size_t i = std::min(n - 1, static_cast<std::size_t>(p * static_cast<double>(n)));
+      return static_cast<double>(lat_ns_[i]) / 1000.0;
+    };
+    double secs = o.duration_ms / 1000.0;
+    std::printf(
+        "{\"client\":\"%s\",\"concurrency\":%d,\"count\":%lld,\"errors\":%lld,\"qps\":%.1f,"
+        "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"cpu_us_per_call\":%.2f}\n",
+        client, o.concurrency, static_cast<long long>(count), static_cast<long long>(errors()),
+        static_cast<double>(count) / secs, pct(0.50), pct(0.90), pct(0.99),
+        count > 0 ? (cpu1_ - cpu0_) / static_cast<double>(count) : 0.0);
+    std::fflush(stdout);
+  }
+
+ private:
+  clock_type::time_point start_, end_;
+  std::size_t cap_;
+  std::unique_ptr<std::uint64_t[]> lat_ns_;
+  std::atomic<std::size_t> n_{0};
+  std::atomic<std::int64_t> errors_{0};
+  std::atomic<bool> stop_{false};
+  double cpu0_ = 0, cpu1_ = 0;
+};
+
+/// Keeps `concurrency` calls in flight until the recorder stops, then lets them drain.
+class closed_loop {
+ public:
+  closed_loop(achan::channel& ch, recorder& rec, const options& o)
+      : ch_(ch),
+        rec_(rec),
+        payload_(static_cast<std::size_t>(o.payload_size), 'p'),
+        timeout_(std::chrono::milliseconds(o.timeout_ms)),
+        outstanding_(o.concurrency) {}
+
+  /// Starts the first calls and blocks (main thread) until the last one has finished.
+  void run(int concurrency) {
+    for (int i = 0; i < concurrency; ++i)
+      issue();
+    std::unique_lock lk{mx_};
+    cv_.wait(lk, [&] { return drained_; });
+  }
+
+ private:
+  /// Starts one call; runs on the main thread or in a completion callback.
+  void issue() {
+    EchoRequest req;
+    req.set_payload(payload_);
+    std::string bytes = req.SerializeAsString();
+    auto started = clock_type::now();
+    achan::call_options copts;
+    copts.timeout = timeout_;
+    ch_.call(method, std::move(bytes), std::move(copts),
+             [this, started](achan::call_result&& r) { complete(started, std::move(r)); });
+  }
+
+  void complete(clock_type::time_point started, achan::call_result&& r) {
+    bool good = r.status.ok();
+    if (good) {
+      EchoReply reply;
+      good = reply.ParseFromString(r.payload) && reply.payload().size() == payload_.size();
+    }
+    if (!good && rec_.errors() == 0)
+      std::cerr << "achan_load: first failed call: " << r.status.to_string() << "\n";
+    rec_.record(started, good);
+    if (!rec_.stopped()) {
+      issue();
+    } else if (outstanding_.fetch_sub(1) == 1) {
+      std::lock_guard lk{mx_};
+      drained_ = true;
+      cv_.notify_one();
+    }
+  }
+
+  achan::channel& ch_;
+  recorder& rec_;
+  const std::string payload_;
+  const achan::clock_duration timeout_;
+  std::atomic<int> outstanding_;
+  std::mutex mx_;  // guards drained_ for the main thread's wait only
+  std::condition_variable cv_;
+  bool drained_ = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options opt = parse(argc, argv);
+
+  caf::actor_system_config cfg;
+  if (opt.scheduler_threads > 0)
+    cfg.set("scheduler.max-threads", static_cast<std::size_t>(opt.scheduler_threads));
+  std::int64_t errors = 0;
+  {
+    caf::actor_system sys{cfg};
+    {
+      achan::transport::h2_options h2;
+      h2.io_threads = static_cast<unsigned>(opt.io_threads);
+      achan::dial_options dial;
+      dial.transport = achan::transport::make_h2_transport(h2);
+      dial.block_until_ready = std::chrono::seconds(10);
+      auto ch = achan::dial(sys, "ipv4:" + opt.target, dial);
+      if (!ch) {
+        std::cerr << "achan_load: dial " << opt.target << ": "
+                  << achan::to_string_with_message(ch.error()) << "\n";
+        return 1;
+      }
+      recorder rec(opt);
+      std::thread timer = rec.timer();
+      closed_loop loop(*ch, rec, opt);
+      loop.run(opt.concurrency);
+      timer.join();
+      ch->close();
+      rec.report("achan", opt);
+      errors = rec.errors();
+      // The channel handle, then the transport (in `dial`), are released here, before
+      // the actor system waits for its actors.
+    }
+  }
+  return errors == 0 ? 0 : 1;
+}

@@ -1,0 +1,184 @@
+// grpcpp_async_server: achan.test.Echo/Unary on grpc++'s CompletionQueue (async) API, the
+// server side of the whole-process benchmark (bench/compare.sh). Only Unary is served.
+//
+//   grpcpp_async_server --port P [--threads N] [--name NAME]
+//
+// Listens on 127.0.0.1 only; --port 0 picks a free port. Prints exactly
+// "listening on 127.0.0.1:PORT" (flushed) once it serves. --threads N (1 or 2, default 1)
+// runs N completion queues, one polling thread each. SIGTERM or SIGINT shuts it down
+// (in-flight calls get 1 s) and it exits 0. Usage errors exit 2.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "proto/echo.grpc.pb.h"
+
+namespace {
+
+using achan::test::EchoReply;
+using achan::test::EchoRequest;
+
+struct options {
+  int port = -1;
+  int threads = 1;
+  std::string name = "grpcpp-async";
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::cerr << "grpcpp_async_server: " << why << "\n"
+            << "usage: grpcpp_async_server --port P [--threads 1|2] [--name NAME]\n";
+  std::exit(2);
+}
+
+int to_int(const std::string& flag, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    int n = std::stoi(v, &used);
+    if (used == v.size())
+      return n;
+  } catch (const std::exception&) {
+  }
+  usage("bad number for " + flag + ": " + v);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc)
+      usage("missing value for " + flag);
+    std::string v = argv[++i];
+    if (flag == "--port")
+      o.port = to_int(flag, v);
+    else if (flag == "--threads")
+      o.threads = to_int(flag, v);
+    else if (flag == "--name")
+      o.name = v;
+    else
+      usage("unknown flag " + flag);
+  }
+  if (o.port < 0 || o.port > 65535)
+    usage("--port 0..65535 is required");
+  if (o.threads < 1 || o.threads > 2)
+    usage("--threads must be 1 or 2");
+  return o;
+}
+
+/// Set before Server::Shutdown; slots stop re-posting themselves.
+std::atomic<bool> stopping{false};
+
+/// One outstanding Unary slot: requested from the server, answered, then recycled.
+/// Its address is the completion-queue tag; only its queue's thread touches it.
+class unary_slot {
+ public:
+  unary_slot(achan::test::Echo::AsyncService* svc, grpc::ServerCompletionQueue* cq,
+             const std::string* name)
+      : svc_(svc), cq_(cq), name_(name), writer_(&ctx_) {
+    request();
+  }
+
+  /// Advances on a completion; `ok == false` means the server is shutting down (the
+  /// request was never matched) or the reply could not be sent. Deletes itself when done.
+  void proceed(bool ok) {
+    if (state_ == state::requested) {
+      if (!ok) {
+        delete this;
+        return;
+      }
+      // Post a replacement first so the next call finds a waiting slot (not once shutdown
+      // has begun: a request posted to a shut-down queue is a grpc assertion failure).
+      if (!stopping.load(std::memory_order_acquire))
+        new unary_slot(svc_, cq_, name_);
+      reply_.set_payload(req_.payload());
+      reply_.set_server(*name_);
+      state_ = state::finishing;
+      writer_.Finish(reply_, grpc::Status::OK, this);
+    } else {
+      delete this;
+    }
+  }
+
+ private:
+  enum class state { requested, finishing };
+
+  void request() { svc_->RequestUnary(&ctx_, &req_, &writer_, cq_, cq_, this); }
+
+  achan::test::Echo::AsyncService* svc_;
+  grpc::ServerCompletionQueue* cq_;
+  const std::string* name_;
+  grpc::ServerContext ctx_;
+  EchoRequest req_;
+  EchoReply reply_;
+  grpc::ServerAsyncResponseWriter<EchoReply> writer_;
+  state state_ = state::requested;
+};
+
+/// Slots posted per completion queue up front: more than the benchmark's deepest
+/// concurrency, so no call waits for a slot to be re-posted.
+constexpr int slots_per_queue = 256;
+
+void drive(grpc::ServerCompletionQueue* cq) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq->Next(&tag, &ok))
+    static_cast<unary_slot*>(tag)->proceed(ok);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options opt = parse(argc, argv);
+
+  // Block the stop signals before grpc starts its threads (they inherit the mask), then
+  // take them synchronously with sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  achan::test::Echo::AsyncService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(opt.port),
+                           grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;
+  for (int i = 0; i < opt.threads; ++i)
+    cqs.push_back(builder.AddCompletionQueue());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    std::cerr << "grpcpp_async_server: cannot listen on 127.0.0.1:" << opt.port << "\n";
+    return 1;
+  }
+
+  for (auto& cq : cqs)
+    for (int i = 0; i < slots_per_queue; ++i)
+      new unary_slot(&service, cq.get(), &opt.name);
+  std::vector<std::thread> threads;
+  for (auto& cq : cqs)
+    threads.emplace_back(drive, cq.get());
+
+  std::printf("listening on 127.0.0.1:%d\n", port);
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  stopping.store(true, std::memory_order_release);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  for (auto& cq : cqs)
+    cq->Shutdown();  // after Server::Shutdown, as grpc++ requires
+  for (auto& t : threads)
+    t.join();
+  return 0;
+}
