@@ -114,6 +114,29 @@ TEST_CASE("achan server: the client's deadline reaches the server as grpc-timeou
   CHECK(std::chrono::steady_clock::now() - t0 < 2s);
 }
 
+TEST_CASE("achan server: the handler sees the client's deadline from grpc-timeout") {
+  transport::h2_server server;
+  std::promise<std::optional<time_point>> seen;
+  server.add_unary(
+      unary, [&](transport::server_call_info info, std::string, transport::responder respond) {
+        seen.set_value(info.deadline);
+        respond.reply("ok");
+      });
+  auto l = server.listen("127.0.0.1", 0);
+  REQUIRE(l.error.empty());
+  client c;
+  auto ch = c.dial("127.0.0.1:" + std::to_string(l.port));
+  auto sent_at = std::chrono::steady_clock::now();
+  CHECK(ch.call(unary, "x", {.timeout = 7s}).get().status.ok());
+  auto deadline = seen.get_future().get();
+  REQUIRE(deadline);
+  // grpc-timeout carries the time left (rounded up), so the server's deadline is within
+  // a little of the client's.
+  CHECK(*deadline > sent_at + 6s);
+  CHECK(*deadline <= std::chrono::steady_clock::now() + 7s);
+  server.shutdown(1s);
+}
+
 TEST_CASE("achan server: 1 MiB works and an over-limit request is RESOURCE_EXHAUSTED") {
   echo_server s;
   client c;

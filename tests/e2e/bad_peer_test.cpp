@@ -3,6 +3,9 @@
 // keep running (the suite runs under ASan+UBSan).
 #include <doctest/doctest.h>
 
+#include <future>
+#include <thread>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
@@ -165,4 +168,58 @@ TEST_CASE("bad peer: a well-formed minimal gRPC answer is accepted (the fake is 
   auto o = call_peer(peer, {.timeout = 3s});
   CHECK(o.result.status.ok());
   CHECK(o.result.payload == "ok");
+}
+
+TEST_CASE("bad peer: keepalive pings detect a peer that went silent") {
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    p.read_for(3s);  // reads (and never answers) everything, PINGs included
+  }};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  dial_options d;
+  transport::h2_options h2;
+  h2.keepalive_time = 200ms;
+  h2.keepalive_timeout = 300ms;
+  d.transport = transport::make_h2_transport(h2);
+  auto ch = achan::dial(sys, "ipv4:" + peer.address(), d);
+  REQUIRE(ch);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = ch->call("/achan.test.Echo/Unary", "payload", {.timeout = 10s}).get();
+  CHECK(r.status.code == status_code::unavailable);
+  CHECK_MESSAGE(r.status.message.find("keepalive") != std::string::npos, r.status.message);
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  ch->close();
+}
+
+TEST_CASE("bad peer: cancelling a call sends RST_STREAM CANCEL for its stream") {
+  std::promise<void> got_request;
+  std::promise<bool> got_rst;
+  test::raw_server peer{[&](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    if (!p.wait_for_request())
+      return;
+    got_request.set_value();
+    // RST_STREAM (type 3) on stream 1 with error code CANCEL (8).
+    const auto rst = test::h2_frame(0x3, 0, 1, u8({0, 0, 0, 8}));
+    std::string seen;
+    for (int i = 0; i < 40 && seen.find(rst) == std::string::npos; ++i)
+      seen += p.read_for(50ms);
+    got_rst.set_value(seen.find(rst) != std::string::npos);
+  }};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto ch = achan::dial(sys, "ipv4:" + peer.address(), dial_options{});
+  REQUIRE(ch);
+  std::promise<call_result> done;
+  auto h = ch->call("/achan.test.Echo/Unary", "payload", {.timeout = 10s},
+                    [&](call_result&& r) { done.set_value(std::move(r)); });
+  REQUIRE(got_request.get_future().wait_for(5s) == std::future_status::ready);
+  h.cancel();
+  auto r = done.get_future().get();
+  CHECK(r.status.code == status_code::cancelled);
+  auto rst = got_rst.get_future();
+  REQUIRE(rst.wait_for(5s) == std::future_status::ready);
+  CHECK(rst.get());
+  ch->close();
 }
