@@ -3,17 +3,18 @@
 //
 //   achan_load --target 127.0.0.1:PORT [--concurrency C] [--duration-ms D] [--warmup-ms W]
 //              [--payload-size BYTES] [--timeout-ms T] [--io-threads N]
-//              [--scheduler-threads N]
+//              [--scheduler-threads N] [-- CAF config flags]
 //
 // One channel (dial "ipv4:TARGET", pick_first, one HTTP/2 connection) on a transport with
 // --io-threads asio threads (default 1); --scheduler-threads sets CAF's worker count
-// (default 0: CAF's default, one per core). C calls are always in flight: each call's
-// completion callback (on an achan thread) serializes an EchoRequest and starts the next
-// call. After W ms of warm-up it measures for D ms and prints one JSON line:
+// (default 0: CAF's default, max(cores, 4)); arguments after "--" go to CAF's own
+// config parser (e.g. -- --work-stealing.moderate-poll-attempts=0). C calls are always in flight:
+// each call's completion callback (on an achan thread) serializes an EchoRequest and starts the
+// next call. After W ms of warm-up it measures for D ms and prints one JSON line:
 //   {"client":"achan","concurrency":C,"count":N,"errors":E,"qps":F,"p50_us":F,
 //    "p90_us":F,"p99_us":F,"cpu_us_per_call":F}
 // with the same meaning as grpcpp_async_client's (replies are parsed and checked there
-// too). Exit 0 when errors == 0, 1 otherwise, 2 on usage errors.
+// too; --timeout-ms works the same). Exit 0 when errors == 0, 1 otherwise, 2 on usage errors.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -53,13 +55,14 @@ struct options {
   int timeout_ms = 10000;
   int io_threads = 1;
   int scheduler_threads = 0;
+  std::vector<std::string> caf_args;  ///< after "--": CAF config flags
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "achan_load: " << why << "\n"
             << "usage: achan_load --target HOST:PORT [--concurrency C] [--duration-ms D]"
                " [--warmup-ms W] [--payload-size BYTES] [--timeout-ms T] [--io-threads N]"
-               " [--scheduler-threads N]\n";
+               " [--scheduler-threads N] [-- CAF config flags]\n";
   std::exit(2);
 }
 
@@ -78,6 +81,10 @@ options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
+    if (flag == "--") {
+      o.caf_args.assign(argv + i + 1, argv + argc);
+      break;
+    }
     if (i + 1 >= argc)
       usage("missing value for " + flag);
     std::string v = argv[++i];
@@ -207,7 +214,8 @@ class closed_loop {
     std::string bytes = req.SerializeAsString();
     auto started = clock_type::now();
     achan::call_options copts;
-    copts.timeout = timeout_;
+    if (timeout_.count() > 0)
+      copts.timeout = timeout_;
     ch_.call(method, std::move(bytes), std::move(copts),
              [this, started](achan::call_result&& r) { complete(started, std::move(r)); });
   }
@@ -248,6 +256,10 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   if (opt.scheduler_threads > 0)
     cfg.set("scheduler.max-threads", static_cast<std::size_t>(opt.scheduler_threads));
+  if (!opt.caf_args.empty()) {
+    if (auto err = cfg.parse(opt.caf_args); err || !cfg.remainder.empty())
+      usage("bad CAF flags after --");
+  }
   std::int64_t errors = 0;
   {
     caf::actor_system sys{cfg};

@@ -4,7 +4,7 @@
 #
 #   bench/compare.sh [--server grpcpp|achan] [--rounds N] [--duration-ms D] [--warmup-ms W]
 #                    [--concurrency "1 64"] [--payload-size BYTES] [--io-threads N]
-#                    [--server-threads N] [--build-dir DIR] [--no-build]
+#                    [--server-threads N] [--achan-args "..."] [--build-dir DIR] [--no-build]
 #
 #   --server          which server the clients call: grpcpp (bench/grpcpp_async_server,
 #                     default) or achan (not available yet; see start_server below)
@@ -15,6 +15,8 @@
 #   --payload-size    EchoRequest.payload bytes (default 64)
 #   --io-threads      achan_load's HTTP/2 transport threads (default 1)
 #   --server-threads  grpcpp_async_server completion-queue threads (default 1)
+#   --achan-args      extra achan_load arguments, e.g. "--scheduler-threads 1" or
+#                     "-- --work-stealing.moderate-poll-attempts=0" (CAF config; keep last)
 #   --build-dir       build directory under the repo (default build-bench)
 #   --no-build        use the binaries already in --build-dir
 #
@@ -29,7 +31,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 server=grpcpp rounds=3 duration_ms=5000 warmup_ms=1000 concurrency="1 64" payload=64
-io_threads=1 server_threads=1 build_dir=build-bench build=1
+io_threads=1 server_threads=1 build_dir=build-bench build=1 achan_args=
 while [ $# -gt 0 ]; do
   case "$1" in
     --server) server=$2; shift 2 ;;
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
     --payload-size) payload=$2; shift 2 ;;
     --io-threads) io_threads=$2; shift 2 ;;
     --server-threads) server_threads=$2; shift 2 ;;
+    --achan-args) achan_args=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -94,14 +97,18 @@ start_server() {
 
 start_server
 echo "server: $server on 127.0.0.1:$port; ${rounds} rounds x ${duration_ms} ms (+${warmup_ms} ms" \
-  "warm-up) per client and concurrency; payload $payload B; achan io threads $io_threads" >&2
+  "warm-up) per client and concurrency; payload $payload B; achan io threads $io_threads" \
+  "${achan_args:+; achan_load args: $achan_args}" >&2
 
 failed=0
 run_client() {  # client concurrency
-  local cmd=("$bin/grpcpp_async_client")
-  [ "$1" = achan ] && cmd=("$bin/achan_load" --io-threads "$io_threads")
+  local cmd=("$bin/grpcpp_async_client") extra=()
+  if [ "$1" = achan ]; then
+    cmd=("$bin/achan_load" --io-threads "$io_threads")
+    read -r -a extra <<<"$achan_args"
+  fi
   if ! "${cmd[@]}" --target "127.0.0.1:$port" --concurrency "$2" --duration-ms "$duration_ms" \
-    --warmup-ms "$warmup_ms" --payload-size "$payload" >>"$out"; then
+    --warmup-ms "$warmup_ms" --payload-size "$payload" "${extra[@]}" >>"$out"; then
     echo "compare.sh: $1 client at concurrency $2 failed or reported errors" >&2
     failed=1
   fi
