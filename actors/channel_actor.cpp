@@ -92,6 +92,14 @@ void dispatch(self_ptr self, const call_ptr& c) {
       }
       [[fallthrough]];
     case pick_result::kind::queue:
+      if (!c->queue_deadline_armed && c->deadline() != time_point::max()) {
+        // Waiting for a pick: the channel enforces the deadline (connections do it
+        // for the calls they carry, so a directly placed call costs no timer here).
+        c->queue_deadline_armed = true;
+        auto now = self->clock().now();
+        self->delayed_send(self, c->deadline() > now ? c->deadline() - now : clock_duration::zero(),
+                           call_deadline{c});
+      }
       st.waiting.push_back(c);
       if (st.state == connectivity_state::idle)
         exit_idle(self);  // a waiting call is a reason to connect (also for re-picks)
@@ -134,12 +142,9 @@ void on_call(self_ptr self, const call_ptr& c) {
   };
   auto now = self->clock().now();
   st.last_activity = now;
-  if (c->deadline() != time_point::max()) {
-    if (c->deadline() <= now) {
-      c->fail(status_code::deadline_exceeded, "deadline exceeded before the call started");
-      return;
-    }
-    self->delayed_send(self, c->deadline() - now, call_deadline{c});
+  if (c->deadline() <= now) {
+    c->fail(status_code::deadline_exceeded, "deadline exceeded before the call started");
+    return;
   }
   dispatch(self, c);
 }
@@ -193,6 +198,7 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
       },
       [=](reroute_call& r) {
         auto c = std::move(r.c);
+        c->carrier.reset();  // it is no longer on that connection
         if (self->state.closed)
           c->fail(status_code::cancelled, "channel closed");
         else if (!c->finished())
@@ -206,18 +212,11 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
       },
       [=](call_deadline& d) {
         auto c = d.c.lock();
-        if (!c)
-          return;
-        auto conn = c->carrier.lock();
-        std::string msg = "deadline exceeded";
-        if (!conn)
-          msg += std::string{" while waiting for a subchannel (channel "} +
-                 std::string{to_string(self->state.state)} + ")";
-        if (!c->fail(status_code::deadline_exceeded, std::move(msg)))
-          return;
-        if (conn)
-          conn->cancel_call(c);
-        else
+        if (!c || !c->carrier.expired())
+          return;  // ended, or placed on a connection since, which enforces it now
+        if (c->fail(status_code::deadline_exceeded,
+                    "deadline exceeded while waiting for a subchannel (channel " +
+                        std::string{to_string(self->state.state)} + ")"))
           note_dead_waiting(self);
       },
       [=](deliver_result& d) {

@@ -35,6 +35,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/channel.hpp"
+#include "actors/config/system_config.hpp"
 #include "proto/echo.pb.h"
 #include "transport/h2/h2_transport.hpp"
 
@@ -254,8 +255,7 @@ int main(int argc, char** argv) {
   options opt = parse(argc, argv);
 
   caf::actor_system_config cfg;
-  if (opt.scheduler_threads > 0)
-    cfg.set("scheduler.max-threads", static_cast<std::size_t>(opt.scheduler_threads));
+  achan::configure_actor_system(cfg, static_cast<unsigned>(std::max(0, opt.scheduler_threads)));
   if (!opt.caf_args.empty()) {
     if (auto err = cfg.parse(opt.caf_args); err || !cfg.remainder.empty())
       usage("bad CAF flags after --");

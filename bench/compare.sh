@@ -7,14 +7,15 @@
 #                    [--server-threads N] [--achan-args "..."] [--build-dir DIR] [--no-build]
 #
 #   --server          which server the clients call: grpcpp (bench/grpcpp_async_server,
-#                     default) or achan (not available yet; see start_server below)
+#                     default) or achan (bench/achan_echo_server: achan's own server)
 #   --rounds          runs of each client per concurrency (default 3); tables show medians
 #   --duration-ms     measured time of each run (default 5000)
 #   --warmup-ms       unmeasured warm-up of each run (default 1000)
 #   --concurrency     calls in flight, space-separated list (default "1 64")
 #   --payload-size    EchoRequest.payload bytes (default 64)
 #   --io-threads      achan_load's HTTP/2 transport threads (default 1)
-#   --server-threads  grpcpp_async_server completion-queue threads (default 1)
+#   --server-threads  server threads: grpc++ completion-queue threads or achan I/O
+#                     threads (default 1)
 #   --achan-args      extra achan_load arguments, e.g. "--scheduler-threads 1" or
 #                     "-- --work-stealing.moderate-poll-attempts=0" (CAF config; keep last)
 #   --build-dir       build directory under the repo (default build-bench)
@@ -53,7 +54,8 @@ done
 bin=$root/$build_dir/bin
 if [ "$build" = 1 ]; then
   "$root/scripts/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=Release -DACHAN_BUILD_TESTS=OFF \
-    -DACHAN_BUILD_EXAMPLES=OFF -- grpcpp_async_server grpcpp_async_client achan_load
+    -DACHAN_BUILD_EXAMPLES=OFF -- grpcpp_async_server grpcpp_async_client achan_load \
+    achan_echo_server
 fi
 
 work=$(mktemp -d)
@@ -77,10 +79,8 @@ start_server() {
       server_pid=$!
       ;;
     achan)
-      # Hook for achan's own server: start it here the same way (--port 0, prints
-      # "listening on 127.0.0.1:PORT", exits 0 on SIGTERM) once it exists.
-      echo "compare.sh: --server achan: achan's server is not available yet" >&2
-      exit 2
+      "$bin/achan_echo_server" --port 0 --threads "$server_threads" >"$work/server.out" 2>&1 &
+      server_pid=$!
       ;;
     *) echo "compare.sh: --server must be grpcpp or achan" >&2; exit 2 ;;
   esac

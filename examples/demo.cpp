@@ -14,6 +14,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/channel.hpp"
+#include "actors/config/system_config.hpp"
 #include "proto/echo.pb.h"
 #include "testkit/echo_service.hpp"
 
@@ -92,7 +93,7 @@ int main() {
   }
 
   caf::actor_system_config cfg;
-  achan::add_error_category(cfg);
+  achan::configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   achan::dial_options opts;
   opts.balancer = "round_robin";

@@ -85,8 +85,12 @@ class call {
   std::function<bool(const call_ptr&)> reroute;
 
   /// The connection the channel started this call on. Read and written only by the
-  /// channel actor (to cancel the stream on deadline or user cancellation).
+  /// channel actor (to cancel the stream on user cancellation).
   std::weak_ptr<transport::connection> carrier;
+  /// Whether the channel armed its own deadline timer (only for calls that had to wait
+  /// for a pick; connections enforce the deadline of the calls they carry). Channel
+  /// actor only.
+  bool queue_deadline_armed = false;
 
   /// Convenience: finish with a non-OK status and no payload.
   bool fail(status_code code, std::string message, std::string peer = {}) {

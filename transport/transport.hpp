@@ -38,7 +38,9 @@ class connection {
   /// The address this connection was opened to, as the resolver reported it.
   virtual const std::string& address() const noexcept = 0;
   /// Carries `c` to the peer. The connection finishes `c` with the peer's status, or
-  /// with UNAVAILABLE if it is lost first. If the connection is no longer READY when
+  /// with UNAVAILABLE if it is lost first, or with DEADLINE_EXCEEDED (resetting the
+  /// stream) when `c->deadline()` passes: connections enforce the deadlines of the
+  /// calls they carry, on their own clock. If the connection is no longer READY when
   /// the call arrives (nothing was sent), it offers the call to `c->reroute` first.
   virtual void start_call(const call_ptr& c) = 0;
   /// Abandons a started call (RST_STREAM on HTTP/2). The caller has already finished

@@ -41,6 +41,7 @@ struct h2_stream {
   std::string message;
   int messages = 0;
   status local_error;  // set when we reset the stream ourselves
+  std::unique_ptr<asio::steady_timer> deadline_timer;  // only for calls with a deadline
 };
 
 namespace {
@@ -185,6 +186,8 @@ struct h2_callbacks {
       return 0;
     auto st = std::move(it->second);
     c.streams_.erase(it);
+    if (st->deadline_timer)
+      st->deadline_timer->cancel();
     c.stream_of_call_.erase(st->c->id());
     c.finish_stream(*st, error_code);
     return 0;
@@ -424,6 +427,19 @@ void h2_client_connection::do_start_call(const call_ptr& c) {
     return;
   }
   st->id = id;
+  if (c->deadline() != time_point::max()) {
+    st->deadline_timer = std::make_unique<asio::steady_timer>(strand_, c->deadline());
+    st->deadline_timer->async_wait([self = shared_from_this(), id](const std::error_code& ec) {
+      if (ec)
+        return;
+      auto it = self->streams_.find(id);
+      if (it == self->streams_.end())
+        return;
+      it->second->local_error = {status_code::deadline_exceeded, "deadline exceeded"};
+      nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+      self->flush();
+    });
+  }
   stream_of_call_[c->id()] = id;
   streams_.emplace(id, std::move(st));
   flush();
@@ -500,8 +516,11 @@ void h2_client_connection::fail_connection(status why) {
   auto streams = std::move(streams_);
   streams_.clear();
   stream_of_call_.clear();
-  for (auto& [id, s] : streams)
+  for (auto& [id, s] : streams) {
+    if (s->deadline_timer)
+      s->deadline_timer->cancel();
     s->c->fail(why.code, why.message, address_);
+  }
   if (closed_by_owner_.load(std::memory_order_acquire))
     return;
   if (was == phase::connecting)

@@ -90,6 +90,17 @@ class sim_connection final : public connection,
     if (c->finished())
       return;
     calls_.emplace(c->id(), c);
+    if (c->deadline() != time_point::max()) {
+      auto left = c->deadline() - owner_->exec_->now();
+      owner_->exec_->post(left > clock_duration::zero() ? left : clock_duration::zero(),
+                          [self = shared_from_this(), c] {
+                            if (self->calls_.erase(c->id()) == 0)
+                              return;  // answered, cancelled or lost first
+                            ++self->owner_->at(self->address_).stats.cancels;
+                            c->fail(status_code::deadline_exceeded, "deadline exceeded",
+                                    self->address_);
+                          });
+    }
     if (!st.behavior.answer_calls)
       return;
     owner_->exec_->post(st.behavior.latency,

@@ -39,7 +39,7 @@ class simulated_transport final : public transport,
     std::size_t connects = 0;  ///< connection attempts
     std::size_t calls = 0;     ///< calls started on a READY connection
     std::size_t open = 0;      ///< connections currently READY
-    std::size_t cancels = 0;   ///< calls released by cancel_call while in flight
+    std::size_t cancels = 0;   ///< in-flight calls released by cancel_call or their deadline
   };
 
   /// Creates a transport on `ex`; use make_shared (members post shared_from_this()).

@@ -481,3 +481,32 @@ TEST_CASE("channel: pick_first calls racing a connection loss reconnect and succ
   CHECK(f.per_peer() == std::map<std::string, int>{{"10.0.0.1:1", 3}});
   CHECK(f.sim->stats("10.0.0.1:1").connects == 2);
 }
+
+TEST_CASE("channel: a call bounced by a dying connection still ends at its deadline") {
+  channel_fixture f;
+  auto ch = f.connected("pick_first", {"10.0.0.1:1"});
+  REQUIRE(ch.state() == cs::ready);
+  f.sim->set_behavior("10.0.0.1:1", {mode::refuse});
+  f.sim->drop("10.0.0.1:1");
+  f.start(ch, {.timeout = 2s, .wait_for_ready = true});  // picked before the loss is known
+  f.advance(1999ms);
+  CHECK(f.results.empty());
+  f.advance(1ms);
+  REQUIRE(f.results.size() == 1);
+  CHECK(f.results[0].status.code == status_code::deadline_exceeded);
+  CHECK(f.results[0].status.message.find("waiting for a subchannel") != std::string::npos);
+}
+
+TEST_CASE("channel: the connection enforces the deadline of a call it carries") {
+  channel_fixture f;
+  f.sim->set_behavior("10.0.0.1:1", {.latency = 10s});
+  auto ch = f.connected("pick_first", {"10.0.0.1:1"});
+  f.start(ch, {.timeout = 3s});
+  f.advance(2999ms);
+  CHECK(f.results.empty());
+  f.advance(1ms);
+  REQUIRE(f.results.size() == 1);
+  CHECK(f.results[0].status.code == status_code::deadline_exceeded);
+  CHECK(f.results[0].peer == "10.0.0.1:1");  // ended by the connection, not the channel
+  CHECK(f.sim->stats("10.0.0.1:1").cancels == 1);
+}
