@@ -33,17 +33,19 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include "bench/load_recorder.hpp"
 
 #include "actors/channel.hpp"
 #include "actors/config/system_config.hpp"
+#include "bench/load_recorder.hpp"
 #include "proto/echo.pb.h"
 #include "transport/h2/h2_transport.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
 using achan::test::EchoReply;
 using achan::test::EchoRequest;
+using bench::clock_type;
 
 constexpr const char* method = "/achan.test.Echo/Unary";
 
@@ -115,79 +117,7 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// Process CPU time (user + sys) in microseconds.
-double cpu_us() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto us = [](const timeval& t) { return t.tv_sec * 1e6 + t.tv_usec; };
-  return us(ru.ru_utime) + us(ru.ru_stime);
-}
-
-/// Measurement window and results (same as grpcpp_async_client's). Completions may run
-/// on several achan threads at once: counters are atomics, each latency gets its own slot.
-class recorder {
- public:
-  recorder(const options& o)
-      : start_(clock_type::now() + std::chrono::milliseconds(o.warmup_ms)),
-        end_(start_ + std::chrono::milliseconds(o.duration_ms)),
-        cap_(static_cast<std::size_t>(o.duration_ms) * 500 + 100000),
-        lat_ns_(new std::uint64_t[cap_]) {}
-
-  void record(clock_type::time_point started, bool ok) {
-    if (!ok) {
-      errors_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    auto now = clock_type::now();
-    if (now < start_ || now >= end_)
-      return;
-    auto i = n_.fetch_add(1, std::memory_order_relaxed);
-    if (i < cap_)
-      lat_ns_[i] = static_cast<std::uint64_t>((now - started).count());
-  }
-
-  std::thread timer() {
-    return std::thread([this] {
-      std::this_thread::sleep_until(start_);
-      cpu0_ = cpu_us();
-      std::this_thread::sleep_until(end_);
-      cpu1_ = cpu_us();
-      stop_.store(true, std::memory_order_release);
-    });
-  }
-
-  bool stopped() const { return stop_.load(std::memory_order_acquire); }
-  std::int64_t errors() const { return errors_.load(); }
-
-  void report(const char* client, const options& o) {
-    std::size_t n = std::min<std::size_t>(n_.load(), cap_);
-    std::int64_t count = static_cast<std::int64_t>(n_.load());
-    std::sort(lat_ns_.get(), lat_ns_.get() + n);
-    auto pct = [&](double p) {
-      if (n == 0)
-        return 0.0;
-      std::size_t i = std::min(n - 1, static_cast<std::size_t>(p * static_cast<double>(n)));
-      return static_cast<double>(lat_ns_[i]) / 1000.0;
-    };
-    double secs = o.duration_ms / 1000.0;
-    std::printf(
-        "{\"client\":\"%s\",\"concurrency\":%d,\"count\":%lld,\"errors\":%lld,\"qps\":%.1f,"
-        "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"cpu_us_per_call\":%.2f}\n",
-        client, o.concurrency, static_cast<long long>(count), static_cast<long long>(errors()),
-        static_cast<double>(count) / secs, pct(0.50), pct(0.90), pct(0.99),
-        count > 0 ? (cpu1_ - cpu0_) / static_cast<double>(count) : 0.0);
-    std::fflush(stdout);
-  }
-
- private:
-  clock_type::time_point start_, end_;
-  std::size_t cap_;
-  std::unique_ptr<std::uint64_t[]> lat_ns_;
-  std::atomic<std::size_t> n_{0};
-  std::atomic<std::int64_t> errors_{0};
-  std::atomic<bool> stop_{false};
-  double cpu0_ = 0, cpu1_ = 0;
-};
+using bench::recorder;
 
 /// Keeps `concurrency` calls in flight until the recorder stops, then lets them drain.
 class closed_loop {
@@ -275,13 +205,13 @@ int main(int argc, char** argv) {
                   << achan::to_string_with_message(ch.error()) << "\n";
         return 1;
       }
-      recorder rec(opt);
+      recorder rec(opt.warmup_ms, opt.duration_ms);
       std::thread timer = rec.timer();
       closed_loop loop(*ch, rec, opt);
       loop.run(opt.concurrency);
       timer.join();
       ch->close();
-      rec.report("achan", opt);
+      rec.report("achan", opt.concurrency);
       errors = rec.errors();
       // The channel handle, then the transport (in `dial`), are released here, before
       // the actor system waits for its actors.

@@ -9,8 +9,8 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/channel.hpp"
-#include "proto/echo.pb.h"
 #include "testkit/echo_service.hpp"
+#include "tests/support/echo_messages.hpp"
 #include "tests/support/process.hpp"
 
 using namespace achan;
@@ -45,23 +45,6 @@ struct client {
   }
 };
 
-std::string request(std::string payload, std::uint32_t delay_ms = 0, int fail_code = 0,
-                    std::string fail_message = {}, std::uint32_t reply_size = 0) {
-  achan::test::EchoRequest r;
-  r.set_payload(std::move(payload));
-  r.set_delay_ms(delay_ms);
-  r.set_fail_code(fail_code);
-  r.set_fail_message(std::move(fail_message));
-  r.set_reply_size(reply_size);
-  return r.SerializeAsString();
-}
-
-achan::test::EchoReply reply(const call_result& r) {
-  achan::test::EchoReply out;
-  REQUIRE(out.ParseFromString(r.payload));
-  return out;
-}
-
 /// Runs the grpc++ client peer once and returns its JSON line.
 std::string grpcpp_call(const std::string& address, std::vector<std::string> args) {
   args.insert(args.begin(), {"--target", address});
@@ -79,12 +62,12 @@ TEST_CASE("achan server: unary echo and metadata from achan's channel") {
   client c;
   auto ch = c.dial(s.address);
   std::string bin{"\x00\xff\x10", 3};
-  auto r = ch.call(unary, request("hello"),
+  auto r = ch.call(unary, test::echo_request("hello"),
                    {.timeout = 5s, .md = {{"x-echo-a", "b"}, {"x-echo-k-bin", bin}}})
                .get();
   REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
-  CHECK(reply(r).payload() == "hello");
-  CHECK(reply(r).server() == "achan-srv");
+  CHECK(test::echo_reply(r).payload() == "hello");
+  CHECK(test::echo_reply(r).server() == "achan-srv");
   int found = 0;
   for (auto& [k, v] : r.trailers)
     found += (k == "x-echo-a" && v == "b") + (k == "x-echo-k-bin" && v == bin);
@@ -95,10 +78,11 @@ TEST_CASE("achan server: statuses - chosen code and message, unknown method, bad
   echo_server s;
   client c;
   auto ch = c.dial(s.address);
-  auto f = ch.call(unary, request("x", 0, 7, "no entry: 100% sure"), {.timeout = 5s}).get();
+  auto f =
+      ch.call(unary, test::echo_request("x", 0, 7, "no entry: 100% sure"), {.timeout = 5s}).get();
   CHECK(f.status.code == status_code::permission_denied);
   CHECK(f.status.message == "no entry: 100% sure");
-  auto u = ch.call("/achan.test.Echo/Nope", request("x"), {.timeout = 5s}).get();
+  auto u = ch.call("/achan.test.Echo/Nope", test::echo_request("x"), {.timeout = 5s}).get();
   CHECK(u.status.code == status_code::unimplemented);
   auto bad = ch.call(unary, std::string("\xff\xff\xff", 3), {.timeout = 5s}).get();
   CHECK(bad.status.code == status_code::invalid_argument);
@@ -109,7 +93,7 @@ TEST_CASE("achan server: the client's deadline reaches the server as grpc-timeou
   client c;
   auto ch = c.dial(s.address);
   auto t0 = std::chrono::steady_clock::now();
-  auto r = ch.call(unary, request("slow", 5000), {.timeout = 300ms}).get();
+  auto r = ch.call(unary, test::echo_request("slow", 5000), {.timeout = 300ms}).get();
   CHECK(r.status.code == status_code::deadline_exceeded);
   CHECK(std::chrono::steady_clock::now() - t0 < 2s);
 }
@@ -141,12 +125,12 @@ TEST_CASE("achan server: 1 MiB works and an over-limit request is RESOURCE_EXHAU
   echo_server s;
   client c;
   auto ch = c.dial(s.address);
-  auto big = ch.call(unary, request(std::string(1 << 20, 'b')), {.timeout = 10s}).get();
+  auto big = ch.call(unary, test::echo_request(std::string(1 << 20, 'b')), {.timeout = 10s}).get();
   REQUIRE_MESSAGE(big.status.ok(), big.status.to_string());
-  CHECK(reply(big).payload().size() == (1u << 20));
-  auto over = ch.call(unary, request(std::string(5 << 20, 'o')), {.timeout = 10s}).get();
+  CHECK(test::echo_reply(big).payload().size() == (1u << 20));
+  auto over = ch.call(unary, test::echo_request(std::string(5 << 20, 'o')), {.timeout = 10s}).get();
   CHECK(over.status.code == status_code::resource_exhausted);
-  CHECK(ch.call(unary, request("after"), {.timeout = 5s}).get().status.ok());
+  CHECK(ch.call(unary, test::echo_request("after"), {.timeout = 5s}).get().status.ok());
 }
 
 TEST_CASE("achan server: graceful shutdown lets the in-flight call finish") {
@@ -158,7 +142,7 @@ TEST_CASE("achan server: graceful shutdown lets the in-flight call finish") {
   REQUIRE(l.error.empty());
   client c;
   auto ch = c.dial("127.0.0.1:" + std::to_string(l.port));
-  auto pending = ch.call(unary, request("x"), {.timeout = 10s});
+  auto pending = ch.call(unary, test::echo_request("x"), {.timeout = 10s});
   auto in_handler = arrived.get_future();
   REQUIRE(in_handler.wait_for(10s) == std::future_status::ready);
   auto respond = in_handler.get();
@@ -168,7 +152,7 @@ TEST_CASE("achan server: graceful shutdown lets the in-flight call finish") {
   auto r = pending.get();
   CHECK_MESSAGE(r.status.ok(), r.status.to_string());
   CHECK(r.payload == "done");
-  auto after = ch.call(unary, request("x"), {.timeout = 1s}).get();
+  auto after = ch.call(unary, test::echo_request("x"), {.timeout = 1s}).get();
   CHECK(after.status.code == status_code::unavailable);
 }
 

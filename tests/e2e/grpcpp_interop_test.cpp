@@ -9,7 +9,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/channel.hpp"
-#include "proto/echo.pb.h"
+#include "tests/support/echo_messages.hpp"
 #include "tests/support/process.hpp"
 
 using namespace achan;
@@ -47,23 +47,6 @@ struct client {
   }
 };
 
-std::string request(std::string payload, std::uint32_t delay_ms = 0, int fail_code = 0,
-                    std::string fail_message = {}, std::uint32_t reply_size = 0) {
-  achan::test::EchoRequest r;
-  r.set_payload(std::move(payload));
-  r.set_delay_ms(delay_ms);
-  r.set_fail_code(fail_code);
-  r.set_fail_message(std::move(fail_message));
-  r.set_reply_size(reply_size);
-  return r.SerializeAsString();
-}
-
-achan::test::EchoReply reply(const call_result& r) {
-  achan::test::EchoReply out;
-  REQUIRE(out.ParseFromString(r.payload));
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("interop: unary echo round trip through a grpc++ server") {
@@ -71,10 +54,10 @@ TEST_CASE("interop: unary echo round trip through a grpc++ server") {
   client c;
   auto ch = c.dial("ipv4:" + server.address);
   std::string bytes{"\x00\x01\xfe\xff binary", 12};
-  auto r = ch.call(unary, request(bytes), {.timeout = 5s}).get();
+  auto r = ch.call(unary, test::echo_request(bytes), {.timeout = 5s}).get();
   REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
-  CHECK(reply(r).payload() == bytes);
-  CHECK(reply(r).server() == "alpha");
+  CHECK(test::echo_reply(r).payload() == bytes);
+  CHECK(test::echo_reply(r).server() == "alpha");
   CHECK(r.peer == server.address);
 }
 
@@ -84,7 +67,7 @@ TEST_CASE("interop: request metadata comes back as headers and trailers (text an
   auto ch = c.dial("ipv4:" + server.address);
   std::string bin{"\x00\x7f\x80\xff", 4};
   auto r =
-      ch.call(unary, request("x"),
+      ch.call(unary, test::echo_request("x"),
               {.timeout = 5s, .md = {{"x-echo-text", "hello world"}, {"x-echo-data-bin", bin}}})
           .get();
   REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
@@ -102,7 +85,7 @@ TEST_CASE("interop: a slow server gives DEADLINE_EXCEEDED at the client's deadli
   client c;
   auto ch = c.dial("ipv4:" + server.address);
   auto t0 = std::chrono::steady_clock::now();
-  auto r = ch.call(unary, request("x", 3000), {.timeout = 300ms}).get();
+  auto r = ch.call(unary, test::echo_request("x", 3000), {.timeout = 300ms}).get();
   auto took = std::chrono::steady_clock::now() - t0;
   CHECK(r.status.code == status_code::deadline_exceeded);
   CHECK(took < 2s);
@@ -112,10 +95,10 @@ TEST_CASE("interop: unknown method is UNIMPLEMENTED and a chosen status comes th
   grpcpp_server server{"codes"};
   client c;
   auto ch = c.dial("ipv4:" + server.address);
-  auto r = ch.call("/achan.test.Echo/NoSuchMethod", request("x"), {.timeout = 5s}).get();
+  auto r = ch.call("/achan.test.Echo/NoSuchMethod", test::echo_request("x"), {.timeout = 5s}).get();
   CHECK(r.status.code == status_code::unimplemented);
   std::string msg = "quota 100% used — try later";
-  auto f = ch.call(unary, request("x", 0, 8, msg), {.timeout = 5s}).get();
+  auto f = ch.call(unary, test::echo_request("x", 0, 8, msg), {.timeout = 5s}).get();
   CHECK(f.status.code == status_code::resource_exhausted);
   CHECK(f.status.message == msg);  // percent-encoded on the wire, decoded here
 }
@@ -125,14 +108,16 @@ TEST_CASE("interop: 1 MiB each way works and over 4 MiB is RESOURCE_EXHAUSTED") 
   client c;
   auto ch = c.dial("ipv4:" + server.address);
   std::string mib(1 << 20, 'm');
-  auto ok = ch.call(unary, request(mib), {.timeout = 10s}).get();
+  auto ok = ch.call(unary, test::echo_request(mib), {.timeout = 10s}).get();
   REQUIRE_MESSAGE(ok.status.ok(), ok.status.to_string());
-  CHECK(reply(ok).payload().size() == mib.size());
-  auto too_big_reply = ch.call(unary, request("x", 0, 0, {}, 5 << 20), {.timeout = 10s}).get();
+  CHECK(test::echo_reply(ok).payload().size() == mib.size());
+  auto too_big_reply =
+      ch.call(unary, test::echo_request("x", 0, 0, {}, 5 << 20), {.timeout = 10s}).get();
   CHECK(too_big_reply.status.code == status_code::resource_exhausted);
-  auto too_big_request = ch.call(unary, request(std::string(5 << 20, 'r')), {.timeout = 10s}).get();
+  auto too_big_request =
+      ch.call(unary, test::echo_request(std::string(5 << 20, 'r')), {.timeout = 10s}).get();
   CHECK(too_big_request.status.code == status_code::resource_exhausted);
-  auto after = ch.call(unary, request("still fine"), {.timeout = 5s}).get();
+  auto after = ch.call(unary, test::echo_request("still fine"), {.timeout = 5s}).get();
   CHECK(after.status.ok());
 }
 
@@ -140,8 +125,8 @@ TEST_CASE("interop: a server killed mid-call gives UNAVAILABLE without a hang") 
   auto server = std::make_unique<grpcpp_server>("doomed");
   client c;
   auto ch = c.dial("ipv4:" + server->address);
-  auto pending = ch.call(unary, request("x", 10000), {.timeout = 20s});
-  CHECK(ch.call(unary, request("warm"), {.timeout = 5s}).get().status.ok());
+  auto pending = ch.call(unary, test::echo_request("x", 10000), {.timeout = 20s});
+  CHECK(ch.call(unary, test::echo_request("warm"), {.timeout = 5s}).get().status.ok());
   server->proc.signal(SIGKILL);
   auto t0 = std::chrono::steady_clock::now();
   REQUIRE(pending.wait_for(10s) == std::future_status::ready);
@@ -159,13 +144,14 @@ TEST_CASE("interop: round_robin spreads calls evenly over three grpc++ servers")
   // Wait (bounded) until every backend has answered once: all three are READY.
   std::map<std::string, int> seen;
   for (int i = 0; i < 200 && seen.size() < 3; ++i)
-    ++seen[reply(ch.call(unary, request("w"), {.timeout = 5s}).get()).server()];
+    ++seen[test::echo_reply(ch.call(unary, test::echo_request("w"), {.timeout = 5s}).get())
+               .server()];
   REQUIRE(seen.size() == 3);
   std::map<std::string, int> counts;
   for (int i = 0; i < 30; ++i) {
-    auto r = ch.call(unary, request("x"), {.timeout = 5s}).get();
+    auto r = ch.call(unary, test::echo_request("x"), {.timeout = 5s}).get();
     REQUIRE(r.status.ok());
-    ++counts[reply(r).server()];
+    ++counts[test::echo_reply(r).server()];
   }
   CHECK(counts == std::map<std::string, int>{{"a", 10}, {"b", 10}, {"c", 10}});
 }
@@ -176,7 +162,7 @@ TEST_CASE("interop: 1000 concurrent calls on one connection all succeed") {
   auto ch = c.dial("ipv4:" + server.address);
   std::vector<std::future<call_result>> calls;
   for (int i = 0; i < 1000; ++i)
-    calls.push_back(ch.call(unary, request(std::to_string(i)), {.timeout = 30s}));
+    calls.push_back(ch.call(unary, test::echo_request(std::to_string(i)), {.timeout = 30s}));
   int ok = 0;
   for (auto& f : calls)
     ok += f.get().status.ok();
@@ -192,12 +178,13 @@ TEST_CASE("interop: graceful server shutdown (GOAWAY) lets the in-flight call fi
   auto ch = c.dial("ipv4:" + first->address + "," + second.address, o);
   std::map<std::string, int> seen;
   for (int i = 0; i < 200 && seen.size() < 2; ++i)
-    ++seen[reply(ch.call(unary, request("w"), {.timeout = 5s}).get()).server()];
+    ++seen[test::echo_reply(ch.call(unary, test::echo_request("w"), {.timeout = 5s}).get())
+               .server()];
   REQUIRE(seen.size() == 2);
   // Put a slow call on each backend; once the first server is handling its one, stop
   // it gracefully (GOAWAY; grpc++ lets handled calls finish).
-  auto a = ch.call(unary, request("slow", 500), {.timeout = 10s});
-  auto b = ch.call(unary, request("slow", 500), {.timeout = 10s});
+  auto a = ch.call(unary, test::echo_request("slow", 500), {.timeout = 10s});
+  auto b = ch.call(unary, test::echo_request("slow", 500), {.timeout = 10s});
   REQUIRE(first->proc.wait_for_line("call Unary slow", 10s));
   first->proc.signal(SIGTERM);
   auto ra = a.get(), rb = b.get();
@@ -205,8 +192,9 @@ TEST_CASE("interop: graceful server shutdown (GOAWAY) lets the in-flight call fi
   CHECK_MESSAGE(rb.status.ok(), rb.status.to_string() << " from " << rb.peer);
   CHECK(first->proc.wait_exit(5s).value_or(-1) == 0);
   for (int i = 0; i < 6; ++i) {
-    auto r = ch.call(unary, request("after"), {.timeout = 5s, .wait_for_ready = true}).get();
+    auto r =
+        ch.call(unary, test::echo_request("after"), {.timeout = 5s, .wait_for_ready = true}).get();
     REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
-    CHECK(reply(r).server() == "second");
+    CHECK(test::echo_reply(r).server() == "second");
   }
 }
