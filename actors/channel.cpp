@@ -92,6 +92,17 @@ time_point channel::now() const noexcept {
 
 namespace {
 
+/// See dial_options::authority.
+std::string default_authority(const target& t, const dial_options& opts) {
+  if (opts.authority)
+    return *opts.authority;
+  if (t.scheme == "dns" || t.scheme == "passthrough")
+    return t.endpoint;
+  if (t.scheme == "unix" || t.scheme == "unix-abstract")
+    return "localhost";
+  return {};
+}
+
 caf::expected<channel> wait_until_ready(channel ch, clock_duration limit) {
   auto deadline = ch.now() + limit;
   ch.connect();
@@ -147,6 +158,8 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
       channel::impl{sys, *parsed.value, opts.wait_for_ready, {}, {}, nullptr, nullptr});
   i->mirror = std::make_shared<std::atomic<connectivity_state>>(connectivity_state::idle);
   i->shared = std::make_shared<channel_shared>();
+  i->shared->authority =
+      std::make_shared<const std::string>(default_authority(*parsed.value, opts));
   i->states = spawn_state_manager(sys, i->mirror);
   i->actor = spawn_channel_actor(
       sys, channel_config{*parsed.value, std::move(builder),

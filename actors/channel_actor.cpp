@@ -12,6 +12,7 @@
 
 #include "actors/balancer/balancer.hpp"
 #include "actors/support/duration_text.hpp"
+#include "transport/grpc/wire_text.hpp"
 
 namespace achan {
 namespace {
@@ -146,6 +147,12 @@ void on_call(self_ptr self, const call_ptr& c) {
     c->fail(status_code::deadline_exceeded, "deadline exceeded before the call started");
     return;
   }
+  if (!c->request_metadata().empty()) {
+    if (auto err = grpc::metadata_error(c->request_metadata()); !err.empty()) {
+      c->fail(status_code::internal, std::move(err));  // as grpc-go reports bad metadata
+      return;
+    }
+  }
   dispatch(self, c);
 }
 
@@ -269,13 +276,15 @@ call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now
                    bool default_wait_for_ready, call::completion done) {
   auto deadline = opts.timeout ? now + *opts.timeout : time_point::max();
   shared->active_calls.fetch_add(1, std::memory_order_relaxed);
-  return call_ptr{new call(shared->next_call_id.fetch_add(1, std::memory_order_relaxed),
-                           std::move(method), std::move(payload), std::move(opts.md), deadline,
-                           opts.wait_for_ready.value_or(default_wait_for_ready),
-                           [shared, done = std::move(done)](call_result&& r) {
-                             shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
-                             done(std::move(r));
-                           })};
+  auto c = call_ptr{new call(shared->next_call_id.fetch_add(1, std::memory_order_relaxed),
+                             std::move(method), std::move(payload), std::move(opts.md), deadline,
+                             opts.wait_for_ready.value_or(default_wait_for_ready),
+                             [shared, done = std::move(done)](call_result&& r) {
+                               shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
+                               done(std::move(r));
+                             })};
+  c->authority = shared->authority;
+  return c;
 }
 
 channel_actor spawn_channel_actor(caf::actor_system& sys, channel_config cfg) {

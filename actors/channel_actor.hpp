@@ -27,8 +27,9 @@ namespace achan {
 /// Counters shared between a channel's actor and its handles (atomics, no lock).
 struct channel_shared {
   std::atomic<std::uint64_t> next_call_id{1};
-  std::atomic<std::int64_t> active_calls{0};  ///< started and not yet finished
-  std::atomic<bool> closed{false};            ///< close() was called
+  std::atomic<std::int64_t> active_calls{0};     ///< started and not yet finished
+  std::atomic<bool> closed{false};               ///< close() was called
+  std::shared_ptr<const std::string> authority;  ///< for every call (immutable after dial)
 };
 
 /// Creates a call counted in `shared->active_calls` (until it finishes) whose deadline

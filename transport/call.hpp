@@ -84,6 +84,11 @@ class call {
   /// transparent retry of calls that never reached the wire); false means fail it.
   std::function<bool(const call_ptr&)> reroute;
 
+  /// The :authority to send (the target's host, or dial_options::authority); null or
+  /// empty means the connection's address. Set by the channel before the call reaches
+  /// a transport; shared so that setting it per call allocates nothing.
+  std::shared_ptr<const std::string> authority;
+
   /// The connection the channel started this call on. Read and written only by the
   /// channel actor (to cancel the stream on user cancellation).
   std::weak_ptr<transport::connection> carrier;

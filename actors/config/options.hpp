@@ -41,6 +41,10 @@ struct dial_options {
   std::vector<resolver_builder_ptr> resolvers;
   /// Extra balancing policies by name (same name replaces a built-in).
   std::vector<std::pair<std::string, policy_factory>> policies;
+  /// The :authority of every call. Unset: the target's host for dns: and passthrough:
+  /// targets ("svc.local:50051"), "localhost" for unix:, otherwise the address of the
+  /// connection that carries the call.
+  std::optional<std::string> authority;
   /// Seed for jitter, shuffles and start offsets; random if unset.
   std::optional<std::uint64_t> seed;
 };

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -174,4 +175,36 @@ TEST_CASE("achan server: grpc++ client calls achan's server") {
   CHECK_MESSAGE(big.find("\"code\":8") != std::string::npos, big);
   auto stream = grpcpp_call(s.address, {"--method", "server_stream", "--count", "3"});
   CHECK(stream.find("\"code\":12") != std::string::npos);  // streaming: not yet
+}
+
+TEST_CASE("achan server: :authority is the target's host or the dial option") {
+  transport::h2_server server;
+  std::vector<std::string> seen;
+  std::mutex mx;  // the handler runs on the server's I/O thread
+  server.add_unary(
+      unary, [&](transport::server_call_info info, std::string, transport::responder respond) {
+        std::lock_guard lk{mx};
+        seen.push_back(info.authority);
+        respond.reply("ok");
+      });
+  auto l = server.listen("127.0.0.1", 0);
+  REQUIRE(l.error.empty());
+  auto addr = "127.0.0.1:" + std::to_string(l.port);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto call_via = [&](const std::string& target, std::optional<std::string> authority) {
+    dial_options o;
+    o.block_until_ready = 10s;
+    o.authority = std::move(authority);
+    auto ch = achan::dial(sys, target, o);
+    REQUIRE(ch);
+    CHECK(ch->call(unary, "x", {.timeout = 5s}).get().status.ok());
+  };
+  call_via("dns:///localhost:" + std::to_string(l.port), std::nullopt);  // the target's host
+  call_via("ipv4:" + addr, std::nullopt);        // no host in the target: the address
+  call_via("ipv4:" + addr, "api.example.test");  // the dial option wins
+  server.shutdown(1s);
+  std::lock_guard lk{mx};
+  CHECK(seen ==
+        std::vector<std::string>{"localhost:" + std::to_string(l.port), addr, "api.example.test"});
 }

@@ -171,4 +171,17 @@ bool valid_ascii_header_value(std::string_view value) noexcept {
   return true;
 }
 
+std::string metadata_error(const std::vector<std::pair<std::string, std::string>>& md) {
+  for (auto& [k, v] : md) {
+    if (!valid_header_key(k))
+      return "invalid metadata key '" + k + "': keys are lower-case a-z, 0-9, '-', '_' or '.'";
+    if (reserved_header(k))
+      return "metadata key '" + k + "' is reserved for the transport";
+    if (!is_binary_header(k) && !valid_ascii_header_value(v))
+      return "metadata value of '" + k +
+             "' is not printable ASCII (binary values need a key ending in -bin)";
+  }
+  return {};
+}
+
 }  // namespace achan::grpc

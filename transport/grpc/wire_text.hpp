@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace achan::grpc {
 
@@ -40,5 +42,10 @@ bool reserved_header(std::string_view key) noexcept;
 
 /// True if `value` may be sent as an ASCII (non "-bin") metadata value: printable 0x20-0x7E.
 bool valid_ascii_header_value(std::string_view value) noexcept;
+
+/// Checks request metadata a user supplied: "" if it can be sent, else a one-line reason
+/// naming the first bad entry (invalid key, reserved key, or a non-ASCII value under a key
+/// that does not end in "-bin").
+std::string metadata_error(const std::vector<std::pair<std::string, std::string>>& md);
 
 }  // namespace achan::grpc

@@ -40,7 +40,7 @@ struct h2_stream {
   grpc::deframer deframer;
   std::string message;
   int messages = 0;
-  status local_error;  // set when we reset the stream ourselves
+  status local_error;                                  // set when we reset the stream ourselves
   std::unique_ptr<asio::steady_timer> deadline_timer;  // only for calls with a deadline
 };
 
@@ -384,7 +384,8 @@ void h2_client_connection::do_start_call(const call_ptr& c) {
   nva.push_back(header(":method", "POST"));
   nva.push_back(header(":scheme", "http"));
   nva.push_back(header(":path", c->method()));
-  nva.push_back(header(":authority", address_));
+  nva.push_back(
+      header(":authority", c->authority && !c->authority->empty() ? *c->authority : address_));
   nva.push_back(header("te", "trailers"));
   nva.push_back(header("content-type", "application/grpc"));
   nva.push_back(header("user-agent", opts_.user_agent));

@@ -36,6 +36,7 @@ struct pending_response;
 /// What a handler learns about the call it serves.
 struct server_call_info {
   std::string method;                  ///< "/package.Service/Method"
+  std::string authority;               ///< the request's :authority
   metadata request_metadata;           ///< -bin values decoded
   std::optional<time_point> deadline;  ///< from grpc-timeout, on steady_clock
   std::string peer;                    ///< the client's address

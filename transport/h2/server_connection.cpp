@@ -25,6 +25,7 @@ struct server_stream {
       : id(i), deframer(max_receive), deadline_timer(ex) {}
   std::int32_t id;
   std::string method;
+  std::string authority;
   bool post = false;
   std::string content_type;
   metadata md;
@@ -71,6 +72,8 @@ struct h2_server_callbacks {
     auto v = view(value, valuelen);
     if (k == ":path") {
       s->method = v;
+    } else if (k == ":authority") {
+      s->authority = v;
     } else if (k == ":method") {
       s->post = v == "POST";
     } else if (k == "content-type") {
@@ -294,7 +297,7 @@ void h2_server_connection::dispatch(server_stream& s) {
           self->respond(id, {status_code::deadline_exceeded, "deadline exceeded"}, {}, {});
         });
   }
-  server_call_info info{s.method, std::move(s.md), s.deadline, peer_};
+  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_};
   handler->second(std::move(info), std::move(s.request), responder{s.pending});
 }
 

@@ -510,3 +510,20 @@ TEST_CASE("channel: the connection enforces the deadline of a call it carries") 
   CHECK(f.results[0].peer == "10.0.0.1:1");  // ended by the connection, not the channel
   CHECK(f.sim->stats("10.0.0.1:1").cancels == 1);
 }
+
+TEST_CASE("channel: invalid request metadata fails the call with a clear INTERNAL status") {
+  channel_fixture f;
+  auto ch = f.connected("pick_first", {"10.0.0.1:1"});
+  f.start(ch, {.md = {{"X-Upper", "v"}}});
+  f.start(ch, {.md = {{"content-type", "text/plain"}}});
+  f.start(ch, {.md = {{"x-text", std::string("\x01\xff", 2)}}});
+  f.start(ch, {.md = {{"x-data-bin", std::string("\x01\xff", 2)}, {"x-ok", "fine"}}});
+  f.run();
+  REQUIRE(f.results.size() == 4);
+  CHECK(f.results[0].status.code == status_code::internal);
+  CHECK(f.results[0].status.message.find("X-Upper") != std::string::npos);
+  CHECK(f.results[1].status.message.find("reserved") != std::string::npos);
+  CHECK(f.results[2].status.message.find("-bin") != std::string::npos);
+  CHECK(f.results[3].status.ok());
+  CHECK(f.sim->stats("10.0.0.1:1").calls == 1);  // the bad ones never left the channel
+}

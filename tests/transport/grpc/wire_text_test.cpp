@@ -147,3 +147,16 @@ TEST_CASE("wire_text: ASCII header values must be printable") {
   CHECK_FALSE(valid_ascii_header_value("caf\xc3\xa9"));
   CHECK_FALSE(valid_ascii_header_value("\0"s));
 }
+
+TEST_CASE("wire_text: metadata_error names the first bad entry") {
+  using md = std::vector<std::pair<std::string, std::string>>;
+  CHECK(
+      achan::grpc::metadata_error(md{{"x-a", "b"}, {"x-c-bin", std::string("\0\xff", 2)}}).empty());
+  CHECK(achan::grpc::metadata_error(md{{"x-a", "b"}, {"Bad", "v"}}).find("'Bad'") !=
+        std::string::npos);
+  CHECK(achan::grpc::metadata_error(md{{"grpc-timeout", "1S"}}).find("reserved") !=
+        std::string::npos);
+  CHECK(achan::grpc::metadata_error(md{{"x-t", "tab\there"}}).find("'x-t'") != std::string::npos);
+  CHECK(achan::grpc::metadata_error(md{{"", "v"}}).find("invalid metadata key") !=
+        std::string::npos);
+}
