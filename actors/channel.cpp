@@ -65,6 +65,21 @@ call_handle channel::call(std::string method, std::string payload, call_options 
   return call_handle{std::move(c), impl_->actor};
 }
 
+call_handle channel::server_stream(std::string method, std::string request, call_options opts,
+                                   std::function<void(std::string&&)> on_message,
+                                   std::function<void(call_result&&)> done) {
+  auto& shared = impl_->shared;
+  if (shared->closed.load(std::memory_order_acquire)) {
+    done(call_result{{status_code::cancelled, "channel closed"}, {}, {}, {}});
+    return {};
+  }
+  auto c = make_call(shared, now(), std::move(method), std::move(request), std::move(opts),
+                     impl_->wait_for_ready, std::move(done));
+  c->on_message = std::move(on_message);
+  caf::anon_send(impl_->actor, start_call{c});
+  return call_handle{std::move(c), impl_->actor};
+}
+
 std::future<call_result> channel::call(std::string method, std::string payload, call_options opts) {
   auto p = std::make_shared<std::promise<call_result>>();
   auto f = p->get_future();

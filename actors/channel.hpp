@@ -71,6 +71,14 @@ class channel {
   /// Future form of the above.
   std::future<call_result> call(std::string method, std::string payload, call_options opts = {});
 
+  /// Starts a server-streaming call: one request, then `on_message` for each response
+  /// message in order, then `done` exactly once with the final status (its payload is
+  /// empty). Both run on achan threads and must not block; no message follows `done`.
+  /// Deadline, cancellation and wait_for_ready work as for unary calls.
+  call_handle server_stream(std::string method, std::string request, call_options opts,
+                            std::function<void(std::string&&)> on_message,
+                            std::function<void(call_result&&)> done);
+
   /// Shuts the channel down: state SHUTDOWN; waiting calls end with CANCELLED,
   /// in-flight ones with UNAVAILABLE; later calls end with CANCELLED at once.
   void close();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,11 +68,33 @@ class call {
   /// True once some party has finished the call.
   bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
 
+  /// Server-streaming calls only: receives each response message, in order, on the
+  /// transport's thread. Set before the call reaches a transport; null for unary calls.
+  std::function<void(std::string&&)> on_message;
+
+  /// True for calls whose responses stream (on_message is set).
+  bool streams_responses() const noexcept { return static_cast<bool>(on_message); }
+
+  /// Transport side: hands one response message to on_message unless the call already
+  /// ended, so no message is delivered after the completion. on_message may itself end
+  /// the call (e.g. cancel) without deadlock.
+  void deliver(std::string&& msg) {
+    std::lock_guard lk{deliver_mx_};
+    if (!finished())
+      on_message(std::move(msg));
+  }
+
   /// Ends the call with `r` unless it already ended. Returns whether this caller won.
   /// The completion runs on the calling thread, so callers must not hold locks.
   bool finish(call_result&& r) {
-    if (finished_.exchange(true, std::memory_order_acq_rel))
+    if (streams_responses()) {
+      // Wait for a message being delivered on another thread: none follows the end.
+      std::lock_guard lk{deliver_mx_};
+      if (finished_.exchange(true, std::memory_order_acq_rel))
+        return false;
+    } else if (finished_.exchange(true, std::memory_order_acq_rel)) {
       return false;
+    }
     auto done = std::move(done_);
     if (done)
       done(std::move(r));
@@ -111,6 +134,9 @@ class call {
   bool wait_for_ready_;
   completion done_;
   std::atomic<bool> finished_{false};
+  // Orders message delivery against the end of a streaming call; recursive because
+  // on_message may end the call itself. Unary calls never take it.
+  std::recursive_mutex deliver_mx_;
 };
 
 }  // namespace achan

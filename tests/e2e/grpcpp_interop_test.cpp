@@ -198,3 +198,36 @@ TEST_CASE("interop: graceful server shutdown (GOAWAY) lets the in-flight call fi
     CHECK(test::echo_reply(r).server() == "second");
   }
 }
+
+TEST_CASE("interop: server streaming from grpc++ delivers every reply in order") {
+  grpcpp_server server{"streamer"};
+  client c;
+  auto ch = c.dial("ipv4:" + server.address);
+  achan::test::EchoRequest req;
+  req.set_payload("s");
+  req.set_reply_count(5);
+  std::vector<std::uint32_t> indexes;
+  std::promise<call_result> done;
+  ch.server_stream(
+      "/achan.test.Echo/ServerStream", req.SerializeAsString(), {.timeout = 5s},
+      [&](std::string&& m) {
+        achan::test::EchoReply r;
+        REQUIRE(r.ParseFromString(m));
+        indexes.push_back(r.index());  // on_message calls are serialised per call
+      },
+      [&](call_result&& r) { done.set_value(std::move(r)); });
+  auto r = done.get_future().get();
+  CHECK_MESSAGE(r.status.ok(), r.status.to_string());
+  CHECK(indexes == std::vector<std::uint32_t>{0, 1, 2, 3, 4});
+  req.set_fail_code(9);
+  req.set_fail_message("no stream today");
+  std::promise<call_result> failed;
+  int messages = 0;
+  ch.server_stream(
+      "/achan.test.Echo/ServerStream", req.SerializeAsString(), {.timeout = 5s},
+      [&](std::string&&) { ++messages; }, [&](call_result&& r) { failed.set_value(std::move(r)); });
+  auto f = failed.get_future().get();
+  CHECK(f.status.code == status_code::failed_precondition);
+  CHECK(f.status.message == "no stream today");
+  CHECK(messages == 0);
+}

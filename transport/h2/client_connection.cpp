@@ -133,7 +133,10 @@ struct h2_callbacks {
     }
     std::string msg;
     while (st->deframer.next(msg)) {
-      if (++st->messages == 1)
+      ++st->messages;
+      if (st->c->streams_responses())
+        st->c->deliver(std::move(msg));
+      else if (st->messages == 1)
         st->message = std::move(msg);
     }
     (void)user;
@@ -488,7 +491,7 @@ void h2_client_connection::finish_stream(h2_stream& s, std::uint32_t error_code)
     if (st.ok()) {
       if (auto fin = s.deframer.finish(); !fin.ok())
         st = std::move(fin);
-      else if (s.messages != 1)
+      else if (s.messages != 1 && !c->streams_responses())
         st = {status_code::internal, s.messages == 0
                                          ? "server sent no response message for a unary call"
                                          : "server sent " + std::to_string(s.messages) +

@@ -103,8 +103,27 @@ class sim_connection final : public connection,
     }
     if (!st.behavior.answer_calls)
       return;
+    if (c->streams_responses()) {
+      stream_next(c, st.behavior, 0);
+      return;
+    }
     owner_->exec_->post(st.behavior.latency,
                         [self = shared_from_this(), c, b = st.behavior] { self->reply(c, b); });
+  }
+
+  /// Server streaming: message `i` after one more latency, then the final status.
+  void stream_next(const call_ptr& c, const sim_behavior& b, std::size_t i) {
+    owner_->exec_->post(b.latency, [self = shared_from_this(), c, b, i] {
+      if (self->calls_.find(c->id()) == self->calls_.end())
+        return;  // cancelled, expired or lost
+      if (i < b.stream_replies) {
+        c->deliver(std::string{c->payload()});
+        self->stream_next(c, b, i + 1);
+        return;
+      }
+      self->calls_.erase(c->id());
+      c->finish(call_result{b.reply, {}, {}, self->address_});
+    });
   }
 
   void reply(const call_ptr& c, const sim_behavior& b) {

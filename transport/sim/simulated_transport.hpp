@@ -24,6 +24,8 @@ struct sim_behavior {
   bool answer_calls = true;        ///< false: calls never end on their own
   clock_duration latency{};        ///< time from start_call to the reply
   status reply;                    ///< status of replies; OK replies echo the request
+  /// Server-streaming calls: this many echo messages, one per `latency`, then `reply`.
+  std::size_t stream_replies = 3;
   /// Optional: builds the reply instead (status, payload); `peer` is filled in.
   std::function<call_result(const call&)> responder;
 };
