@@ -8,6 +8,7 @@
 #include "actors/channel_actor.hpp"
 #include "actors/state/state_manager.hpp"
 #include "transport/h2/h2_transport.hpp"
+#include "transport/request_stream.hpp"
 
 namespace achan {
 
@@ -78,6 +79,41 @@ call_handle channel::server_stream(std::string method, std::string request, call
   c->on_message = std::move(on_message);
   caf::anon_send(impl_->actor, start_call{c});
   return call_handle{std::move(c), impl_->actor};
+}
+
+stream_call channel::client_stream(std::string method, call_options opts,
+                                   std::function<void(call_result&&)> done) {
+  return bidi_stream(std::move(method), std::move(opts), nullptr, std::move(done));
+}
+
+stream_call channel::bidi_stream(std::string method, call_options opts,
+                                 std::function<void(std::string&&)> on_message,
+                                 std::function<void(call_result&&)> done) {
+  auto& shared = impl_->shared;
+  auto c = make_call(shared, now(), std::move(method), {}, std::move(opts), impl_->wait_for_ready,
+                     std::move(done));
+  c->requests = std::make_shared<transport::request_stream>();
+  c->on_message = std::move(on_message);
+  if (shared->closed.load(std::memory_order_acquire))
+    c->fail(status_code::cancelled, "channel closed");
+  else
+    caf::anon_send(impl_->actor, start_call{c});
+  return stream_call{std::move(c), impl_->actor};
+}
+
+bool stream_call::write(std::string message) {
+  return c_ && !c_->finished() && c_->requests->write(std::move(message));
+}
+
+void stream_call::writes_done() {
+  if (c_)
+    c_->requests->close();
+}
+
+void stream_call::cancel() {
+  handle_.cancel();
+  if (c_)
+    c_->requests->close();
 }
 
 std::future<call_result> channel::call(std::string method, std::string payload, call_options opts) {

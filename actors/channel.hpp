@@ -44,6 +44,27 @@ class call_handle {
   channel_actor ch_;
 };
 
+/// A client- or bidi-streaming call in progress: write request messages, half-close,
+/// cancel. Copies share the call. Thread-safe. Writes queue without bound; a writer
+/// that can outpace the network should pace itself on the responses it gets.
+class stream_call {
+ public:
+  stream_call() = default;
+  stream_call(call_ptr c, channel_actor ch) : handle_(c, std::move(ch)), c_(std::move(c)) {}
+  /// Queues one request message; false once writes_done() was called or the call ended.
+  bool write(std::string message);
+  /// Half-close: no more request messages (the server sees the end of the stream).
+  void writes_done();
+  /// Ends the call with CANCELLED unless it already ended.
+  void cancel();
+  /// True once the call has ended.
+  bool done() const noexcept { return handle_.done(); }
+
+ private:
+  call_handle handle_;
+  call_ptr c_;
+};
+
 /// A client channel. All members are thread-safe.
 class channel {
  public:
@@ -78,6 +99,15 @@ class channel {
   call_handle server_stream(std::string method, std::string request, call_options opts,
                             std::function<void(std::string&&)> on_message,
                             std::function<void(call_result&&)> done);
+  /// Starts a client-streaming call: write requests on the returned stream_call, then
+  /// writes_done(); `done` gets the single response (payload) and status.
+  stream_call client_stream(std::string method, call_options opts,
+                            std::function<void(call_result&&)> done);
+  /// Starts a bidi-streaming call: requests through the returned stream_call, responses
+  /// to `on_message` in order, then `done` once (empty payload); nothing after `done`.
+  stream_call bidi_stream(std::string method, call_options opts,
+                          std::function<void(std::string&&)> on_message,
+                          std::function<void(call_result&&)> done);
 
   /// Shuts the channel down: state SHUTDOWN; waiting calls end with CANCELLED,
   /// in-flight ones with UNAVAILABLE; later calls end with CANCELLED at once.

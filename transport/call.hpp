@@ -21,7 +21,8 @@ namespace achan {
 
 namespace transport {
 class connection;
-}
+class request_stream;
+}  // namespace transport
 
 /// Request or response metadata: ordered (key, value) pairs, keys lower-case.
 using metadata = std::vector<std::pair<std::string, std::string>>;
@@ -68,7 +69,11 @@ class call {
   /// True once some party has finished the call.
   bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
 
-  /// Server-streaming calls only: receives each response message, in order, on the
+  /// Client- and bidi-streaming calls: the request messages (payload() is then unused).
+  /// Null for unary and server-streaming calls. Set before the call reaches a transport.
+  std::shared_ptr<transport::request_stream> requests;
+
+  /// Server- and bidi-streaming calls: receives each response message, in order, on the
   /// transport's thread. Set before the call reaches a transport; null for unary calls.
   std::function<void(std::string&&)> on_message;
 

@@ -231,3 +231,42 @@ TEST_CASE("interop: server streaming from grpc++ delivers every reply in order")
   CHECK(f.status.message == "no stream today");
   CHECK(messages == 0);
 }
+
+TEST_CASE("interop: client streaming and bidi streaming with a grpc++ server") {
+  grpcpp_server server{"streams"};
+  client c;
+  auto ch = c.dial("ipv4:" + server.address);
+  std::promise<call_result> cs_done;
+  auto cs = ch.client_stream("/achan.test.Echo/ClientStream", {.timeout = 5s},
+                             [&](call_result&& r) { cs_done.set_value(std::move(r)); });
+  for (int i = 0; i < 7; ++i)
+    CHECK(cs.write(test::echo_request("m" + std::to_string(i))));
+  cs.writes_done();
+  auto r = cs_done.get_future().get();
+  REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
+  CHECK(test::echo_reply(r).received() == 7);
+  CHECK(test::echo_reply(r).payload() == "m6");  // the reply echoes the last request
+
+  std::vector<std::string> payloads;
+  std::promise<call_result> bidi_done;
+  std::promise<void> first_reply;
+  auto bidi = ch.bidi_stream(
+      "/achan.test.Echo/Bidi", {.timeout = 5s},
+      [&](std::string&& m) {
+        achan::test::EchoReply rep;
+        REQUIRE(rep.ParseFromString(m));
+        payloads.push_back(rep.payload());
+        if (payloads.size() == 1)
+          first_reply.set_value();
+      },
+      [&](call_result&& r) { bidi_done.set_value(std::move(r)); });
+  bidi.write(test::echo_request("ping"));
+  // A real round trip: the first reply arrives before the second request is written.
+  REQUIRE(first_reply.get_future().wait_for(5s) == std::future_status::ready);
+  for (auto p : {"a", "b", "c"})
+    bidi.write(test::echo_request(p));
+  bidi.writes_done();
+  auto b = bidi_done.get_future().get();
+  CHECK_MESSAGE(b.status.ok(), b.status.to_string());
+  CHECK(payloads == std::vector<std::string>{"ping", "a", "b", "c"});
+}

@@ -17,6 +17,7 @@
 #include "transport/grpc/timeout.hpp"
 #include "transport/grpc/wire_text.hpp"
 #include "transport/h2/nghttp2_util.hpp"
+#include "transport/request_stream.hpp"
 
 namespace achan::transport {
 
@@ -29,8 +30,10 @@ struct h2_stream {
       : c(std::move(call)), deframer(max_receive) {}
   call_ptr c;
   std::int32_t id = -1;
-  std::string out;  // the framed request
+  std::string out;  // the framed request (streaming: what was taken so far, unsent)
   std::size_t sent = 0;
+  bool requests_closed = false;  // streaming: everything written has been taken
+  bool took_any = false;         // streaming: some request bytes left the queue
   int http_status = 0;
   bool grpc_content_type = false;
   std::string content_type;
@@ -76,10 +79,23 @@ struct h2_callbacks {
   static ssize_t read_request(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
                               std::uint32_t* flags, nghttp2_data_source* source, void*) {
     auto& st = *static_cast<h2_stream*>(source->ptr);
+    if (st.c->requests && st.sent == st.out.size()) {
+      // Streaming requests: refill from the owner's queue, or wait for a write.
+      st.out.clear();
+      st.sent = 0;
+      st.requests_closed = st.c->requests->take_framed(st.out);
+      st.took_any = st.took_any || !st.out.empty();
+      if (st.out.empty()) {
+        if (!st.requests_closed)
+          return NGHTTP2_ERR_DEFERRED;  // resumed by the request stream's on_ready
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return 0;
+      }
+    }
     auto n = std::min(length, st.out.size() - st.sent);
     std::memcpy(buf, st.out.data() + st.sent, n);
     st.sent += n;
-    if (st.sent == st.out.size()) {
+    if (st.sent == st.out.size() && (!st.c->requests || st.requests_closed)) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       std::string{}.swap(st.out);  // the request is on its way; free it
     }
@@ -378,8 +394,10 @@ void h2_client_connection::do_start_call(const call_ptr& c) {
     return;
   }
   auto st = std::make_unique<h2_stream>(c, opts_.max_receive_message_size);
-  st->out.reserve(grpc::frame_header_size + c->payload().size());
-  grpc::append_frame(st->out, c->payload());
+  if (!c->requests) {
+    st->out.reserve(grpc::frame_header_size + c->payload().size());
+    grpc::append_frame(st->out, c->payload());
+  }
 
   std::string timeout;
   std::vector<nghttp2_nv> nva;
@@ -431,6 +449,18 @@ void h2_client_connection::do_start_call(const call_ptr& c) {
     return;
   }
   st->id = id;
+  if (c->requests) {
+    // Each write (or the half-close) resumes the deferred request body on our strand.
+    c->requests->on_ready([w = weak_from_this(), id] {
+      if (auto self = w.lock())
+        asio::post(self->strand_, [self, id] {
+          if (self->session_ && self->streams_.count(id)) {
+            nghttp2_session_resume_data(self->session_, id);
+            self->flush();
+          }
+        });
+    });
+  }
   if (c->deadline() != time_point::max()) {
     st->deadline_timer = std::make_unique<asio::steady_timer>(strand_, c->deadline());
     st->deadline_timer->async_wait([self = shared_from_this(), id](const std::error_code& ec) {
@@ -472,7 +502,7 @@ void h2_client_connection::finish_stream(h2_stream& s, std::uint32_t error_code)
     c->fail(s.local_error.code, std::move(s.local_error.message), address_);
     return;
   }
-  if (error_code == NGHTTP2_REFUSED_STREAM && s.http_status == 0) {
+  if (error_code == NGHTTP2_REFUSED_STREAM && s.http_status == 0 && !s.took_any) {
     // Never processed by the server (e.g. beyond a GOAWAY's last stream id).
     if (c->reroute && c->reroute(c))
       return;

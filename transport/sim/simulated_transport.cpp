@@ -1,5 +1,7 @@
 #include "transport/sim/simulated_transport.hpp"
 
+#include "transport/request_stream.hpp"
+
 #include <atomic>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +27,7 @@ class sim_connection final : public connection,
 
   void cancel_call(const call_ptr& c) override {
     owner_->exec_->post({}, [self = shared_from_this(), id = c->id()] {
+      self->collected_.erase(id);
       if (self->calls_.erase(id) > 0)
         ++self->owner_->at(self->address_).stats.cancels;
     });
@@ -94,6 +97,7 @@ class sim_connection final : public connection,
       auto left = c->deadline() - owner_->exec_->now();
       owner_->exec_->post(left > clock_duration::zero() ? left : clock_duration::zero(),
                           [self = shared_from_this(), c] {
+                            self->collected_.erase(c->id());
                             if (self->calls_.erase(c->id()) == 0)
                               return;  // answered, cancelled or lost first
                             ++self->owner_->at(self->address_).stats.cancels;
@@ -103,12 +107,56 @@ class sim_connection final : public connection,
     }
     if (!st.behavior.answer_calls)
       return;
+    if (c->requests) {
+      // Client/bidi streaming: take each write on the executor (see pump).
+      // Weak: the closure lives in the call's own request stream.
+      c->requests->on_ready([w = weak_from_this(), wc = std::weak_ptr<call>{c}, b = st.behavior] {
+        auto self = w.lock();
+        auto c = wc.lock();
+        if (self && c)
+          self->owner_->exec_->post({}, [self, c, b] { self->pump(c, b); });
+      });
+      return;
+    }
     if (c->streams_responses()) {
       stream_next(c, st.behavior, 0);
       return;
     }
     owner_->exec_->post(st.behavior.latency,
                         [self = shared_from_this(), c, b = st.behavior] { self->reply(c, b); });
+  }
+
+  /// Client/bidi streaming: bidi echoes each request message after `latency`; client
+  /// streaming answers the half-close with the concatenated messages. The final status
+  /// (`reply`) follows the half-close by `latency`.
+  void pump(const call_ptr& c, const sim_behavior& b) {
+    if (calls_.find(c->id()) == calls_.end())
+      return;
+    std::vector<std::string> msgs;
+    bool closed = c->requests->take(msgs);
+    auto& acc = collected_[c->id()];
+    for (auto& m : msgs) {
+      if (c->streams_responses())
+        owner_->exec_->post(b.latency, [self = shared_from_this(), c, m = std::move(m)]() mutable {
+          if (self->calls_.count(c->id()))
+            c->deliver(std::move(m));
+        });
+      else
+        acc.text += m;
+    }
+    if (!closed || acc.half_closed)
+      return;
+    acc.half_closed = true;
+    owner_->exec_->post(b.latency, [self = shared_from_this(), c, b] {
+      auto text = std::move(self->collected_[c->id()].text);
+      self->collected_.erase(c->id());
+      if (self->calls_.erase(c->id()) == 0)
+        return;
+      c->finish(call_result{b.reply,
+                            b.reply.ok() && !c->streams_responses() ? text : std::string{},
+                            {},
+                            self->address_});
+    });
   }
 
   /// Server streaming: message `i` after one more latency, then the final status.
@@ -147,6 +195,11 @@ class sim_connection final : public connection,
   std::atomic<bool> closed_{false};
   phase phase_ = phase::connecting;
   std::unordered_map<std::uint64_t, call_ptr> calls_;
+  struct collected {
+    std::string text;  // client streaming: the request messages so far
+    bool half_closed = false;
+  };
+  std::unordered_map<std::uint64_t, collected> collected_;
 };
 
 simulated_transport::simulated_transport(executor_ptr ex) : exec_(std::move(ex)) {}

@@ -73,3 +73,55 @@ TEST_CASE("server_stream: a server error after some messages is the final status
   f.advance(1s);
   CHECK(f.events == std::vector<std::string>{"msg:tick", "msg:tick", "done:ABORTED"});
 }
+
+TEST_CASE("client_stream: every written message reaches the server before the reply") {
+  stream_fixture f{{.latency = 10ms}};
+  std::vector<call_result> done;
+  auto s = f.ch->client_stream("/achan.test.Echo/ClientStream", {},
+                               [&](call_result&& r) { done.push_back(std::move(r)); });
+  f.run();  // the call is on its connection before anything was written
+  CHECK(s.write("a"));
+  CHECK(s.write("b"));
+  f.advance(50ms);
+  CHECK(done.empty());  // no half-close yet
+  CHECK(s.write("c"));
+  s.writes_done();
+  CHECK(!s.write("too late"));
+  f.advance(50ms);
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].status.ok());
+  CHECK(done[0].payload == "abc");
+}
+
+TEST_CASE("bidi_stream: responses interleave with requests and end after the half-close") {
+  stream_fixture f{{.latency = 10ms}};
+  auto s = f.ch->bidi_stream(
+      "/achan.test.Echo/Bidi", {}, [&](std::string&& m) { f.events.push_back("msg:" + m); },
+      [&](call_result&& r) {
+        f.events.push_back("done:" + std::string{to_string(r.status.code)});
+      });
+  s.write("1");  // written while the call may still be on its way: queued
+  f.advance(20ms);
+  CHECK(f.events == std::vector<std::string>{"msg:1"});
+  s.write("2");
+  f.advance(20ms);
+  s.writes_done();
+  f.advance(20ms);
+  CHECK(f.events == std::vector<std::string>{"msg:1", "msg:2", "done:OK"});
+}
+
+TEST_CASE("bidi_stream: cancel ends it and later writes are refused") {
+  stream_fixture f{{.latency = 10ms}};
+  auto s = f.ch->bidi_stream(
+      "/achan.test.Echo/Bidi", {}, [&](std::string&& m) { f.events.push_back("msg:" + m); },
+      [&](call_result&& r) {
+        f.events.push_back("done:" + std::string{to_string(r.status.code)});
+      });
+  s.write("1");
+  f.advance(20ms);
+  s.cancel();
+  CHECK(!s.write("2"));
+  f.advance(1s);
+  CHECK(f.events == std::vector<std::string>{"msg:1", "done:CANCELLED"});
+  CHECK(s.done());
+}
