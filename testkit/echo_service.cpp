@@ -2,6 +2,8 @@
 
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
+
 #include "proto/echo.pb.h"
 #include "transport/h2/io_pool.hpp"
 
@@ -58,6 +60,84 @@ std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string
         answer(name, req, md, respond);
     });
   });
+  server.add_server_stream(
+      "/achan.test.Echo/ServerStream",
+      [name, weak](server_call_info, std::string request, transport::server_writer out) {
+        achan::test::EchoRequest req;
+        if (!req.ParseFromString(request)) {
+          out.finish({status_code::invalid_argument, "cannot parse achan.test.EchoRequest"});
+          return;
+        }
+        auto send_all = [name, req, out] {
+          if (req.fail_code() != 0) {
+            out.finish({static_cast<status_code>(req.fail_code()), req.fail_message()});
+            return;
+          }
+          auto n = std::max<std::uint32_t>(1, req.reply_count());
+          for (std::uint32_t i = 0; i < n; ++i) {
+            achan::test::EchoReply reply;
+            reply.set_server(name);
+            reply.set_index(i);
+            reply.set_payload(req.reply_size() > 0 ? std::string(req.reply_size(), 'r')
+                                                   : req.payload());
+            if (!out.write(reply.SerializeAsString()))
+              return;  // the client went away
+          }
+          out.finish();
+        };
+        auto pool = weak.lock();
+        if (req.delay_ms() == 0 || !pool) {
+          send_all();
+          return;
+        }
+        auto t = std::make_shared<asio::steady_timer>(pool->context(),
+                                                      std::chrono::milliseconds(req.delay_ms()));
+        t->async_wait([t, send_all](const std::error_code& ec) {
+          if (!ec)
+            send_all();
+        });
+      });
+
+  // ClientStream: one reply after the half-close, echoing the last request and counting.
+  server.add_streaming(
+      "/achan.test.Echo/ClientStream", [name](server_call_info, transport::server_writer out) {
+        auto last = std::make_shared<achan::test::EchoRequest>();
+        auto received = std::make_shared<std::uint32_t>(0);
+        return transport::stream_reader{
+            [last, received](std::string&& m) {
+              ++*received;
+              last->ParseFromString(m);
+            },
+            [name, last, received, out] {
+              if (last->fail_code() != 0) {
+                out.finish({static_cast<status_code>(last->fail_code()), last->fail_message()});
+                return;
+              }
+              achan::test::EchoReply reply;
+              reply.set_server(name);
+              reply.set_payload(last->payload());
+              reply.set_received(*received);
+              out.write(reply.SerializeAsString());
+              out.finish();
+            }};
+      });
+
+  // Bidi: one reply per request, as it arrives; OK after the half-close.
+  server.add_streaming("/achan.test.Echo/Bidi",
+                       [name](server_call_info, transport::server_writer out) {
+                         auto received = std::make_shared<std::uint32_t>(0);
+                         return transport::stream_reader{[name, received, out](std::string&& m) {
+                                                           achan::test::EchoRequest req;
+                                                           req.ParseFromString(m);
+                                                           achan::test::EchoReply reply;
+                                                           reply.set_server(name);
+                                                           reply.set_payload(req.payload());
+                                                           reply.set_index((*received)++);
+                                                           reply.set_received(*received);
+                                                           out.write(reply.SerializeAsString());
+                                                         },
+                                                         [out] { out.finish(); }};
+                       });
   return timers;
 }
 

@@ -2,7 +2,9 @@
 /// The test service of proto/echo.proto served by achan's own server: echo with an
 /// optional delay, a chosen failure status, a reply of a chosen size, and the server's
 /// name in every reply. Request metadata starting with "x-echo-" comes back as
-/// trailers. Streaming methods arrive with streaming support.
+/// trailers. ServerStream sends reply_count replies (index 0..n-1); ClientStream
+/// answers the half-close with the last request's payload and the count received;
+/// Bidi answers each request as it arrives.
 #include <memory>
 #include <string>
 

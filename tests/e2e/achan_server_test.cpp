@@ -173,8 +173,18 @@ TEST_CASE("achan server: grpc++ client calls achan's server") {
   CHECK(late.find("\"code\":4") != std::string::npos);
   auto big = grpcpp_call(s.address, {"--method", "unary", "--payload-size", "5000000"});
   CHECK_MESSAGE(big.find("\"code\":8") != std::string::npos, big);
-  auto stream = grpcpp_call(s.address, {"--method", "server_stream", "--count", "3"});
-  CHECK(stream.find("\"code\":12") != std::string::npos);  // streaming: not yet
+  auto ss = grpcpp_call(s.address, {"--method", "server_stream", "--count", "5"});
+  CHECK_MESSAGE(ss.find("\"code\":0") != std::string::npos, ss);
+  CHECK_MESSAGE(ss.find("\"replies\":5") != std::string::npos, ss);
+  auto cs = grpcpp_call(s.address, {"--method", "client_stream", "--count", "7"});
+  CHECK_MESSAGE(cs.find("\"code\":0") != std::string::npos, cs);
+  CHECK_MESSAGE(cs.find("\"replies\":1") != std::string::npos, cs);
+  auto bidi = grpcpp_call(s.address, {"--method", "bidi", "--count", "4"});
+  CHECK_MESSAGE(bidi.find("\"code\":0") != std::string::npos, bidi);
+  CHECK_MESSAGE(bidi.find("\"replies\":4") != std::string::npos, bidi);
+  auto ss_fail = grpcpp_call(s.address, {"--method", "server_stream", "--fail-code", "10",
+                                         "--fail-message", "aborted on purpose"});
+  CHECK_MESSAGE(ss_fail.find("\"code\":10") != std::string::npos, ss_fail);
 }
 
 TEST_CASE("achan server: :authority is the target's host or the dial option") {
@@ -207,4 +217,54 @@ TEST_CASE("achan server: :authority is the target's host or the dial option") {
   std::lock_guard lk{mx};
   CHECK(seen ==
         std::vector<std::string>{"localhost:" + std::to_string(l.port), addr, "api.example.test"});
+}
+
+TEST_CASE("achan server: all three streaming kinds from achan's channel") {
+  echo_server s;
+  client c;
+  auto ch = c.dial(s.address);
+  achan::test::EchoRequest req;
+  req.set_payload("p");
+  req.set_reply_count(5);
+  std::vector<std::uint32_t> indexes;
+  std::promise<call_result> ss_done;
+  ch.server_stream(
+      "/achan.test.Echo/ServerStream", req.SerializeAsString(), {.timeout = 5s},
+      [&](std::string&& m) {
+        indexes.push_back(test::echo_reply({{}, m, {}, {}}).index());
+      },
+      [&](call_result&& r) { ss_done.set_value(std::move(r)); });
+  auto ss = ss_done.get_future().get();
+  CHECK_MESSAGE(ss.status.ok(), ss.status.to_string());
+  CHECK(indexes == std::vector<std::uint32_t>{0, 1, 2, 3, 4});
+
+  std::promise<call_result> cs_done;
+  auto cs = ch.client_stream("/achan.test.Echo/ClientStream", {.timeout = 5s},
+                             [&](call_result&& r) { cs_done.set_value(std::move(r)); });
+  for (int i = 0; i < 7; ++i)
+    cs.write(test::echo_request("m" + std::to_string(i)));
+  cs.writes_done();
+  auto cr = cs_done.get_future().get();
+  REQUIRE_MESSAGE(cr.status.ok(), cr.status.to_string());
+  CHECK(test::echo_reply(cr).received() == 7);
+  CHECK(test::echo_reply(cr).payload() == "m6");
+
+  std::vector<std::string> echoes;
+  std::promise<call_result> bidi_done;
+  std::promise<void> first;
+  auto bidi = ch.bidi_stream(
+      "/achan.test.Echo/Bidi", {.timeout = 5s},
+      [&](std::string&& m) {
+        echoes.push_back(test::echo_reply({{}, m, {}, {}}).payload());
+        if (echoes.size() == 1)
+          first.set_value();
+      },
+      [&](call_result&& r) { bidi_done.set_value(std::move(r)); });
+  bidi.write(test::echo_request("one"));
+  REQUIRE(first.get_future().wait_for(5s) == std::future_status::ready);
+  bidi.write(test::echo_request("two"));
+  bidi.writes_done();
+  auto br = bidi_done.get_future().get();
+  CHECK_MESSAGE(br.status.ok(), br.status.to_string());
+  CHECK(echoes == std::vector<std::string>{"one", "two"});
 }

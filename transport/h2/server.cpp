@@ -48,7 +48,41 @@ h2_server::~h2_server() {
 }
 
 void h2_server::add_unary(std::string method, unary_handler h) {
-  unary_[std::move(method)] = std::move(h);
+  methods_[std::move(method)] = method_entry{std::move(h), {}, {}};
+}
+
+void h2_server::add_server_stream(std::string method, server_stream_handler h) {
+  methods_[std::move(method)] = method_entry{{}, std::move(h), {}};
+}
+
+void h2_server::add_streaming(std::string method, streaming_handler h) {
+  methods_[std::move(method)] = method_entry{{}, {}, std::move(h)};
+}
+
+bool server_writer::write(std::string message) const {
+  if (!p_ || p_->done.load())
+    return false;
+  auto c = p_->conn.lock();
+  if (!c)
+    return false;
+  asio::post(c->socket_executor(), [c, id = p_->stream_id, message = std::move(message)]() mutable {
+    c->write_message(id, std::move(message));
+  });
+  return true;
+}
+
+void server_writer::finish(status st, metadata trailers) const {
+  if (!p_ || p_->done.exchange(true))
+    return;
+  if (auto c = p_->conn.lock())
+    asio::post(c->socket_executor(), [c, id = p_->stream_id, st = std::move(st),
+                                      trailers = std::move(trailers)]() mutable {
+      c->finish_call(id, std::move(st), std::move(trailers));
+    });
+}
+
+bool server_writer::done() const noexcept {
+  return !p_ || p_->done.load();
 }
 
 listen_result h2_server::listen(const std::string& host, std::uint16_t port) {

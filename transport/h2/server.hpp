@@ -64,6 +64,42 @@ class responder {
 using unary_handler =
     std::function<void(server_call_info info, std::string request, responder respond)>;
 
+/// The response side of a streaming method: messages, then exactly one final status.
+/// Copyable, callable from any thread; calls from one thread keep their order. After
+/// the client cancelled or the deadline passed, write() returns false and finish()
+/// does nothing.
+class server_writer {
+ public:
+  server_writer() = default;
+  explicit server_writer(std::shared_ptr<pending_response> p) : p_(std::move(p)) {}
+  /// Queues one response message; false once the call has ended.
+  bool write(std::string message) const;
+  /// Ends the call with `st` (default OK) and optional trailers.
+  void finish(status st = {}, metadata trailers = {}) const;
+  /// True once the call has ended (finished, cancelled or past its deadline).
+  bool done() const noexcept;
+
+ private:
+  std::shared_ptr<pending_response> p_;
+};
+
+/// Serves one server-streaming call: one request, any number of responses via `out`.
+using server_stream_handler =
+    std::function<void(server_call_info info, std::string request, server_writer out)>;
+
+/// What a client- or bidi-streaming handler wants to hear about incoming requests.
+/// Both run on the connection's I/O thread, in order; on_end once, when the client
+/// half-closed (not when it cancelled: then `out.done()` turns true).
+struct stream_reader {
+  std::function<void(std::string&& request)> on_message;
+  std::function<void()> on_end;
+};
+
+/// Serves one client- or bidi-streaming call: called when the call starts, returns how
+/// to consume its requests; answers through `out` (a client-streaming method writes
+/// one message and finishes).
+using streaming_handler = std::function<stream_reader(server_call_info info, server_writer out)>;
+
 /// Server settings.
 struct server_options {
   /// Largest request message accepted; bigger ones end with RESOURCE_EXHAUSTED.
@@ -92,6 +128,10 @@ class h2_server {
   /// Registers `h` for `method`; call before listen(). Unknown methods are answered
   /// with UNIMPLEMENTED.
   void add_unary(std::string method, unary_handler h);
+  /// Registers a server-streaming method.
+  void add_server_stream(std::string method, server_stream_handler h);
+  /// Registers a client-streaming or bidi-streaming method (same handler shape).
+  void add_streaming(std::string method, streaming_handler h);
   /// Binds `host`:`port` (0 picks a free port) and starts accepting. May be called
   /// more than once for more addresses.
   listen_result listen(const std::string& host, std::uint16_t port);
@@ -111,7 +151,12 @@ class h2_server {
   void connection_closed(h2_server_connection* c);
 
   server_options opts_;
-  std::unordered_map<std::string, unary_handler> unary_;
+  struct method_entry {
+    unary_handler unary;
+    server_stream_handler server_stream;
+    streaming_handler streaming;
+  };
+  std::unordered_map<std::string, method_entry> methods_;
   std::unique_ptr<io_pool> pool_;
   std::vector<std::shared_ptr<acceptor_state>> acceptors_;
   std::atomic<std::size_t> active_calls_{0};

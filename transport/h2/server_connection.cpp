@@ -33,9 +33,14 @@ struct server_stream {
   grpc::deframer deframer;
   std::string request;
   int messages = 0;
-  status error;             // a request problem found while receiving
-  bool dispatched = false;  // handed to a handler (counted in active_calls)
-  bool answered = false;
+  status error;                    // a request problem found while receiving
+  bool dispatched = false;         // handed to a handler (counted in active_calls)
+  bool answered = false;           // the final status is decided: nothing more is sent
+  bool streaming_request = false;  // client/bidi method: requests go to `reader`
+  bool request_ended = false;      // END_STREAM seen (reader.on_end called)
+  stream_reader reader;
+  bool headers_sent = false;        // response HEADERS submitted (with the deferred body)
+  bool body_done = false;           // final status set: EOF + trailers once `out` drains
   bool reset_after_answer = false;  // answered before the request ended: RST once sent
   std::shared_ptr<pending_response> pending;
   asio::steady_timer deadline_timer;
@@ -108,24 +113,47 @@ struct h2_server_callbacks {
       // Answer now (e.g. RESOURCE_EXHAUSTED) instead of reading the rest, then reset.
       s->error = std::move(err);
       s->reset_after_answer = true;  // after the answer is out, or it could overtake it
-      self(user).send_trailers_only(*s, s->error);
+      if (s->pending)
+        s->pending->done.store(true);  // the handler's writer stops here
+      self(user).finish_call(id, s->error, {});
       (void)session;
       return 0;
     }
     std::string msg;
-    while (s->deframer.next(msg))
-      if (++s->messages == 1)
+    while (s->deframer.next(msg)) {
+      ++s->messages;
+      if (s->streaming_request) {
+        if (s->reader.on_message && !s->answered)
+          s->reader.on_message(std::move(msg));
+      } else if (s->messages == 1) {
         s->request = std::move(msg);
+      }
+    }
     return 0;
   }
 
   static int on_frame(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
-    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
       return 0;
-    if (auto* s = stream(c, frame->hd.stream_id))
+    auto* s = stream(c, frame->hd.stream_id);
+    if (!s)
+      return 0;
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+      c.dispatch_streaming(*s);  // client/bidi methods start at their headers
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+      return 0;
+    if (!s->streaming_request) {
       c.dispatch(*s);
+    } else if (!s->request_ended) {
+      s->request_ended = true;
+      if (!s->answered) {
+        if (auto err = s->deframer.finish(); !err.ok())
+          c.finish_call(s->id, err, {});
+        else if (s->reader.on_end)
+          s->reader.on_end();
+      }
+    }
     return 0;
   }
 
@@ -146,15 +174,24 @@ struct h2_server_callbacks {
                                std::size_t length, std::uint32_t* flags,
                                nghttp2_data_source* source, void*) {
     auto& s = *static_cast<server_stream*>(source->ptr);
+    if (s.sent == s.out.size() && !s.body_done) {
+      s.out.clear();
+      s.sent = 0;
+      return NGHTTP2_ERR_DEFERRED;  // resumed by the next write or the finish
+    }
     auto n = std::min(length, s.out.size() - s.sent);
     std::memcpy(buf, s.out.data() + s.sent, n);
     s.sent += n;
     if (s.sent == s.out.size()) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      std::vector<nghttp2_nv> nva;
-      for (auto& [k, v] : s.trailers)
-        nva.push_back(header(k, v));
-      nghttp2_submit_trailer(session, id, nva.data(), nva.size());
+      s.out.clear();
+      s.sent = 0;
+      if (s.body_done) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        std::vector<nghttp2_nv> nva;
+        for (auto& [k, v] : s.trailers)
+          nva.push_back(header(k, v));
+        nghttp2_submit_trailer(session, id, nva.data(), nva.size());
+      }
     }
     return static_cast<ssize_t>(n);
   }
@@ -207,7 +244,10 @@ void h2_server_connection::read() {
                                                        const std::error_code& ec, std::size_t n) {
     if (self->closed_)
       return;
-    if (ec || nghttp2_session_mem_recv(self->session_, self->read_buf_.data(), n) < 0) {
+    self->receiving_ = true;  // callbacks may queue frames; they are sent below
+    auto rv = ec ? 0 : nghttp2_session_mem_recv(self->session_, self->read_buf_.data(), n);
+    self->receiving_ = false;
+    if (ec || rv < 0) {
       self->close();
       return;
     }
@@ -218,8 +258,8 @@ void h2_server_connection::read() {
 }
 
 void h2_server_connection::flush() {
-  if (writing_ || closed_ || !session_)
-    return;
+  if (writing_ || closed_ || !session_ || receiving_)
+    return;  // (never mem_send from inside mem_recv's callbacks)
   for (;;) {
     const std::uint8_t* data = nullptr;
     auto n = nghttp2_session_mem_send(session_, &data);
@@ -251,38 +291,30 @@ void h2_server_connection::flush() {
                     });
 }
 
-void h2_server_connection::send_trailers_only(server_stream& s, const status& st) {
+void h2_server_connection::send_trailers_only(server_stream& s, const status& st,
+                                              const metadata& trailers) {
   s.answered = true;
   auto code = std::to_string(static_cast<int>(st.code));
   auto msg = grpc::percent_encode_message(st.message);
-  nghttp2_nv nva[] = {header(":status", "200"), header("content-type", "application/grpc"),
-                      header("grpc-status", code), header("grpc-message", msg)};
-  nghttp2_submit_response(session_, s.id, nva, st.message.empty() ? 3 : 4, nullptr);
+  std::vector<std::string> encoded;  // keeps -bin values alive until submitted (copied then)
+  encoded.reserve(trailers.size());
+  std::vector<nghttp2_nv> nva{header(":status", "200"), header("content-type", "application/grpc"),
+                              header("grpc-status", code)};
+  if (!st.message.empty())
+    nva.push_back(header("grpc-message", msg));
+  for (auto& [k, v] : trailers) {
+    encoded.push_back(grpc::is_binary_header(k) ? grpc::base64_encode(v) : v);
+    nva.push_back(header(k, encoded.back()));
+  }
+  nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), nullptr);
 }
 
-void h2_server_connection::dispatch(server_stream& s) {
-  if (s.dispatched || s.answered)
-    return;
-  if (!s.post || s.content_type.rfind("application/grpc", 0) != 0) {
-    // Not a gRPC request: HTTP 415 as PROTOCOL-HTTP2 recommends.
-    s.answered = true;
-    nghttp2_nv nva[] = {header(":status", s.post ? "415" : "405")};
-    nghttp2_submit_response(session_, s.id, nva, 1, nullptr);
-    return;
-  }
-  if (s.error.ok())
-    s.error = s.deframer.finish();
-  if (s.error.ok() && s.messages != 1)
-    s.error = {status_code::internal, "unary method " + s.method +
-                                          " expects one request message, got " +
-                                          std::to_string(s.messages)};
-  auto handler = server_.unary_.find(s.method);
-  if (s.error.ok() && handler == server_.unary_.end())
-    s.error = {status_code::unimplemented, "unknown method " + s.method};
-  if (!s.error.ok()) {
-    send_trailers_only(s, s.error);
-    return;
-  }
+/// Checks the request's HTTP/gRPC envelope; false (answered) if it is not a gRPC call.
+static bool grpc_request(server_stream& s) {
+  return s.post && s.content_type.rfind("application/grpc", 0) == 0;
+}
+
+std::shared_ptr<pending_response> h2_server_connection::begin_call(server_stream& s) {
   s.dispatched = true;
   ++server_.active_calls_;
   s.pending = std::make_shared<pending_response>();
@@ -294,18 +326,81 @@ void h2_server_connection::dispatch(server_stream& s) {
         [self = shared_from_this(), id = s.id, pending = s.pending](const std::error_code& ec) {
           if (ec || pending->done.exchange(true))
             return;
-          self->respond(id, {status_code::deadline_exceeded, "deadline exceeded"}, {}, {});
+          self->finish_call(id, {status_code::deadline_exceeded, "deadline exceeded"}, {});
         });
   }
-  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_};
-  handler->second(std::move(info), std::move(s.request), responder{s.pending});
+  return s.pending;
 }
 
-void h2_server_connection::respond(std::int32_t id, status st, std::string payload,
-                                   metadata trailers) {
+void h2_server_connection::dispatch_streaming(server_stream& s) {
+  if (s.dispatched || s.answered || !grpc_request(s))
+    return;
+  auto m = server_.methods_.find(s.method);
+  if (m == server_.methods_.end() || !m->second.streaming)
+    return;  // unary or server-streaming: dispatched once the request is complete
+  s.streaming_request = true;
+  auto pending = begin_call(s);
+  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_};
+  s.reader = m->second.streaming(std::move(info), server_writer{pending});
+}
+
+void h2_server_connection::dispatch(server_stream& s) {
+  if (s.dispatched || s.answered)
+    return;
+  if (!grpc_request(s)) {
+    // Not a gRPC request: HTTP 415 as PROTOCOL-HTTP2 recommends.
+    s.answered = true;
+    nghttp2_nv nva[] = {header(":status", s.post ? "415" : "405")};
+    nghttp2_submit_response(session_, s.id, nva, 1, nullptr);
+    return;
+  }
+  auto m = server_.methods_.find(s.method);
+  if (s.error.ok())
+    s.error = s.deframer.finish();
+  if (s.error.ok() && m == server_.methods_.end())
+    s.error = {status_code::unimplemented, "unknown method " + s.method};
+  if (s.error.ok() && s.messages != 1)
+    s.error = {status_code::internal, "method " + s.method + " expects one request message, got " +
+                                          std::to_string(s.messages)};
+  if (!s.error.ok()) {
+    send_trailers_only(s, s.error);
+    return;
+  }
+  auto pending = begin_call(s);
+  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_};
+  if (m->second.unary)
+    m->second.unary(std::move(info), std::move(s.request), responder{pending});
+  else
+    m->second.server_stream(std::move(info), std::move(s.request), server_writer{pending});
+}
+
+void h2_server_connection::start_response(server_stream& s) {
+  if (s.headers_sent) {
+    nghttp2_session_resume_data(session_, s.id);
+    return;
+  }
+  s.headers_sent = true;
+  nghttp2_nv nva[] = {header(":status", "200"), header("content-type", "application/grpc")};
+  nghttp2_data_provider provider;
+  provider.source.ptr = &s;
+  provider.read_callback = &h2_server_callbacks::read_response;
+  nghttp2_submit_response(session_, s.id, nva, 2, &provider);
+}
+
+void h2_server_connection::write_message(std::int32_t id, std::string payload) {
+  auto it = streams_.find(id);
+  if (closed_ || it == streams_.end() || it->second->answered)
+    return;  // the client went away, or the call already ended
+  auto& s = *it->second;
+  grpc::append_frame(s.out, payload);
+  start_response(s);
+  flush();
+}
+
+void h2_server_connection::finish_call(std::int32_t id, status st, metadata trailers) {
   auto it = streams_.find(id);
   if (closed_ || it == streams_.end())
-    return;  // the client went away first
+    return;
   auto& s = *it->second;
   if (s.answered)
     return;
@@ -314,23 +409,28 @@ void h2_server_connection::respond(std::int32_t id, status st, std::string paylo
     s.dispatched = false;
     --server_.active_calls_;
   }
-  if (!st.ok()) {
-    send_trailers_only(s, st);
-    // Remaining request data (if any) is of no use any more.
-    flush();
-    return;
+  if (!s.headers_sent) {
+    send_trailers_only(s, st, trailers);  // no message was sent: status in the headers
+    if (!s.request_ended && s.streaming_request)
+      s.reset_after_answer = true;  // stop the client's remaining requests
+  } else {
+    s.answered = true;
+    s.body_done = true;
+    s.trailers.emplace_back("grpc-status", std::to_string(static_cast<int>(st.code)));
+    if (!st.message.empty())
+      s.trailers.emplace_back("grpc-message", grpc::percent_encode_message(st.message));
+    for (auto& [k, v] : trailers)
+      s.trailers.emplace_back(k, grpc::is_binary_header(k) ? grpc::base64_encode(v) : v);
+    start_response(s);  // resumes the body: EOF and trailers once `out` drains
   }
-  s.answered = true;
-  grpc::append_frame(s.out, payload);
-  s.trailers.emplace_back("grpc-status", "0");
-  for (auto& [k, v] : trailers)
-    s.trailers.emplace_back(k, grpc::is_binary_header(k) ? grpc::base64_encode(v) : v);
-  nghttp2_nv nva[] = {header(":status", "200"), header("content-type", "application/grpc")};
-  nghttp2_data_provider provider;
-  provider.source.ptr = &s;
-  provider.read_callback = &h2_server_callbacks::read_response;
-  nghttp2_submit_response(session_, id, nva, 2, &provider);
   flush();
+}
+
+void h2_server_connection::respond(std::int32_t id, status st, std::string payload,
+                                   metadata trailers) {
+  if (st.ok())
+    write_message(id, std::move(payload));
+  finish_call(id, std::move(st), std::move(trailers));
 }
 
 void h2_server_connection::end(std::int32_t id) {

@@ -38,15 +38,22 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   void close_now();
   /// The executor (a strand) everything of this connection runs on.
   asio::any_io_executor socket_executor() { return socket_.get_executor(); }
-  /// Answers stream `id` (posted by responders; runs on the strand).
+  /// Answers unary stream `id`: one message and OK, or `st` (posted by responders).
   void respond(std::int32_t id, status st, std::string payload, metadata trailers);
+  /// Sends one response message on stream `id` (strand).
+  void write_message(std::int32_t id, std::string payload);
+  /// Ends stream `id` with `st` and trailers (strand).
+  void finish_call(std::int32_t id, status st, metadata trailers);
 
  private:
   friend struct h2_server_callbacks;
   void read();
   void flush();
   void dispatch(server_stream& s);
-  void send_trailers_only(server_stream& s, const status& st);
+  void send_trailers_only(server_stream& s, const status& st, const metadata& trailers = {});
+  void dispatch_streaming(server_stream& s);
+  void start_response(server_stream& s);
+  std::shared_ptr<pending_response> begin_call(server_stream& s);
   void end(std::int32_t id);
   void close();
 
@@ -57,6 +64,7 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   std::array<std::uint8_t, 64 * 1024> read_buf_{};
   std::string write_buf_;
   bool writing_ = false;
+  bool receiving_ = false;  // inside nghttp2_session_mem_recv
   bool draining_ = false;
   bool closed_ = false;
   std::unordered_map<std::int32_t, std::unique_ptr<server_stream>> streams_;
