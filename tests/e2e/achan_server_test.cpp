@@ -171,6 +171,9 @@ TEST_CASE("achan server: grpc++ client calls achan's server") {
   auto late =
       grpcpp_call(s.address, {"--method", "unary", "--delay-ms", "3000", "--deadline-ms", "200"});
   CHECK(late.find("\"code\":4") != std::string::npos);
+  auto mib = grpcpp_call(s.address, {"--method", "unary", "--payload-size", "1048576"});
+  CHECK_MESSAGE(mib.find("\"code\":0") != std::string::npos, mib);
+  CHECK_MESSAGE(mib.find("\"bytes\":1048576") != std::string::npos, mib);
   auto big = grpcpp_call(s.address, {"--method", "unary", "--payload-size", "5000000"});
   CHECK_MESSAGE(big.find("\"code\":8") != std::string::npos, big);
   auto ss = grpcpp_call(s.address, {"--method", "server_stream", "--count", "5"});

@@ -270,3 +270,45 @@ TEST_CASE("interop: client streaming and bidi streaming with a grpc++ server") {
   CHECK_MESSAGE(b.status.ok(), b.status.to_string());
   CHECK(payloads == std::vector<std::string>{"ping", "a", "b", "c"});
 }
+
+TEST_CASE("interop: cancelling a grpc++ server stream ends it at once and the channel goes on") {
+  grpcpp_server server{"cancel"};
+  client c;
+  auto ch = c.dial("ipv4:" + server.address);
+  achan::test::EchoRequest req;
+  req.set_delay_ms(5000);
+  req.set_reply_count(3);
+  std::promise<call_result> done;
+  auto t0 = std::chrono::steady_clock::now();
+  auto h = ch.server_stream(
+      "/achan.test.Echo/ServerStream", req.SerializeAsString(), {.timeout = 20s},
+      [](std::string&&) {}, [&](call_result&& r) { done.set_value(std::move(r)); });
+  h.cancel();
+  auto r = done.get_future().get();
+  CHECK(r.status.code == status_code::cancelled);
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  CHECK(ch.call(unary, test::echo_request("after"), {.timeout = 5s}).get().status.ok());
+}
+
+TEST_CASE("interop: a grpc++ server killed mid-stream gives UNAVAILABLE without a hang") {
+  auto server = std::make_unique<grpcpp_server>("doomed-stream");
+  client c;
+  auto ch = c.dial("ipv4:" + server->address);
+  std::promise<call_result> done;
+  std::promise<void> first;
+  int replies = 0;
+  auto bidi = ch.bidi_stream(
+      "/achan.test.Echo/Bidi", {.timeout = 20s},
+      [&](std::string&&) {
+        if (++replies == 1)
+          first.set_value();
+      },
+      [&](call_result&& r) { done.set_value(std::move(r)); });
+  bidi.write(test::echo_request("one"));
+  REQUIRE(first.get_future().wait_for(5s) == std::future_status::ready);
+  server->proc.signal(SIGKILL);
+  auto f = done.get_future();
+  REQUIRE(f.wait_for(10s) == std::future_status::ready);
+  CHECK(f.get().status.code == status_code::unavailable);
+  CHECK(!bidi.write(test::echo_request("too late")));
+}
