@@ -271,3 +271,16 @@ TEST_CASE("achan server: all three streaming kinds from achan's channel") {
   CHECK_MESSAGE(br.status.ok(), br.status.to_string());
   CHECK(echoes == std::vector<std::string>{"one", "two"});
 }
+
+TEST_CASE("achan server: a grpc++ client cancelling a stream releases the server's call") {
+  echo_server s;
+  auto r = grpcpp_call(
+      s.address, {"--method", "server_stream", "--delay-ms", "3000", "--cancel-after-ms", "200"});
+  CHECK_MESSAGE(r.find("\"code\":1") != std::string::npos, r);  // CANCELLED
+  // The RST_STREAM reached achan's server: the call no longer counts as active (the
+  // delayed handler's later writes are refused).
+  auto until = std::chrono::steady_clock::now() + 2s;  // bounded poll of a counter
+  while (s.server.active_calls() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
+  CHECK(s.server.active_calls() == 0);
+}

@@ -4,6 +4,7 @@
 //
 //   grpcpp_echo_client --target HOST:PORT --method unary|server_stream|client_stream|bidi
 //       [--payload-size N] [--count N] [--deadline-ms N] [--delay-ms N] [--reply-size N]
+//       [--cancel-after-ms N]
 //       [--metadata k=v ...] [--fail-code C --fail-message M] [--wait-for-ready]
 //
 // --count: replies asked for (server_stream) or requests sent (client_stream, bidi).
@@ -28,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include <thread>
+
 #include "proto/echo.grpc.pb.h"
 
 namespace {
@@ -41,7 +44,8 @@ struct options {
   std::string method;
   long payload_size = 16;
   long count = 1;
-  long deadline_ms = 0;  ///< 0: no deadline
+  long deadline_ms = 0;      ///< 0: no deadline
+  long cancel_after_ms = 0;  ///< > 0: TryCancel() the call after this long
   long delay_ms = 0;
   long reply_size = 0;
   long fail_code = 0;
@@ -51,11 +55,12 @@ struct options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::cerr << "grpcpp_echo_client: " << why << "\n"
-            << "usage: grpcpp_echo_client --target HOST:PORT"
-               " --method unary|server_stream|client_stream|bidi [--payload-size N]"
-               " [--count N] [--deadline-ms N] [--delay-ms N] [--reply-size N]"
-               " [--metadata k=v ...] [--fail-code C --fail-message M] [--wait-for-ready]\n";
+  std::cerr
+      << "grpcpp_echo_client: " << why << "\n"
+      << "usage: grpcpp_echo_client --target HOST:PORT"
+         " --method unary|server_stream|client_stream|bidi [--payload-size N]"
+         " [--count N] [--deadline-ms N] [--cancel-after-ms N] [--delay-ms N] [--reply-size N]"
+         " [--metadata k=v ...] [--fail-code C --fail-message M] [--wait-for-ready]\n";
   std::exit(2);
 }
 
@@ -104,6 +109,8 @@ options parse(int argc, char** argv) {
       o.count = to_long(flag, v);
     else if (flag == "--deadline-ms")
       o.deadline_ms = to_long(flag, v);
+    else if (flag == "--cancel-after-ms")
+      o.cancel_after_ms = to_long(flag, v);
     else if (flag == "--delay-ms")
       o.delay_ms = to_long(flag, v);
     else if (flag == "--reply-size")
@@ -293,7 +300,15 @@ int main(int argc, char** argv) {
       }
     }
 
+    std::thread canceller;
+    if (opt.cancel_after_ms > 0)
+      canceller = std::thread([&ctx, ms = opt.cancel_after_ms] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the peer's own timing
+        ctx.TryCancel();
+      });
     outcome out = call(*stub, ctx, opt);
+    if (canceller.joinable())
+      canceller.join();
     line = "{\"code\":" + std::to_string(static_cast<int>(out.status.error_code())) +
            ",\"message\":" + json_string(out.status.error_message()) +
            ",\"replies\":" + std::to_string(out.replies) +
