@@ -7,7 +7,7 @@
 #                    [--server-threads N] [--achan-args "..."] [--build-dir DIR] [--no-build]
 #
 #   --server          which server the clients call: grpcpp (bench/grpcpp_async_server,
-#                     default) or achan (bench/achan_echo_server: achan's own server)
+#                     default) or achan (testkit/achan_echo_server: achan's own server)
 #   --rounds          runs of each client per concurrency (default 3); tables show medians
 #   --duration-ms     measured time of each run (default 5000)
 #   --warmup-ms       unmeasured warm-up of each run (default 1000)

@@ -36,33 +36,41 @@ void answer(const std::string& name, const achan::test::EchoRequest& req, const 
 
 }  // namespace
 
-std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name) {
+std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name,
+                                       std::function<void(const std::string&)> on_call) {
+  auto seen = [on_call](const server_call_info& info) {
+    if (on_call)
+      on_call(info.method);
+  };
   auto timers = std::make_shared<transport::io_pool>(1);
   std::weak_ptr<transport::io_pool> weak = timers;
-  server.add_unary("/achan.test.Echo/Unary", [name, weak](server_call_info info,
-                                                          std::string request, responder respond) {
-    achan::test::EchoRequest req;
-    if (!req.ParseFromString(request)) {
-      respond.fail({status_code::invalid_argument, "cannot parse achan.test.EchoRequest"});
-      return;
-    }
-    auto pool = weak.lock();
-    if (req.delay_ms() == 0 || !pool) {
-      answer(name, req, info.request_metadata, respond);
-      return;
-    }
-    // Not on the I/O thread: a timer on the service's own thread answers later.
-    auto t = std::make_shared<asio::steady_timer>(pool->context(),
-                                                  std::chrono::milliseconds(req.delay_ms()));
-    t->async_wait([t, name, req = std::move(req), md = std::move(info.request_metadata),
-                   respond](const std::error_code& ec) {
-      if (!ec)
-        answer(name, req, md, respond);
-    });
-  });
+  server.add_unary(
+      "/achan.test.Echo/Unary",
+      [name, weak, seen](server_call_info info, std::string request, responder respond) {
+        seen(info);
+        achan::test::EchoRequest req;
+        if (!req.ParseFromString(request)) {
+          respond.fail({status_code::invalid_argument, "cannot parse achan.test.EchoRequest"});
+          return;
+        }
+        auto pool = weak.lock();
+        if (req.delay_ms() == 0 || !pool) {
+          answer(name, req, info.request_metadata, respond);
+          return;
+        }
+        // Not on the I/O thread: a timer on the service's own thread answers later.
+        auto t = std::make_shared<asio::steady_timer>(pool->context(),
+                                                      std::chrono::milliseconds(req.delay_ms()));
+        t->async_wait([t, name, req = std::move(req), md = std::move(info.request_metadata),
+                       respond](const std::error_code& ec) {
+          if (!ec)
+            answer(name, req, md, respond);
+        });
+      });
   server.add_server_stream(
       "/achan.test.Echo/ServerStream",
-      [name, weak](server_call_info, std::string request, transport::server_writer out) {
+      [name, weak, seen](server_call_info info, std::string request, transport::server_writer out) {
+        seen(info);
         achan::test::EchoRequest req;
         if (!req.ParseFromString(request)) {
           out.finish({status_code::invalid_argument, "cannot parse achan.test.EchoRequest"});
@@ -99,32 +107,34 @@ std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string
       });
 
   // ClientStream: one reply after the half-close, echoing the last request and counting.
-  server.add_streaming(
-      "/achan.test.Echo/ClientStream", [name](server_call_info, transport::server_writer out) {
-        auto last = std::make_shared<achan::test::EchoRequest>();
-        auto received = std::make_shared<std::uint32_t>(0);
-        return transport::stream_reader{
-            [last, received](std::string&& m) {
-              ++*received;
-              last->ParseFromString(m);
-            },
-            [name, last, received, out] {
-              if (last->fail_code() != 0) {
-                out.finish({static_cast<status_code>(last->fail_code()), last->fail_message()});
-                return;
-              }
-              achan::test::EchoReply reply;
-              reply.set_server(name);
-              reply.set_payload(last->payload());
-              reply.set_received(*received);
-              out.write(reply.SerializeAsString());
-              out.finish();
-            }};
-      });
+  server.add_streaming("/achan.test.Echo/ClientStream", [name, seen](server_call_info info,
+                                                                     transport::server_writer out) {
+    seen(info);
+    auto last = std::make_shared<achan::test::EchoRequest>();
+    auto received = std::make_shared<std::uint32_t>(0);
+    return transport::stream_reader{
+        [last, received](std::string&& m) {
+          ++*received;
+          last->ParseFromString(m);
+        },
+        [name, last, received, out] {
+          if (last->fail_code() != 0) {
+            out.finish({static_cast<status_code>(last->fail_code()), last->fail_message()});
+            return;
+          }
+          achan::test::EchoReply reply;
+          reply.set_server(name);
+          reply.set_payload(last->payload());
+          reply.set_received(*received);
+          out.write(reply.SerializeAsString());
+          out.finish();
+        }};
+  });
 
   // Bidi: one reply per request, as it arrives; OK after the half-close.
   server.add_streaming("/achan.test.Echo/Bidi",
-                       [name](server_call_info, transport::server_writer out) {
+                       [name, seen](server_call_info info, transport::server_writer out) {
+                         seen(info);
                          auto received = std::make_shared<std::uint32_t>(0);
                          return transport::stream_reader{[name, received, out](std::string&& m) {
                                                            achan::test::EchoRequest req;

@@ -5,6 +5,7 @@
 /// trailers. ServerStream sends reply_count replies (index 0..n-1); ClientStream
 /// answers the half-close with the last request's payload and the count received;
 /// Bidi answers each request as it arrives.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,9 @@ namespace achan::testkit {
 
 /// Registers achan.test.Echo on `server` as `name`. The returned object runs the
 /// delays (timers on one thread of its own); keep it alive while the server serves.
-std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name);
+/// `on_call` (optional) runs on the I/O thread when a call reaches its handler, with
+/// the method path (tests use it to know a call is in progress).
+std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name,
+                                       std::function<void(const std::string&)> on_call = {});
 
 }  // namespace achan::testkit

@@ -2,6 +2,7 @@
 // (tests/interop/grpcpp_echo_client), on loopback.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -283,4 +284,26 @@ TEST_CASE("achan server: a grpc++ client cancelling a stream releases the server
   while (s.server.active_calls() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::yield();
   CHECK(s.server.active_calls() == 0);
+}
+
+TEST_CASE("achan server: a grpc++ client calling an unregistered service gets UNIMPLEMENTED") {
+  echo_server s;
+  auto r = grpcpp_call(s.address, {"--method", "health"});
+  CHECK_MESSAGE(r.find("\"code\":12") != std::string::npos, r);
+}
+
+TEST_CASE("achan server: killed mid-stream - the grpc++ client gets UNAVAILABLE without a hang") {
+  test::child_process server{test::test_binary("achan_echo_server"),
+                             {"--port", "0", "--log-calls", "1"}};
+  auto listening = server.wait_for_line("listening on ", 20s);
+  REQUIRE(listening);
+  auto address = listening->substr(std::string_view{"listening on "}.size());
+  test::child_process client{test::test_binary("grpcpp_echo_client"),
+                             {"--target", address, "--method", "server_stream", "--delay-ms",
+                              "10000", "--deadline-ms", "30000"}};
+  REQUIRE(server.wait_for_line("call /achan.test.Echo/ServerStream", 20s));  // stream is open
+  server.signal(SIGKILL);
+  auto line = client.wait_for_line("{", 20s);
+  REQUIRE_MESSAGE(line, "grpcpp_echo_client printed nothing");
+  CHECK_MESSAGE(line->find("\"code\":14") != std::string::npos, *line);
 }

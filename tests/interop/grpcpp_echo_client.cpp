@@ -2,7 +2,7 @@
 // as one JSON line, the reference client for interop tests (pointed at grpc++'s or
 // achan's own server).
 //
-//   grpcpp_echo_client --target HOST:PORT --method unary|server_stream|client_stream|bidi
+//   grpcpp_echo_client --target HOST:PORT --method unary|server_stream|client_stream|bidi|health
 //       [--payload-size N] [--count N] [--deadline-ms N] [--delay-ms N] [--reply-size N]
 //       [--cancel-after-ms N]
 //       [--metadata k=v ...] [--fail-code C --fail-message M] [--wait-for-ready]
@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "proto/echo.grpc.pb.h"
+#include "proto/health.grpc.pb.h"
 
 namespace {
 
@@ -125,8 +126,9 @@ options parse(int argc, char** argv) {
   if (o.target.empty())
     usage("--target is required");
   if (o.method != "unary" && o.method != "server_stream" && o.method != "client_stream" &&
+      o.method != "health" &&
       o.method != "bidi")
-    usage("--method must be unary, server_stream, client_stream or bidi");
+    usage("--method must be unary, server_stream, client_stream, bidi or health");
   if (o.fail_code > 16)
     usage("--fail-code must be 0..16");
   return o;
@@ -240,11 +242,18 @@ EchoRequest make_request(const options& o) {
   return req;
 }
 
-outcome call(achan::test::Echo::Stub& stub, grpc::ClientContext& ctx, const options& o) {
+outcome call(achan::test::Echo::Stub& stub, grpc::ClientContext& ctx, const options& o,
+             const std::shared_ptr<grpc::Channel>& channel) {
   outcome out;
   EchoRequest req = make_request(o);
   EchoReply reply;
-  if (o.method == "unary") {
+  if (o.method == "health") {
+    // grpc.health.v1.Health/Check: lets tests call a service the server may not have.
+    auto health = grpc::health::v1::Health::NewStub(channel);
+    grpc::health::v1::HealthCheckRequest hreq;
+    grpc::health::v1::HealthCheckResponse hresp;
+    out.status = health->Check(&ctx, hreq, &hresp);
+  } else if (o.method == "unary") {
     out.status = stub.Unary(&ctx, req, &reply);
     if (out.status.ok())
       out.add(reply);
@@ -306,7 +315,7 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the peer's own timing
         ctx.TryCancel();
       });
-    outcome out = call(*stub, ctx, opt);
+    outcome out = call(*stub, ctx, opt, channel);
     if (canceller.joinable())
       canceller.join();
     line = "{\"code\":" + std::to_string(static_cast<int>(out.status.error_code())) +
