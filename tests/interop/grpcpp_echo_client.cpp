@@ -59,7 +59,7 @@ struct options {
   std::cerr
       << "grpcpp_echo_client: " << why << "\n"
       << "usage: grpcpp_echo_client --target HOST:PORT"
-         " --method unary|server_stream|client_stream|bidi [--payload-size N]"
+         " --method unary|server_stream|client_stream|bidi|health [--payload-size N]"
          " [--count N] [--deadline-ms N] [--cancel-after-ms N] [--delay-ms N] [--reply-size N]"
          " [--metadata k=v ...] [--fail-code C --fail-message M] [--wait-for-ready]\n";
   std::exit(2);
@@ -126,8 +126,7 @@ options parse(int argc, char** argv) {
   if (o.target.empty())
     usage("--target is required");
   if (o.method != "unary" && o.method != "server_stream" && o.method != "client_stream" &&
-      o.method != "health" &&
-      o.method != "bidi")
+      o.method != "health" && o.method != "bidi")
     usage("--method must be unary, server_stream, client_stream, bidi or health");
   if (o.fail_code > 16)
     usage("--fail-code must be 0..16");
