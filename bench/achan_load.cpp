@@ -34,6 +34,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include "bench/load_recorder.hpp"
+#include "testkit/program_args.hpp"
 
 #include "actors/channel.hpp"
 #include "actors/config/system_config.hpp"
@@ -49,36 +50,15 @@ using bench::clock_type;
 
 constexpr const char* method = "/achan.test.Echo/Unary";
 
-struct options {
-  std::string target;
-  int concurrency = 1;
-  int duration_ms = 5000;
-  int warmup_ms = 1000;
-  int payload_size = 64;
-  int timeout_ms = 10000;
+struct options : bench::load_options {
   int io_threads = 1;
   int scheduler_threads = 0;
   std::vector<std::string> caf_args;  ///< after "--": CAF config flags
 };
 
-[[noreturn]] void usage(const std::string& why) {
-  std::cerr << "achan_load: " << why << "\n"
-            << "usage: achan_load --target HOST:PORT [--concurrency C] [--duration-ms D]"
-               " [--warmup-ms W] [--payload-size BYTES] [--timeout-ms T] [--io-threads N]"
-               " [--scheduler-threads N] [-- CAF config flags]\n";
-  std::exit(2);
-}
-
-int to_int(const std::string& flag, const std::string& v) {
-  try {
-    std::size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used == v.size() && n >= 0)
-      return n;
-  } catch (const std::exception&) {
-  }
-  usage("bad number for " + flag + ": " + v);
-}
+const achan::testkit::program_args args{
+    "achan_load", std::string{"achan_load "} + bench::load_usage +
+                      " [--io-threads N] [--scheduler-threads N] [-- CAF config flags]"};
 
 options parse(int argc, char** argv) {
   options o;
@@ -89,31 +69,20 @@ options parse(int argc, char** argv) {
       break;
     }
     if (i + 1 >= argc)
-      usage("missing value for " + flag);
+      args.fail("missing value for " + flag);
     std::string v = argv[++i];
-    if (flag == "--target")
-      o.target = v;
-    else if (flag == "--concurrency")
-      o.concurrency = to_int(flag, v);
-    else if (flag == "--duration-ms")
-      o.duration_ms = to_int(flag, v);
-    else if (flag == "--warmup-ms")
-      o.warmup_ms = to_int(flag, v);
-    else if (flag == "--payload-size")
-      o.payload_size = to_int(flag, v);
-    else if (flag == "--timeout-ms")
-      o.timeout_ms = to_int(flag, v);
-    else if (flag == "--io-threads")
-      o.io_threads = to_int(flag, v);
+    if (bench::parse_load_flag(o, flag, v, args))
+      continue;
+    if (flag == "--io-threads")
+      o.io_threads = args.number(flag, v);
     else if (flag == "--scheduler-threads")
-      o.scheduler_threads = to_int(flag, v);
+      o.scheduler_threads = args.number(flag, v);
     else
-      usage("unknown flag " + flag);
+      args.fail("unknown flag " + flag);
   }
-  if (o.target.empty())
-    usage("--target is required");
-  if (o.concurrency < 1 || o.duration_ms < 1 || o.io_threads < 1)
-    usage("--concurrency, --duration-ms and --io-threads must be at least 1");
+  bench::check_load_options(o, args);
+  if (o.io_threads < 1)
+    args.fail("--io-threads must be at least 1");
   return o;
 }
 
@@ -188,7 +157,7 @@ int main(int argc, char** argv) {
   achan::configure_actor_system(cfg, static_cast<unsigned>(std::max(0, opt.scheduler_threads)));
   if (!opt.caf_args.empty()) {
     if (auto err = cfg.parse(opt.caf_args); err || !cfg.remainder.empty())
-      usage("bad CAF flags after --");
+      args.fail("bad CAF flags after --");
   }
   std::int64_t errors = 0;
   {

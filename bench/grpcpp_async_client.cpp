@@ -33,6 +33,7 @@
 
 #include "bench/load_recorder.hpp"
 #include "proto/echo.grpc.pb.h"
+#include "testkit/program_args.hpp"
 
 namespace {
 
@@ -40,59 +41,22 @@ using achan::test::EchoReply;
 using achan::test::EchoRequest;
 using bench::clock_type;
 
-struct options {
-  std::string target;
-  int concurrency = 1;
-  int duration_ms = 5000;
-  int warmup_ms = 1000;
-  int payload_size = 64;
-  int timeout_ms = 10000;
-};
+using options = bench::load_options;
 
-[[noreturn]] void usage(const std::string& why) {
-  std::cerr << "grpcpp_async_client: " << why << "\n"
-            << "usage: grpcpp_async_client --target HOST:PORT [--concurrency C]"
-               " [--duration-ms D] [--warmup-ms W] [--payload-size BYTES] [--timeout-ms T]\n";
-  std::exit(2);
-}
-
-int to_int(const std::string& flag, const std::string& v) {
-  try {
-    std::size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used == v.size() && n >= 0)
-      return n;
-  } catch (const std::exception&) {
-  }
-  usage("bad number for " + flag + ": " + v);
-}
+const achan::testkit::program_args args{"grpcpp_async_client",
+                                        std::string{"grpcpp_async_client "} + bench::load_usage};
 
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (i + 1 >= argc)
-      usage("missing value for " + flag);
+      args.fail("missing value for " + flag);
     std::string v = argv[++i];
-    if (flag == "--target")
-      o.target = v;
-    else if (flag == "--concurrency")
-      o.concurrency = to_int(flag, v);
-    else if (flag == "--duration-ms")
-      o.duration_ms = to_int(flag, v);
-    else if (flag == "--warmup-ms")
-      o.warmup_ms = to_int(flag, v);
-    else if (flag == "--payload-size")
-      o.payload_size = to_int(flag, v);
-    else if (flag == "--timeout-ms")
-      o.timeout_ms = to_int(flag, v);
-    else
-      usage("unknown flag " + flag);
+    if (!bench::parse_load_flag(o, flag, v, args))
+      args.fail("unknown flag " + flag);
   }
-  if (o.target.empty())
-    usage("--target is required");
-  if (o.concurrency < 1 || o.duration_ms < 1)
-    usage("--concurrency and --duration-ms must be at least 1");
+  bench::check_load_options(o, args);
   return o;
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "proto/echo.grpc.pb.h"
+#include "testkit/program_args.hpp"
 
 namespace {
 
@@ -33,43 +34,29 @@ struct options {
   std::string name = "grpcpp-async";
 };
 
-[[noreturn]] void usage(const std::string& why) {
-  std::cerr << "grpcpp_async_server: " << why << "\n"
-            << "usage: grpcpp_async_server --port P [--threads 1|2] [--name NAME]\n";
-  std::exit(2);
-}
-
-int to_int(const std::string& flag, const std::string& v) {
-  try {
-    std::size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used == v.size())
-      return n;
-  } catch (const std::exception&) {
-  }
-  usage("bad number for " + flag + ": " + v);
-}
+const achan::testkit::program_args args{
+    "grpcpp_async_server", "grpcpp_async_server --port P [--threads 1|2] [--name NAME]"};
 
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (i + 1 >= argc)
-      usage("missing value for " + flag);
+      args.fail("missing value for " + flag);
     std::string v = argv[++i];
     if (flag == "--port")
-      o.port = to_int(flag, v);
+      o.port = args.number(flag, v);
     else if (flag == "--threads")
-      o.threads = to_int(flag, v);
+      o.threads = args.number(flag, v);
     else if (flag == "--name")
       o.name = v;
     else
-      usage("unknown flag " + flag);
+      args.fail("unknown flag " + flag);
   }
   if (o.port < 0 || o.port > 65535)
-    usage("--port 0..65535 is required");
+    args.fail("--port 0..65535 is required");
   if (o.threads < 1 || o.threads > 2)
-    usage("--threads must be 1 or 2");
+    args.fail("--threads must be 1 or 2");
   return o;
 }
 
@@ -139,12 +126,8 @@ int main(int argc, char** argv) {
   options opt = parse(argc, argv);
 
   // Block the stop signals before grpc starts its threads (they inherit the mask), then
-  // take them synchronously with sigwait below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // take them synchronously with wait_for_stop below.
+  auto stop_signals = achan::testkit::block_stop_signals();
 
   achan::test::Echo::AsyncService service;
   grpc::ServerBuilder builder;
@@ -172,8 +155,7 @@ int main(int argc, char** argv) {
   std::printf("listening on 127.0.0.1:%d\n", port);
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  achan::testkit::wait_for_stop(stop_signals);
   stopping.store(true, std::memory_order_release);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   for (auto& cq : cqs)

@@ -1,7 +1,7 @@
 #pragma once
-/// The measurement both load clients (achan_load, grpcpp_async_client) share, so their
-/// JSON lines mean exactly the same thing: a fixed window after a warm-up, per-call
-/// latency, process CPU time over the window.
+/// What both load clients (achan_load, grpcpp_async_client) share, so their runs and
+/// JSON lines mean exactly the same thing: the common flags, and the measurement (a
+/// fixed window after a warm-up, per-call latency, process CPU time over the window).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -10,11 +10,55 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <thread>
+
+#include "testkit/program_args.hpp"
 
 namespace bench {
 
 using clock_type = std::chrono::steady_clock;
+
+/// The flags both load clients take.
+struct load_options {
+  std::string target;
+  int concurrency = 1;     ///< calls kept in flight
+  int duration_ms = 5000;  ///< measured window
+  int warmup_ms = 1000;    ///< unmeasured lead-in
+  int payload_size = 64;   ///< EchoRequest.payload bytes
+  int timeout_ms = 10000;  ///< per-call deadline; 0: none
+};
+
+/// Their synopsis, for the usage line.
+inline constexpr const char* load_usage =
+    "--target HOST:PORT [--concurrency C] [--duration-ms D] [--warmup-ms W] "
+    "[--payload-size BYTES] [--timeout-ms T]";
+
+/// Takes `flag` `value` into `o` if it is one of the common flags; false if not.
+inline bool parse_load_flag(load_options& o, const std::string& flag, const std::string& v,
+                            const achan::testkit::program_args& args) {
+  int* field = flag == "--concurrency"    ? &o.concurrency
+               : flag == "--duration-ms"  ? &o.duration_ms
+               : flag == "--warmup-ms"    ? &o.warmup_ms
+               : flag == "--payload-size" ? &o.payload_size
+               : flag == "--timeout-ms"   ? &o.timeout_ms
+                                          : nullptr;
+  if (flag == "--target")
+    o.target = v;
+  else if (field)
+    *field = static_cast<int>(args.number(flag, v));
+  else
+    return false;
+  return true;
+}
+
+/// Rejects common-flag combinations no run can use.
+inline void check_load_options(const load_options& o, const achan::testkit::program_args& args) {
+  if (o.target.empty())
+    args.fail("--target is required");
+  if (o.concurrency < 1 || o.duration_ms < 1)
+    args.fail("--concurrency and --duration-ms must be at least 1");
+}
 
 /// Process CPU time (user + sys) in microseconds.
 inline double cpu_us() {

@@ -10,38 +10,38 @@
 #include <string>
 
 #include "testkit/echo_service.hpp"
+#include "testkit/program_args.hpp"
 
 int main(int argc, char** argv) {
-  int port = -1;
+  const achan::testkit::program_args args{
+      "achan_echo_server",
+      "achan_echo_server --port P [--threads N] [--name NAME] [--log-calls 1]"};
+  long port = -1;
   unsigned threads = 1;
   std::string name = "achan";
   bool log_calls = false;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc)
+      args.fail("missing value for " + flag);
+    std::string v = argv[i + 1];
     if (flag == "--port")
-      port = std::atoi(v.c_str());
+      port = args.number(flag, v);
     else if (flag == "--threads")
-      threads = static_cast<unsigned>(std::atoi(v.c_str()));
+      threads = static_cast<unsigned>(args.number(flag, v));
     else if (flag == "--name")
       name = v;
     else if (flag == "--log-calls")
-      log_calls = v != "0";
-    else {
-      std::fprintf(stderr, "achan_echo_server: unknown flag %s\n", flag.c_str());
-      return 2;
-    }
+      log_calls = args.number(flag, v) != 0;
+    else
+      args.fail("unknown flag " + flag);
   }
-  if (port < 0 || port > 65535 || (argc - 1) % 2 != 0) {
-    std::fprintf(stderr,
-                 "usage: achan_echo_server --port P [--threads N] [--name NAME] [--log-calls 1]\n");
-    return 2;
-  }
+  if (port < 0 || port > 65535)
+    args.fail("--port 0..65535 is required");
+  if (threads < 1)
+    args.fail("--threads must be at least 1");
   // Block the stop signals before the I/O threads start (they inherit the mask).
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  auto stop = achan::testkit::block_stop_signals();
   achan::transport::server_options opts;
   opts.io_threads = threads;
   achan::transport::h2_server server{opts};
@@ -58,8 +58,7 @@ int main(int argc, char** argv) {
   }
   std::printf("listening on 127.0.0.1:%u\n", l.port);
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  achan::testkit::wait_for_stop(stop);
   server.shutdown(std::chrono::seconds(2));
   return 0;
 }

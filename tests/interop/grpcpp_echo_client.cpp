@@ -33,6 +33,7 @@
 
 #include "proto/echo.grpc.pb.h"
 #include "proto/health.grpc.pb.h"
+#include "testkit/program_args.hpp"
 
 namespace {
 
@@ -55,26 +56,11 @@ struct options {
   std::vector<std::pair<std::string, std::string>> metadata;
 };
 
-[[noreturn]] void usage(const std::string& why) {
-  std::cerr
-      << "grpcpp_echo_client: " << why << "\n"
-      << "usage: grpcpp_echo_client --target HOST:PORT"
-         " --method unary|server_stream|client_stream|bidi|health [--payload-size N]"
-         " [--count N] [--deadline-ms N] [--cancel-after-ms N] [--delay-ms N] [--reply-size N]"
-         " [--metadata k=v ...] [--fail-code C --fail-message M] [--wait-for-ready]\n";
-  std::exit(2);
-}
-
-long to_long(const std::string& flag, const std::string& v) {
-  try {
-    std::size_t used = 0;
-    long n = std::stol(v, &used);
-    if (used == v.size() && n >= 0)
-      return n;
-  } catch (const std::exception&) {
-  }
-  usage("bad number for " + flag + ": " + v);
-}
+const achan::testkit::program_args args{
+    "grpcpp_echo_client",
+    "grpcpp_echo_client --target HOST:PORT --method unary|server_stream|client_stream|bidi|health "
+    "[--payload-size N] [--count N] [--deadline-ms N] [--cancel-after-ms N] [--delay-ms N] "
+    "[--reply-size N] [--metadata k=v ...] [--fail-code C --fail-message M] [--wait-for-ready]"};
 
 options parse(int argc, char** argv) {
   options o;
@@ -90,46 +76,46 @@ options parse(int argc, char** argv) {
         std::string kv = argv[++i];
         auto eq = kv.find('=');
         if (eq == std::string::npos || eq == 0)
-          usage("--metadata wants key=value, got " + kv);
+          args.fail("--metadata wants key=value, got " + kv);
         o.metadata.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
       }
       if (taken == 0)
-        usage("--metadata wants at least one key=value");
+        args.fail("--metadata wants at least one key=value");
       continue;
     }
     if (i + 1 >= argc)
-      usage("missing value for " + flag);
+      args.fail("missing value for " + flag);
     std::string v = argv[++i];
     if (flag == "--target")
       o.target = v;
     else if (flag == "--method")
       o.method = v;
     else if (flag == "--payload-size")
-      o.payload_size = to_long(flag, v);
+      o.payload_size = args.number(flag, v);
     else if (flag == "--count")
-      o.count = to_long(flag, v);
+      o.count = args.number(flag, v);
     else if (flag == "--deadline-ms")
-      o.deadline_ms = to_long(flag, v);
+      o.deadline_ms = args.number(flag, v);
     else if (flag == "--cancel-after-ms")
-      o.cancel_after_ms = to_long(flag, v);
+      o.cancel_after_ms = args.number(flag, v);
     else if (flag == "--delay-ms")
-      o.delay_ms = to_long(flag, v);
+      o.delay_ms = args.number(flag, v);
     else if (flag == "--reply-size")
-      o.reply_size = to_long(flag, v);
+      o.reply_size = args.number(flag, v);
     else if (flag == "--fail-code")
-      o.fail_code = to_long(flag, v);
+      o.fail_code = args.number(flag, v);
     else if (flag == "--fail-message")
       o.fail_message = v;
     else
-      usage("unknown flag " + flag);
+      args.fail("unknown flag " + flag);
   }
   if (o.target.empty())
-    usage("--target is required");
+    args.fail("--target is required");
   if (o.method != "unary" && o.method != "server_stream" && o.method != "client_stream" &&
       o.method != "health" && o.method != "bidi")
-    usage("--method must be unary, server_stream, client_stream, bidi or health");
+    args.fail("--method must be unary, server_stream, client_stream, bidi or health");
   if (o.fail_code > 16)
-    usage("--fail-code must be 0..16");
+    args.fail("--fail-code must be 0..16");
   return o;
 }
 
@@ -304,7 +290,7 @@ int main(int argc, char** argv) {
       } else if (auto bytes = unbase64(v)) {
         ctx.AddMetadata(k, *bytes);
       } else {
-        usage("--metadata " + k + " wants a base64 value");
+        args.fail("--metadata " + k + " wants a base64 value");
       }
     }
 

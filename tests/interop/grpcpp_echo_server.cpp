@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "proto/echo.grpc.pb.h"
+#include "testkit/program_args.hpp"
 
 namespace {
 
@@ -42,48 +43,34 @@ struct options {
 /// Set once from the options before the server starts; read by handler threads.
 bool log_calls = false;
 
-[[noreturn]] void usage(const std::string& why) {
-  std::cerr << "grpcpp_echo_server: " << why << "\n"
-            << "usage: grpcpp_echo_server --port P [--host 127.0.0.1] [--name NAME]"
-               " [--max-recv BYTES] [--log-calls 1]\n";
-  std::exit(2);
-}
-
-int to_int(const std::string& flag, const std::string& v) {
-  try {
-    std::size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used == v.size())
-      return n;
-  } catch (const std::exception&) {
-  }
-  usage("bad number for " + flag + ": " + v);
-}
+const achan::testkit::program_args args{"grpcpp_echo_server",
+                                        "grpcpp_echo_server --port P [--host 127.0.0.1] [--name "
+                                        "NAME] [--max-recv BYTES] [--log-calls 1]"};
 
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (i + 1 >= argc)
-      usage("missing value for " + flag);
+      args.fail("missing value for " + flag);
     std::string v = argv[++i];
     if (flag == "--port")
-      o.port = to_int(flag, v);
+      o.port = args.number(flag, v);
     else if (flag == "--host")
       o.host = v;
     else if (flag == "--name")
       o.name = v;
     else if (flag == "--max-recv")
-      o.max_recv = to_int(flag, v);
+      o.max_recv = args.number(flag, v);
     else if (flag == "--log-calls")
-      o.log_calls = to_int(flag, v) != 0;
+      o.log_calls = args.number(flag, v) != 0;
     else
-      usage("unknown flag " + flag);
+      args.fail("unknown flag " + flag);
   }
   if (o.port < 0 || o.port > 65535)
-    usage("--port 0..65535 is required");
+    args.fail("--port 0..65535 is required");
   if (o.host != "127.0.0.1")
-    usage("--host must be 127.0.0.1 (this test peer never listens elsewhere)");
+    args.fail("--host must be 127.0.0.1 (this test peer never listens elsewhere)");
   return o;
 }
 
@@ -212,12 +199,8 @@ int main(int argc, char** argv) {
   log_calls = opt.log_calls;
 
   // Block the stop signals before grpc starts its threads (they inherit the mask), then
-  // take them synchronously with sigwait below: no async-signal-safety concerns.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // take them synchronously with wait_for_stop below: no async-signal-safety concerns.
+  auto stop_signals = achan::testkit::block_stop_signals();
 
   grpc::EnableDefaultHealthCheckService(true);
   echo_service service(opt.name);
@@ -250,8 +233,7 @@ int main(int argc, char** argv) {
   std::printf("listening on %s:%d\n", opt.host.c_str(), port);
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  achan::testkit::wait_for_stop(stop_signals);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   return 0;
