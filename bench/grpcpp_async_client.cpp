@@ -48,14 +48,9 @@ const achan::testkit::program_args args{"grpcpp_async_client",
 
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (i + 1 >= argc)
-      args.fail("missing value for " + flag);
-    std::string v = argv[++i];
-    if (!bench::parse_load_flag(o, flag, v, args))
-      args.fail("unknown flag " + flag);
-  }
+  args.each_flag(argc, argv, [&](const std::string& flag, const std::string& v) {
+    return bench::parse_load_flag(o, flag, v, args);
+  });
   bench::check_load_options(o, args);
   return o;
 }

@@ -39,11 +39,7 @@ const achan::testkit::program_args args{
 
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (i + 1 >= argc)
-      args.fail("missing value for " + flag);
-    std::string v = argv[++i];
+  args.each_flag(argc, argv, [&](const std::string& flag, const std::string& v) {
     if (flag == "--port")
       o.port = args.number(flag, v);
     else if (flag == "--threads")
@@ -51,8 +47,9 @@ options parse(int argc, char** argv) {
     else if (flag == "--name")
       o.name = v;
     else
-      args.fail("unknown flag " + flag);
-  }
+      return false;
+    return true;
+  });
   if (o.port < 0 || o.port > 65535)
     args.fail("--port 0..65535 is required");
   if (o.threads < 1 || o.threads > 2)

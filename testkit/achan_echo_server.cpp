@@ -20,11 +20,7 @@ int main(int argc, char** argv) {
   unsigned threads = 1;
   std::string name = "achan";
   bool log_calls = false;
-  for (int i = 1; i < argc; i += 2) {
-    std::string flag = argv[i];
-    if (i + 1 >= argc)
-      args.fail("missing value for " + flag);
-    std::string v = argv[i + 1];
+  args.each_flag(argc, argv, [&](const std::string& flag, const std::string& v) {
     if (flag == "--port")
       port = args.number(flag, v);
     else if (flag == "--threads")
@@ -34,8 +30,9 @@ int main(int argc, char** argv) {
     else if (flag == "--log-calls")
       log_calls = args.number(flag, v) != 0;
     else
-      args.fail("unknown flag " + flag);
-  }
+      return false;
+    return true;
+  });
   if (port < 0 || port > 65535)
     args.fail("--port 0..65535 is required");
   if (threads < 1)

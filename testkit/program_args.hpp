@@ -25,6 +25,20 @@ class program_args {
     std::exit(2);
   }
 
+  /// Calls `take(flag, value)` for each "--flag value" pair of argv[1..argc), in order;
+  /// fail()s on a flag without a value. `take` returns false for a flag it does not
+  /// know, which fail()s with "unknown flag".
+  template <class Take>
+  void each_flag(int argc, char** argv, Take take) const {
+    for (int i = 1; i < argc; i += 2) {
+      std::string flag = argv[i];
+      if (i + 1 >= argc)
+        fail("missing value for " + flag);
+      if (!take(flag, std::string{argv[i + 1]}))
+        fail("unknown flag " + flag);
+    }
+  }
+
   /// `value` of `flag` as a non-negative decimal number; fail()s on anything else.
   long number(const std::string& flag, const std::string& value) const {
     try {
