@@ -339,19 +339,10 @@ void h2_client_connection::read() {
 void h2_client_connection::flush() {
   if (writing_ || !session_ || phase_ == phase::closed)
     return;
-  for (;;) {
-    const std::uint8_t* data = nullptr;
-    auto n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      fail_connection({status_code::internal,
-                       std::string{"HTTP/2 send error: "} + nghttp2_strerror(static_cast<int>(n))});
-      return;
-    }
-    if (n == 0)
-      break;
-    write_buf_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-    if (write_buf_.size() >= 256 * 1024)
-      break;
+  if (auto err = h2util::gather_output(session_, write_buf_); err < 0) {
+    fail_connection({status_code::internal,
+                     std::string{"HTTP/2 send error: "} + nghttp2_strerror(static_cast<int>(err))});
+    return;
   }
   if (write_buf_.empty()) {
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))

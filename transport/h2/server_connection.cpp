@@ -260,18 +260,9 @@ void h2_server_connection::read() {
 void h2_server_connection::flush() {
   if (writing_ || closed_ || !session_ || receiving_)
     return;  // (never mem_send from inside mem_recv's callbacks)
-  for (;;) {
-    const std::uint8_t* data = nullptr;
-    auto n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      close();
-      return;
-    }
-    if (n == 0)
-      break;
-    write_buf_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-    if (write_buf_.size() >= 256 * 1024)
-      break;
+  if (h2util::gather_output(session_, write_buf_) < 0) {
+    close();
+    return;
   }
   if (write_buf_.empty()) {
     if ((!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
