@@ -307,3 +307,50 @@ TEST_CASE("achan server: killed mid-stream - the grpc++ client gets UNAVAILABLE 
   REQUIRE_MESSAGE(line, "grpcpp_echo_client printed nothing");
   CHECK_MESSAGE(line->find("\"code\":14") != std::string::npos, *line);
 }
+
+TEST_CASE("achan server: shutdown under load - no wait-for-ready call on the channel fails") {
+  // Regression: a server that closed right after a single GOAWAY raced with streams
+  // already on the wire; their writes failed (EPIPE) and the calls ended UNAVAILABLE.
+  // The two-step GOAWAY (notice + PING, then the real last stream id) makes every
+  // stream either served or refused-and-repicked.
+  auto stays = std::make_unique<echo_server>();
+  client c;
+  for (int round = 0; round < 3; ++round) {
+    auto leaves = std::make_unique<echo_server>();
+    dial_options o;
+    o.balancer = "round_robin";
+    o.block_until_ready = 10s;
+    auto ch = achan::dial(c.sys, "ipv4:" + stays->address + "," + leaves->address, o);
+    REQUIRE(ch);
+    std::atomic<int> failed{0}, calls{0}, chains_ended{0};
+    std::atomic<bool> stop{false};
+    std::mutex m;
+    std::string first_error;
+    std::function<void()> one = [&] {
+      ch->call(unary, test::echo_request("x"), {.timeout = 10s, .wait_for_ready = true},
+               [&](call_result&& r) {
+                 if (!r.status.ok()) {
+                   std::lock_guard lk{m};
+                   if (failed++ == 0)
+                     first_error = r.status.to_string();
+                 }
+                 ++calls;
+                 if (!stop.load())
+                   one();
+                 else
+                   ++chains_ended;
+               });
+    };
+    for (int i = 0; i < 32; ++i)
+      one();
+    std::this_thread::sleep_for(100ms);
+    leaves->server.shutdown(2000ms);  // while 32 calls are in flight
+    std::this_thread::sleep_for(100ms);
+    stop = true;
+    for (int i = 0; i < 1000 && chains_ended.load() < 32; ++i)
+      std::this_thread::sleep_for(10ms);
+    REQUIRE(chains_ended.load() == 32);  // nothing of ours runs after this scope
+    CHECK(calls.load() > 64);
+    CHECK_MESSAGE(failed.load() == 0, first_error);
+  }
+}

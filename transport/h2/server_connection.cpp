@@ -19,6 +19,11 @@ namespace achan::transport {
 using h2util::header;
 using h2util::view;
 
+namespace {
+/// Payload of the PING sent with the shutdown notice (see go_away()).
+constexpr std::uint8_t goaway_ping[8] = {'a', 'c', 'h', 'a', 'n', 'g', 'o', 'a'};
+}  // namespace
+
 /// One request stream.
 struct server_stream {
   server_stream(std::int32_t i, std::size_t max_receive, const asio::any_io_executor& ex)
@@ -134,6 +139,9 @@ struct h2_server_callbacks {
 
   static int on_frame(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
+    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) &&
+        std::memcmp(frame->ping.opaque_data, goaway_ping, sizeof goaway_ping) == 0)
+      c.final_goaway();
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
       return 0;
     auto* s = stream(c, frame->hd.stream_id);
@@ -327,7 +335,14 @@ void h2_server_connection::dispatch_streaming(server_stream& s) {
   if (s.dispatched || s.answered || !grpc_request(s))
     return;
   auto m = server_.methods_.find(s.method);
-  if (m == server_.methods_.end() || !m->second.streaming)
+  if (m == server_.methods_.end()) {
+    // Answered at its headers, as grpc++ and grpc-go do: a client that keeps its stream
+    // open until it has an answer (a reflection client) is not left waiting.
+    send_trailers_only(s, {status_code::unimplemented, "unknown method " + s.method});
+    s.reset_after_answer = true;  // stop the client's remaining requests
+    return;
+  }
+  if (!m->second.streaming)
     return;  // unary or server-streaming: dispatched once the request is complete
   s.streaming_request = true;
   auto pending = begin_call(s);
@@ -437,16 +452,30 @@ void h2_server_connection::end(std::int32_t id) {
   streams_.erase(it);
 }
 
+// Graceful shutdown in two steps, as RFC 9113 section 6.8 advises and gRPC servers do:
+// a GOAWAY announcing the shutdown (last stream id 2^31-1) and a PING; once the PING is
+// acknowledged the client has seen the announcement and opens no more streams here, so
+// the final GOAWAY's last stream id covers every stream it sent. Closing right after a
+// single GOAWAY instead races with streams already on the wire: the client's write then
+// fails (EPIPE) and those calls end UNAVAILABLE although the server never saw them.
 void h2_server_connection::go_away() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->closed_ || self->draining_ || !self->session_)
+    if (self->closed_ || self->notice_sent_ || !self->session_)
       return;
-    self->draining_ = true;
-    nghttp2_submit_goaway(self->session_, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(self->session_), NGHTTP2_NO_ERROR,
-                          nullptr, 0);
+    self->notice_sent_ = true;
+    nghttp2_submit_shutdown_notice(self->session_);
+    nghttp2_submit_ping(self->session_, NGHTTP2_FLAG_NONE, goaway_ping);
     self->flush();
   });
+}
+
+void h2_server_connection::final_goaway() {
+  if (closed_ || draining_ || !notice_sent_ || !session_)
+    return;
+  draining_ = true;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
 }
 
 void h2_server_connection::close_now() {

@@ -56,6 +56,8 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   std::shared_ptr<pending_response> begin_call(server_stream& s);
   void end(std::int32_t id);
   void close();
+  /// The PING sent with the shutdown notice was acknowledged: send the real GOAWAY.
+  void final_goaway();
 
   h2_server& server_;
   asio::ip::tcp::socket socket_;  // accepted on its own strand: its executor serialises us
@@ -65,7 +67,8 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   std::string write_buf_;
   bool writing_ = false;
   bool receiving_ = false;  // inside nghttp2_session_mem_recv
-  bool draining_ = false;
+  bool notice_sent_ = false;  // shutdown announced (GOAWAY 2^31-1 + PING)
+  bool draining_ = false;     // final GOAWAY sent: close once the last stream ends
   bool closed_ = false;
   std::unordered_map<std::int32_t, std::unique_ptr<server_stream>> streams_;
 };
