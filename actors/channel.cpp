@@ -178,7 +178,7 @@ caf::expected<channel> wait_until_ready(channel ch, clock_duration limit) {
 }  // namespace
 
 caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_options opts) {
-  auto resolvers = resolver_registry::with_builtins();
+  auto resolvers = resolver_registry::with_builtins(opts.dns);
   for (auto& r : opts.resolvers)
     resolvers.add(r);
   auto parsed =
@@ -202,6 +202,11 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
     return make_error(errc::invalid_option, err);
   if (opts.idle_timeout < clock_duration::zero())
     return make_error(errc::invalid_option, "idle_timeout must not be negative");
+  if (auto err = validate(opts.dns); !err.empty())
+    return make_error(errc::invalid_option, err);
+  if (opts.connections_per_address < 1 || opts.connections_per_address > 1000)
+    return make_error(errc::invalid_option, "connections_per_address must be 1..1000, not " +
+                                                std::to_string(opts.connections_per_address));
   if (!opts.transport)
     opts.transport = transport::make_h2_transport();
 
@@ -212,12 +217,20 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   i->shared->authority =
       std::make_shared<const std::string>(default_authority(*parsed.value, opts));
   i->states = spawn_state_manager(sys, i->mirror);
-  i->actor = spawn_channel_actor(
-      sys, channel_config{*parsed.value, std::move(builder),
-                          lb_config{opts.balancer, opts.shuffle_address_list}, std::move(policies),
-                          std::move(opts.transport), opts.backoff,
-                          opts.seed.value_or(std::random_device{}()), opts.idle_timeout,
-                          opts.wait_for_ready, i->states, i->shared});
+  channel_config cfg{*parsed.value,
+                     std::move(builder),
+                     lb_config{opts.balancer, opts.shuffle_address_list},
+                     std::move(policies),
+                     std::move(opts.transport),
+                     opts.backoff,
+                     opts.seed.value_or(std::random_device{}()),
+                     opts.idle_timeout,
+                     opts.wait_for_ready,
+                     i->states,
+                     i->shared,
+                     opts.connections_per_address,
+                     std::move(opts.observer)};
+  i->actor = spawn_channel_actor(sys, std::move(cfg));
   channel ch{std::move(i)};
   if (opts.block_until_ready)
     return wait_until_ready(std::move(ch), *opts.block_until_ready);

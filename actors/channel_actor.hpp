@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "actors/balancer/registry.hpp"
+#include "actors/config/events.hpp"
 #include "actors/config/target.hpp"
 #include "actors/protocol.hpp"
 #include "actors/resolver/resolver.hpp"
@@ -52,6 +53,8 @@ struct channel_config {
   bool default_wait_for_ready = false;
   state_manager_actor states;
   std::shared_ptr<channel_shared> shared;
+  unsigned connections_per_address = 1;
+  channel_observer observer;
 };
 
 /// Spawns the channel actor (IDLE until the first call or channel_connect).

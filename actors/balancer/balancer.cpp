@@ -41,6 +41,8 @@ struct balancer_state {
   struct owned {
     subchannel_actor actor;
     slot* owner;
+    std::string address;
+    connectivity_state state = connectivity_state::idle;
   };
   std::unordered_map<subchannel_id, owned> subchannels;
   subchannel_id next_id = 1;
@@ -49,17 +51,46 @@ struct balancer_state {
   static inline const char* name = "achan.balancer";
 };
 
-subchannel_id slot::create_subchannel(const std::string& address) {
+/// With connections_per_address > 1, copy i > 0 of an address is the key
+/// "address<US>i" (ASCII unit separator, which no address contains).
+constexpr char copy_separator = '\x1f';
+
+std::string address_of(const std::string& key) {
+  return key.substr(0, key.find(copy_separator));
+}
+
+std::vector<std::string> expand(const std::vector<std::string>& addresses, unsigned copies) {
+  if (copies <= 1)
+    return addresses;
+  std::vector<std::string> keys;
+  keys.reserve(addresses.size() * copies);
+  for (auto& a : addresses) {
+    keys.push_back(a);
+    for (unsigned i = 1; i < copies; ++i)
+      keys.push_back(a + copy_separator + std::to_string(i));
+  }
+  return keys;
+}
+
+void notify(self_ptr self, channel_event e) {
+  if (!self->state.cfg.observer)
+    return;
+  e.at = self->clock().now();
+  self->state.cfg.observer(e);
+}
+
+subchannel_id slot::create_subchannel(const std::string& key) {
   auto& st = self->state;
   auto id = st.next_id++;
+  auto address = address_of(key);
   subchannel_config sc{id,
                        address,
                        st.cfg.transport,
                        st.cfg.backoff,
                        st.cfg.seed ^ (id * 0x9E3779B97F4A7C15ULL),
                        balancer_actor{self}};
-  st.subchannels.emplace(id,
-                         balancer_state::owned{spawn_subchannel(self->home_system(), sc), this});
+  st.subchannels.emplace(id, balancer_state::owned{spawn_subchannel(self->home_system(), sc), this,
+                                                   std::move(address)});
   return id;
 }
 
@@ -72,7 +103,15 @@ void slot::shutdown_subchannel(subchannel_id id) {
   auto& subs = self->state.subchannels;
   if (auto i = subs.find(id); i != subs.end()) {
     self->send(i->second.actor, subchannel_shutdown{});
+    channel_event e;
+    e.what = channel_event::kind::subchannel_state;
+    e.subchannel = id;
+    e.address = i->second.address;
+    e.from = i->second.state;
+    e.to = connectivity_state::shutdown;
+    e.reason = "removed by the balancer";
     subs.erase(i);
+    notify(self, std::move(e));
   }
 }
 
@@ -144,6 +183,10 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
       [=](resolver_update& u) {
         auto& st = self->state;
         if (!u.error.ok()) {
+          channel_event e;
+          e.what = channel_event::kind::resolver_error;
+          e.reason = u.error.message;
+          notify(self, std::move(e));
           st.current->impl->resolver_error(u.error);
           if (st.pending)
             st.pending->impl->resolver_error(u.error);
@@ -159,7 +202,12 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
             cfg = st.pending ? st.pending->cfg : st.current->cfg;  // keep the last good choice
           }
           st.had_good_update = true;
-          apply_addresses(self, u.addresses, std::move(cfg));
+          channel_event e;
+          e.what = channel_event::kind::resolver_update;
+          e.addresses = u.addresses;
+          notify(self, std::move(e));
+          apply_addresses(self, expand(u.addresses, st.cfg.connections_per_address),
+                          std::move(cfg));
         }
         maybe_swap(self);
       },
@@ -168,6 +216,16 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
         auto i = subs.find(u.id);
         if (i == subs.end())
           return;  // shut down meanwhile
+        if (u.state != i->second.state) {
+          channel_event e;
+          e.what = channel_event::kind::subchannel_state;
+          e.subchannel = u.id;
+          e.address = i->second.address;
+          e.from = std::exchange(i->second.state, u.state);
+          e.to = u.state;
+          e.reason = u.last_error.message;
+          notify(self, std::move(e));
+        }
         i->second.owner->impl->on_subchannel_update(u);
         maybe_swap(self);
       },

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "actors/balancer/registry.hpp"
+#include "actors/config/events.hpp"
 #include "actors/protocol.hpp"
 #include "actors/subchannel/backoff.hpp"
 #include "transport/transport.hpp"
@@ -32,6 +33,10 @@ struct balancer_config {
   backoff_params backoff;  ///< for every subchannel
   std::uint64_t seed = 0;  ///< shuffles, start offsets, backoff jitter
   picker_sink channel;     ///< receives every picker the current policy publishes
+  /// Each resolved address becomes this many subchannels (policies see it repeated under
+  /// distinct keys; the subchannels connect to the plain address).
+  unsigned connections_per_address = 1;
+  channel_observer observer;  ///< optional; told about resolver and subchannel events
 };
 
 /// Spawns a balancer running `cfg.initial`. `cfg.initial.name` must be registered.

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "actors/balancer/policy.hpp"
+#include "actors/config/dns_options.hpp"
+#include "actors/config/events.hpp"
 #include "actors/resolver/resolver.hpp"
 #include "actors/subchannel/backoff.hpp"
 #include "transport/transport.hpp"
@@ -37,6 +39,10 @@ struct dial_options {
   /// channel. Share one transport (make_h2_transport) between channels to share its
   /// threads, or pass a simulated transport in tests.
   transport::transport_ptr transport;
+  /// How the dns: resolver re-resolves: resolve_now rate limit (30 s), optional periodic
+  /// or TTL-driven refresh (off), per-query timeout (5 s), retry backoff after errors.
+  /// Ignored for other schemes and when `resolvers` replaces "dns".
+  dns_options dns;
   /// Extra resolvers, consulted before the built-ins (same scheme replaces).
   std::vector<resolver_builder_ptr> resolvers;
   /// Extra balancing policies by name (same name replaces a built-in).
@@ -47,6 +53,13 @@ struct dial_options {
   std::optional<std::string> authority;
   /// Seed for jitter, shuffles and start offsets; random if unset.
   std::optional<std::uint64_t> seed;
+  /// Subchannels (connections) per resolved address, 1..1000. With more than one, the
+  /// policy sees each address that many times, so round_robin spreads calls over all of
+  /// the connections; calls still report the plain address as their peer.
+  unsigned connections_per_address = 1;
+  /// Told about resolver answers and subchannel state changes (see channel_event);
+  /// runs on the balancer actor and must not block.
+  channel_observer observer;
 };
 
 }  // namespace achan

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "actors/resolver/dns_resolver.hpp"
 #include "actors/resolver/resolver.hpp"
 #include "actors/resolver/static_resolver.hpp"
 
@@ -14,10 +15,11 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
-resolver_registry resolver_registry::with_builtins() {
+resolver_registry resolver_registry::with_builtins(const dns_options& dns) {
   resolver_registry r;
   for (auto& b : builtin_static_builders())
     r.add(std::move(b));
+  r.add(make_dns_builder(dns));
   return r;
 }
 

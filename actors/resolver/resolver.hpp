@@ -13,6 +13,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/config/dns_options.hpp"
 #include "actors/config/target.hpp"
 #include "actors/protocol.hpp"
 
@@ -36,8 +37,9 @@ using resolver_builder_ptr = std::shared_ptr<resolver_builder>;
 /// Scheme → builder. Later additions replace earlier ones with the same scheme.
 class resolver_registry {
  public:
-  /// passthrough, ipv4, ipv6, unix, unix-abstract and dns.
-  static resolver_registry with_builtins();
+  /// passthrough, ipv4, ipv6, unix, unix-abstract, and dns (c-ares lookups scheduled
+  /// by `dns`).
+  static resolver_registry with_builtins(const dns_options& dns = {});
   /// Adds (or replaces) the builder for `b->scheme()`.
   void add(resolver_builder_ptr b);
   /// The builder for `scheme` (case-insensitive), or nullptr.

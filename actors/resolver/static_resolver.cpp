@@ -1,7 +1,5 @@
 #include "actors/resolver/static_resolver.hpp"
 
-#include <arpa/inet.h>
-
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -47,43 +45,6 @@ class static_builder final : public resolver_builder {
   static_resolve_fn fn_;
 };
 
-bool is_ip_literal(const std::string& host, int family) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(family, host.c_str(), buf) == 1;
-}
-
-/// dns: until the c-ares resolver exists, IP literals and localhost only. Other names
-/// pass dial-time validation and fail at run time with a clear UNAVAILABLE.
-class literal_dns_builder final : public resolver_builder {
- public:
-  std::string scheme() const override { return "dns"; }
-  std::string validate(const target& t) const override { return split(t).error; }
-  resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink) override {
-    resolver_update answer;
-    auto hp = *split(t).value;
-    if (is_ip_literal(hp.host, AF_INET) || is_ip_literal(hp.host, AF_INET6)) {
-      answer.addresses.push_back(join_host_port(hp.host, hp.port));
-    } else if (hp.host == "localhost") {
-      answer.addresses.push_back(join_host_port("127.0.0.1", hp.port));
-      answer.addresses.push_back(join_host_port("::1", hp.port));
-    } else {
-      answer.error = {status_code::unavailable,
-                      "DNS lookup of '" + hp.host +
-                          "' is not available in this build yet; use an IP address, localhost "
-                          "or an ipv4:/ipv6:/unix: target"};
-    }
-    return sys.spawn(static_resolver, std::move(answer), std::move(sink));
-  }
-
- private:
-  static host_port_result split(const target& t) {
-    auto r = split_host_port(t.endpoint, 443);
-    if (!r.value && r.error.empty())
-      r.error = "invalid dns target '" + t.original + "'";
-    return r;
-  }
-};
-
 }  // namespace
 
 resolver_builder_ptr make_static_builder(std::string scheme, static_resolve_fn fn) {
@@ -107,7 +68,6 @@ std::vector<resolver_builder_ptr> builtin_static_builders() {
   out.push_back(make_static_builder("unix", [](const target& t) { return parse_unix(t); }));
   out.push_back(
       make_static_builder("unix-abstract", [](const target& t) { return parse_unix(t); }));
-  out.push_back(std::make_shared<literal_dns_builder>());
   return out;
 }
 

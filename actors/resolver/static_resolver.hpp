@@ -1,8 +1,7 @@
 #pragma once
 /// Resolvers whose answer is fixed by the target itself: passthrough, ipv4, ipv6,
-/// unix, unix-abstract, and dns for IP literals and "localhost" (real DNS lookups
-/// arrive with the c-ares resolver). They send their list once and again on every
-/// resolve_now; the balancer's diff makes the repeats free.
+/// unix, unix-abstract (dns: is actors/resolver/dns_resolver). They send their list
+/// once and again on every resolve_now; the balancer's diff makes the repeats free.
 #include <functional>
 
 #include "actors/resolver/resolver.hpp"

@@ -1,0 +1,56 @@
+#pragma once
+/// The dns: resolver: `dns:[//DNS_SERVER_IP[:PORT]/]host[:port]` (port 443 if omitted,
+/// DNS server port 53), and every bare `host:port` target. A thin actor around
+/// dns_core (when to query, what to send) and a dns::lookup_fn (the c-ares service,
+/// or a fake in tests). Lookups run off the actor: the answer comes back as a message
+/// tagged with its query's sequence number, so answers to an old query, or arriving
+/// after resolver_stop (the actor has quit), are dropped.
+///
+/// Errors go to the balancer as resolver_update{error = UNAVAILABLE, message naming the
+/// host, the DNS failure and the server}; the policies keep serving the last good list
+/// and fail calls with that message only when they have none.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "actors/config/dns_options.hpp"
+#include "actors/resolver/resolver.hpp"
+#include "transport/dns/lookup.hpp"
+
+namespace achan {
+
+/// The lookup request of a dns: target (host, port, DNS server; timeout left at its
+/// default), or a one-line error for dial(): bad host:port, or an authority that is not
+/// an IP literal with an optional port.
+struct dns_target_result {
+  std::optional<dns::lookup_request> value;
+  std::string error;
+};
+
+/// Parses a dns: target. Pure; any thread.
+dns_target_result parse_dns_target(const target& t);
+
+/// Everything one dns resolver actor needs.
+struct dns_resolver_config {
+  /// What to look up; `request.timeout` is used as given.
+  dns::lookup_request request;
+  /// Scheduling; validate(options) must be "".
+  dns_options options;
+  /// Seed of the retry jitter.
+  std::uint64_t seed = 0;
+  /// Starts lookups; called on the resolver actor, must not block.
+  dns::lookup_fn lookup;
+};
+
+/// Spawns a dns resolver that sends its updates to `sink` and queries at once. Stops on
+/// resolver_stop.
+resolver_actor spawn_dns_resolver(caf::actor_system& sys, dns_resolver_config cfg,
+                                  resolver_sink sink);
+
+/// The "dns" builder. Lookups go to `lookup`, or (if empty) to the process-wide c-ares
+/// service (dns::ares_service::shared(), taken when the first resolver is built).
+/// Targets are validated at dial time; each resolver gets `opts` (query_timeout becomes
+/// the request timeout) and a random jitter seed.
+resolver_builder_ptr make_dns_builder(dns_options opts, dns::lookup_fn lookup = {});
+
+}  // namespace achan

@@ -1,0 +1,53 @@
+#pragma once
+/// Asynchronous A/AAAA lookups with c-ares, driven by one thread of the service's own.
+///
+///   auto svc = achan::dns::ares_service::shared();
+///   svc->lookup({"svc.test", 50051, "127.0.0.1:5353", 5s}, [](dns::lookup_result&& r) {
+///     // on the service thread: hand `r` to its owner (an actor message), do not block
+///   });
+///
+/// Each lookup gets its own c-ares channel (servers, per-try timeout and the /etc/hosts
+/// choice differ per lookup; lookups are rare: a resolver asks at most once per
+/// rate-limit window). The thread polls the channels' sockets and a wake-up eventfd and
+/// feeds c-ares with ares_process_fd; it starts with the first lookup that needs a query,
+/// so literals and "localhost" never start it. The caller never blocks.
+#include <memory>
+
+#include "transport/dns/lookup.hpp"
+
+namespace achan::dns {
+
+/// The lookup service. All members are thread-safe.
+class ares_service {
+ public:
+  /// The process-wide service, created on first use and destroyed (thread joined) when
+  /// the last shared_ptr to it goes away; the next call makes a new one.
+  static std::shared_ptr<ares_service> shared();
+
+  ares_service();
+  /// Stops the thread. Lookups still pending end with lookup_error::cancelled (their
+  /// callbacks run on the service thread before it exits). Safe to run on the service
+  /// thread itself (a callback dropping the last reference): the thread then finishes
+  /// on its own.
+  ~ares_service();
+  ares_service(const ares_service&) = delete;
+  ares_service& operator=(const ares_service&) = delete;
+
+  /// Resolves `req.host` (A and AAAA): `done` runs exactly once. Literals and "localhost"
+  /// are answered at once on the caller's thread (see answer_locally); everything else
+  /// on the service thread, within about `req.timeout`. With `req.server` set, only that
+  /// server is asked and /etc/hosts is skipped; otherwise the system's resolv.conf
+  /// servers, then /etc/hosts, as c-ares does by default. Failures carry a message such
+  /// as "DNS lookup of 'svc.test' failed: name not found (NXDOMAIN) [server
+  /// 127.0.0.1:5353]".
+  void lookup(const lookup_request& req, lookup_callback done);
+
+  /// A lookup_fn that calls lookup() on `svc` (keeping it alive).
+  static lookup_fn as_function(std::shared_ptr<ares_service> svc);
+
+ private:
+  struct engine;
+  std::shared_ptr<engine> engine_;
+};
+
+}  // namespace achan::dns
