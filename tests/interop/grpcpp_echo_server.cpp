@@ -2,16 +2,20 @@
 // the reference peer for achan's interop tests, examples and benchmarks.
 //
 //   grpcpp_echo_server --port P [--host 127.0.0.1] [--name NAME] [--max-recv BYTES]
-//                      [--log-calls 1]
+//                      [--log-calls 1] [--reflection 1]
 //
 // Listens on 127.0.0.1 only (--host accepts nothing else); --port 0 picks a free port.
 // Prints exactly "listening on 127.0.0.1:PORT" (flushed) once it serves. SIGTERM or
 // SIGINT shuts it down gracefully (in-flight calls get 2 s) and it exits 0. Usage errors
 // exit 2. Request knobs (delay_ms, fail_code, reply_count, reply_size) are documented in
 // proto/echo.proto; request metadata whose key starts with "x-echo-" is copied back as
-// response initial and trailing metadata.
+// response initial and trailing metadata. --reflection 1 adds grpc++'s own server
+// reflection service (grpc.reflection.v1alpha), the reference for achan's reflection
+// client; without it the server has none (calls to it are UNIMPLEMENTED).
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
 
 #include <chrono>
 #include <csignal>
@@ -36,16 +40,18 @@ struct options {
   std::string host = "127.0.0.1";
   int port = -1;
   std::string name = "grpcpp";
-  int max_recv = -1;       ///< -1: grpc's default (4 MiB)
-  bool log_calls = false;  ///< print "call Unary <payload>" when a Unary handler starts
+  int max_recv = -1;        ///< -1: grpc's default (4 MiB)
+  bool log_calls = false;   ///< print "call Unary <payload>" when a Unary handler starts
+  bool reflection = false;  ///< serve grpc.reflection.v1alpha.ServerReflection
 };
 
 /// Set once from the options before the server starts; read by handler threads.
 bool log_calls = false;
 
-const achan::testkit::program_args args{"grpcpp_echo_server",
-                                        "grpcpp_echo_server --port P [--host 127.0.0.1] [--name "
-                                        "NAME] [--max-recv BYTES] [--log-calls 1]"};
+const achan::testkit::program_args args{
+    "grpcpp_echo_server",
+    "grpcpp_echo_server --port P [--host 127.0.0.1] [--name "
+    "NAME] [--max-recv BYTES] [--log-calls 1] [--reflection 1]"};
 
 options parse(int argc, char** argv) {
   options o;
@@ -60,6 +66,8 @@ options parse(int argc, char** argv) {
       o.max_recv = args.number(flag, v);
     else if (flag == "--log-calls")
       o.log_calls = args.number(flag, v) != 0;
+    else if (flag == "--reflection")
+      o.reflection = args.number(flag, v) != 0;
     else
       return false;
     return true;
@@ -189,6 +197,19 @@ class echo_service final : public achan::test::Echo::Service {
   std::string name_;
 };
 
+/// Removes grpc++'s reflection plugin from a ServerBuilder. Loading libgrpc++_reflection
+/// registers the plugin for every server (a static initializer in the library), so
+/// "off" has to take it out again.
+class without_reflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    std::erase_if(*plugins, [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+      return dynamic_cast<grpc::reflection::ProtoServerReflectionPlugin*>(p.get()) != nullptr;
+    });
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -200,8 +221,12 @@ int main(int argc, char** argv) {
   auto stop_signals = achan::testkit::block_stop_signals();
 
   grpc::EnableDefaultHealthCheckService(true);
+  if (opt.reflection)
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   echo_service service(opt.name);
   grpc::ServerBuilder builder;
+  if (!opt.reflection)
+    builder.SetOption(std::make_unique<without_reflection>());
   int port = 0;
   builder.AddListeningPort(opt.host + ":" + std::to_string(opt.port),
                            grpc::InsecureServerCredentials(), &port);

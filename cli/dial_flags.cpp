@@ -1,0 +1,76 @@
+#include "cli/dial_flags.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include "transport/grpc/wire_text.hpp"
+
+namespace achan::cli {
+namespace {
+
+std::string trim(std::string s) {
+  auto b = s.find_first_not_of(" \t");
+  auto e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string{} : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+void add_dial_flags(std::vector<flag_spec>& flags, unsigned set) {
+  flags.push_back(
+      {"--lb", "", "NAME", "load-balancing policy: pick_first (default) or round_robin"});
+  flags.push_back(
+      {"--authority", "", "HOST", ":authority of every call (default: from the target)"});
+  flags.push_back({"--dns-refresh", "", "DURATION",
+                   "dns: targets: re-resolve this often, so new backends are seen (default: off)"});
+  flags.push_back({"--connections", "", "K", "connections (subchannels) per address (default 1)"});
+  if (set & dial_flags_calls) {
+    flags.push_back({"--header", "-H", "'KEY: VALUE'", "request metadata", true});
+    flags.push_back({"--deadline", "", "DURATION", "per-call deadline (default: none)"});
+    flags.push_back({"--wait-for-ready", "", "",
+                     "wait for a READY backend instead of failing fast with UNAVAILABLE"});
+  }
+}
+
+dial_options dial_options_from(const parsed_args& args) {
+  dial_options o;
+  if (args.has("--lb"))
+    o.balancer = args.get("--lb");
+  if (args.has("--authority"))
+    o.authority = args.get("--authority");
+  if (auto d = args.duration("--dns-refresh"))
+    o.dns.refresh_interval = std::chrono::duration_cast<clock_duration>(*d);
+  o.connections_per_address = static_cast<unsigned>(args.integer("--connections", 1, 1, 1000));
+  return o;
+}
+
+call_options call_options_from(const parsed_args& args) {
+  call_options o;
+  for (auto& h : args.all("--header")) {
+    auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0)
+      throw usage_error("--header '" + h + "' is not 'KEY: VALUE'");
+    auto key = trim(h.substr(0, colon));
+    for (auto& c : key)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    o.md.emplace_back(std::move(key), trim(h.substr(colon + 1)));
+  }
+  if (auto err = grpc::metadata_error(o.md); !err.empty())
+    throw usage_error("--header: " + err);
+  if (auto d = args.duration("--deadline")) {
+    if (d->count() <= 0)
+      throw usage_error("--deadline must be greater than zero");
+    o.timeout = std::chrono::duration_cast<clock_duration>(*d);
+  }
+  if (args.has("--wait-for-ready"))
+    o.wait_for_ready = true;
+  return o;
+}
+
+channel dial_or_throw(caf::actor_system& sys, const std::string& target, dial_options opts) {
+  auto ch = dial(sys, target, std::move(opts));
+  if (!ch)
+    throw usage_error(to_string_with_message(ch.error()));
+  return std::move(*ch);
+}
+
+}  // namespace achan::cli

@@ -1,0 +1,35 @@
+#pragma once
+/// The flags every client subcommand (call, bench, watch) shares — balancer, deadline,
+/// wait-for-ready, metadata, authority, DNS refresh, connections per address — and the
+/// code that turns them into dial_options / call_options and dials the channel.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/channel.hpp"
+#include "cli/flags.hpp"
+
+namespace achan::cli {
+
+/// Which of the shared client flags a subcommand takes.
+enum dial_flag_set : unsigned {
+  dial_flags_basic = 0,  ///< --lb --authority --dns-refresh --connections
+  dial_flags_calls = 1,  ///< also -H --deadline --wait-for-ready
+};
+
+/// Appends the shared flags to `flags`.
+void add_dial_flags(std::vector<flag_spec>& flags, unsigned set);
+
+/// dial_options from the parsed flags (balancer, authority, dns refresh, connections).
+/// Throws usage_error for a malformed value.
+dial_options dial_options_from(const parsed_args& args);
+
+/// call_options from -H, --deadline and --wait-for-ready. Throws usage_error for a
+/// header without ':' or with a key or value gRPC does not allow.
+call_options call_options_from(const parsed_args& args);
+
+/// Dials `target`; a malformed target, unknown balancer or invalid option becomes a
+/// usage_error carrying achan's message.
+channel dial_or_throw(caf::actor_system& sys, const std::string& target, dial_options opts);
+
+}  // namespace achan::cli
