@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/command_support.hpp"
+#include "tests/support/dnsmasq.hpp"
 
 using namespace achan::test;
 using json = nlohmann::json;
@@ -72,4 +73,32 @@ TEST_CASE("achan watch: text lines and --duration ends it with exit 0") {
   CHECK(r.out.find("subchannel  " + s.address) != std::string::npos);
   auto bad = run_achan({"watch", "nope:///x", "--lb", "weird"});
   CHECK(bad.exit_code == 2);
+}
+
+TEST_CASE("achan watch: --dns-refresh shows a record added to the DNS server") {
+  dnsmasq dns{{{"127.0.0.1", "svc.test"}}};
+  child_process watch{achan_bin(),
+                      {"watch", "dns://" + dns.server() + "/svc.test:50999", "--json",
+                       "--dns-refresh", "300ms", "--duration", "20s"}};
+  auto resolver_sizes = [&] {
+    std::vector<std::size_t> sizes;
+    for (auto& l : watch.lines())
+      if (auto j = json::parse(l); j["event"] == "resolver")
+        sizes.push_back(j["addresses"].size());
+    return sizes;
+  };
+  auto wait_for_size = [&](std::size_t n) {
+    for (int i = 0; i < 100; ++i) {
+      auto s = resolver_sizes();
+      if (!s.empty() && s.back() == n)
+        return true;
+      watch.wait_for_line("{", std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  REQUIRE(wait_for_size(1));
+  dns.set_records({{"127.0.0.1", "svc.test"}, {"127.0.0.2", "svc.test"}});
+  CHECK(wait_for_size(2));
+  watch.signal(SIGTERM);
+  CHECK(watch.wait_exit(std::chrono::seconds(10)) == 0);
 }
