@@ -62,7 +62,7 @@ call_handle channel::call(std::string method, std::string payload, call_options 
   }
   auto c = make_call(shared, now(), std::move(method), std::move(payload), std::move(opts),
                      impl_->wait_for_ready, std::move(done));
-  caf::anon_send(impl_->actor, start_call{c});
+  submit_call(*shared, impl_->actor, c, now());
   return call_handle{std::move(c), impl_->actor};
 }
 
@@ -77,7 +77,7 @@ call_handle channel::server_stream(std::string method, std::string request, call
   auto c = make_call(shared, now(), std::move(method), std::move(request), std::move(opts),
                      impl_->wait_for_ready, std::move(done));
   c->on_message = std::move(on_message);
-  caf::anon_send(impl_->actor, start_call{c});
+  submit_call(*shared, impl_->actor, c, now());
   return call_handle{std::move(c), impl_->actor};
 }
 
@@ -97,7 +97,7 @@ stream_call channel::bidi_stream(std::string method, call_options opts,
   if (shared->closed.load(std::memory_order_acquire))
     c->fail(status_code::cancelled, "channel closed");
   else
-    caf::anon_send(impl_->actor, start_call{c});
+    submit_call(*shared, impl_->actor, c, now());
   return stream_call{std::move(c), impl_->actor};
 }
 

@@ -43,6 +43,15 @@ void publish_state(self_ptr self, connectivity_state s) {
   self->send(st.cfg.states, set_state{s});
 }
 
+/// Installs `p` and publishes it for submit_call's fast path while READY.
+void set_picker(self_ptr self, picker_ptr p) {
+  auto& st = self->state;
+  st.picker = std::move(p);
+  st.cfg.shared->ready_picker.store(
+      st.state == connectivity_state::ready && !st.closed ? st.picker : nullptr,
+      std::memory_order_release);
+}
+
 void arm_idle_timer(self_ptr self, clock_duration after) {
   auto& st = self->state;
   if (st.cfg.idle_timeout <= clock_duration::zero())
@@ -130,31 +139,38 @@ void repick_waiting(self_ptr self) {
 
 constexpr int max_reroutes = 3;
 
+/// What every call gets before its first pick: the reroute hook, and the checks that
+/// can end it at once. False if it ended the call.
+bool admit_call(const channel_actor& me, const call_ptr& c, time_point now) {
+  c->reroute = [me, left = max_reroutes](const call_ptr& rc) mutable {
+    if (left-- <= 0)
+      return false;
+    caf::anon_send(me, reroute_call{rc});
+    return true;
+  };
+  if (c->deadline() <= now) {
+    c->fail(status_code::deadline_exceeded, "deadline exceeded before the call started");
+    return false;
+  }
+  if (!c->request_metadata().empty()) {
+    if (auto err = grpc::metadata_error(c->request_metadata()); !err.empty()) {
+      c->fail(status_code::internal, std::move(err));  // as grpc-go reports bad metadata
+      return false;
+    }
+  }
+  return true;
+}
+
 void on_call(self_ptr self, const call_ptr& c) {
   auto& st = self->state;
   if (st.closed) {
     c->fail(status_code::cancelled, "channel closed");
     return;
   }
-  c->reroute = [me = channel_actor{self}, left = max_reroutes](const call_ptr& rc) mutable {
-    if (left-- <= 0)
-      return false;
-    caf::anon_send(me, reroute_call{rc});
-    return true;
-  };
   auto now = self->clock().now();
   st.last_activity = now;
-  if (c->deadline() <= now) {
-    c->fail(status_code::deadline_exceeded, "deadline exceeded before the call started");
-    return;
-  }
-  if (!c->request_metadata().empty()) {
-    if (auto err = grpc::metadata_error(c->request_metadata()); !err.empty()) {
-      c->fail(status_code::internal, std::move(err));  // as grpc-go reports bad metadata
-      return;
-    }
-  }
-  dispatch(self, c);
+  if (admit_call(channel_actor{self}, c, now))
+    dispatch(self, c);
 }
 
 void quit_if_done(self_ptr self) {
@@ -173,7 +189,7 @@ void close_channel(self_ptr self) {
   for (auto& c : waiting)
     c->fail(status_code::cancelled, "channel closed");
   stop_balancer(self);
-  st.picker = std::make_shared<fail_picker>(status{status_code::cancelled, "channel closed"});
+  set_picker(self, std::make_shared<fail_picker>(status{status_code::cancelled, "channel closed"}));
   publish_state(self, connectivity_state::shutdown);
 }
 
@@ -240,8 +256,8 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         if (st.closed || !st.balancer ||
             self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.balancer))
           return;  // from a balancer released when going IDLE
-        st.picker = std::move(u.picker);
         publish_state(self, u.state);
+        set_picker(self, std::move(u.picker));
         repick_waiting(self);  // re-queued calls wake an IDLE policy (dispatch)
       },
       [=](channel_connect) {
@@ -257,6 +273,10 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         if (t.gen != st.idle_gen || st.closed || !st.balancer)
           return;
         auto now = self->clock().now();
+        // Calls placed by submit_call's fast path never pass through here.
+        auto fast = time_point{
+            time_point::duration{st.cfg.shared->last_fast_call.load(std::memory_order_relaxed)}};
+        st.last_activity = std::max(st.last_activity, fast);
         auto quiet_for = now - st.last_activity;
         bool busy = st.cfg.shared->active_calls.load(std::memory_order_relaxed) > 0;
         if (busy || quiet_for < st.cfg.idle_timeout) {
@@ -264,8 +284,8 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
           return;
         }
         stop_balancer(self);
-        st.picker = std::make_shared<queue_picker>();
         publish_state(self, connectivity_state::idle);
+        set_picker(self, std::make_shared<queue_picker>());
       },
   };
 }
@@ -286,6 +306,22 @@ call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now
                              })};
   c->authority = shared->authority;
   return c;
+}
+
+void submit_call(channel_shared& shared, const channel_actor& actor, const call_ptr& c,
+                 time_point now) {
+  if (auto p = shared.ready_picker.load(std::memory_order_acquire)) {
+    auto r = p->pick();
+    if (r.what == pick_result::kind::complete) {
+      if (!admit_call(actor, c, now))
+        return;
+      shared.last_fast_call.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+      c->carrier = *r.conn;
+      (*r.conn)->start_call(c);
+      return;
+    }
+  }
+  caf::anon_send(actor, start_call{c});
 }
 
 channel_actor spawn_channel_actor(caf::actor_system& sys, channel_config cfg) {

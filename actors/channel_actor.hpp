@@ -12,9 +12,17 @@
 ///
 /// A connection that could not send a call at all hands it back (call::reroute) and
 /// it is picked again, up to 3 times: calls racing a connection loss are not failed.
+///
+/// Fast path: while the channel is READY the actor also publishes its picker in
+/// channel_shared::ready_picker, and channel handles pick from it on the caller's thread
+/// (submit_call): a call that picks a connection goes straight to it, without a hop
+/// through this actor. Anything else — nothing READY, a queue or fail pick, a reroute —
+/// takes the actor path above, so the actor stays the only owner of the queue and of
+/// every picker change.
 #include <atomic>
 #include <memory>
 
+#include "actors/balancer/picker.hpp"
 #include "actors/balancer/registry.hpp"
 #include "actors/config/events.hpp"
 #include "actors/config/target.hpp"
@@ -31,7 +39,19 @@ struct channel_shared {
   std::atomic<std::int64_t> active_calls{0};     ///< started and not yet finished
   std::atomic<bool> closed{false};               ///< close() was called
   std::shared_ptr<const std::string> authority;  ///< for every call (immutable after dial)
+  /// The current picker while the channel is READY, else null. Stored only by the
+  /// channel actor; loaded by submit_call on any thread.
+  std::atomic<std::shared_ptr<const picker>> ready_picker;
+  /// When submit_call last placed a call itself (channel clock ticks since its epoch),
+  /// so the idle timer sees calls that never reached the actor.
+  std::atomic<time_point::rep> last_fast_call{0};
 };
+
+/// Starts `c` (made by make_call): picks from `shared.ready_picker` on the calling thread
+/// and hands the call to the picked connection, or sends it to `actor` (start_call) when
+/// there is no READY picker or the pick is not `complete`. Thread-safe.
+void submit_call(channel_shared& shared, const channel_actor& actor, const call_ptr& c,
+                 time_point now);
 
 /// Creates a call counted in `shared->active_calls` (until it finishes) whose deadline
 /// is `now + opts.timeout`. The call gets its own control block, so the weak_ptr a

@@ -527,3 +527,25 @@ TEST_CASE("channel: invalid request metadata fails the call with a clear INTERNA
   CHECK(f.results[3].status.ok());
   CHECK(f.sim->stats("10.0.0.1:1").calls == 1);  // the bad ones never left the channel
 }
+
+TEST_CASE("channel: calls placed on the caller's thread while READY keep the channel from idling") {
+  channel_fixture f;
+  f.opts.idle_timeout = 10s;
+  auto ch = f.dial_manual();
+  f.resolver->update({"10.0.0.1:1"});
+  f.start(ch);  // through the channel actor: nothing is READY yet
+  f.run();
+  REQUIRE(ch.state() == cs::ready);
+  f.advance(6s);
+  f.start(ch);  // READY: picked from the published picker, straight to the connection
+  f.run();
+  CHECK(f.results.size() == 2);
+  f.advance(4s);  // 10 s after the first call, 4 s after the last one
+  CHECK(ch.state() == cs::ready);
+  f.advance(6s);
+  CHECK(ch.state() == cs::idle);
+  f.start(ch);  // IDLE: the fast path is off; the actor reconnects
+  f.run();
+  CHECK(ch.state() == cs::ready);
+  CHECK(f.results.size() == 3);
+}
