@@ -91,6 +91,22 @@ class channel {
                    std::function<void(call_result&&)> done);
   /// Future form of the above.
   std::future<call_result> call(std::string method, std::string payload, call_options opts = {});
+  /// Unary call with a protobuf message (anything with ByteSizeLong() and
+  /// SerializeToArray(), e.g. google::protobuf::MessageLite): serialized once, into the
+  /// buffer the HTTP/2 transport sends the request from (no copy before nghttp2's frame).
+  /// Otherwise as the bytes form.
+  template <class Message>
+  auto call(std::string method, const Message& request, call_options opts,
+            std::function<void(call_result&&)> done)
+      -> decltype(request.ByteSizeLong(), call_handle{}) {
+    std::string bytes(request.ByteSizeLong(), '\0');
+    if (!request.SerializeToArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      done(
+          call_result{{status_code::internal, "cannot serialize the request message"}, {}, {}, {}});
+      return {};
+    }
+    return call(std::move(method), std::move(bytes), std::move(opts), std::move(done));
+  }
 
   /// Starts a server-streaming call: one request, then `on_message` for each response
   /// message in order, then `done` exactly once with the final status (its payload is

@@ -76,6 +76,21 @@ TEST_CASE("achan server: unary echo and metadata from achan's channel") {
   CHECK(found == 2);
 }
 
+TEST_CASE("achan server: a protobuf message request is serialized once and echoed") {
+  echo_server s;
+  client c;
+  auto ch = c.dial(s.address);
+  achan::test::EchoRequest req;
+  req.set_payload(std::string(100000, 'p'));  // several DATA frames
+  std::promise<call_result> done;
+  ch.call(unary, req, {.timeout = 5s}, [&](call_result&& r) { done.set_value(std::move(r)); });
+  auto r = done.get_future().get();
+  REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
+  achan::test::EchoReply reply;
+  REQUIRE(reply.ParseFromString(r.payload));
+  CHECK(reply.payload() == req.payload());
+}
+
 TEST_CASE("achan server: statuses - chosen code and message, unknown method, bad request") {
   echo_server s;
   client c;

@@ -30,8 +30,12 @@ struct h2_stream {
       : c(std::move(call)), deframer(max_receive) {}
   call_ptr c;
   std::int32_t id = -1;
-  std::string out;  // the framed request (streaming: what was taken so far, unsent)
+  std::string out;  // streaming: the framed requests taken so far, unsent
   std::size_t sent = 0;
+  // Unary and server-streaming: the gRPC frame header of the call's payload. The body is
+  // served from it and from c->payload() directly, so the request is never copied
+  // before nghttp2 copies it into its DATA frame.
+  char prefix[grpc::frame_header_size] = {};
   bool requests_closed = false;  // streaming: everything written has been taken
   bool took_any = false;         // streaming: some request bytes left the queue
   int http_status = 0;
@@ -79,7 +83,28 @@ struct h2_callbacks {
   static ssize_t read_request(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
                               std::uint32_t* flags, nghttp2_data_source* source, void*) {
     auto& st = *static_cast<h2_stream*>(source->ptr);
-    if (st.c->requests && st.sent == st.out.size()) {
+    if (!st.c->requests) {
+      // [5-byte header][payload], served in place.
+      const std::string& payload = st.c->payload();
+      std::size_t total = sizeof st.prefix + payload.size();
+      std::size_t n = 0;
+      while (n < length && st.sent < total) {
+        std::size_t chunk;
+        if (st.sent < sizeof st.prefix) {
+          chunk = std::min(length - n, sizeof st.prefix - st.sent);
+          std::memcpy(buf + n, st.prefix + st.sent, chunk);
+        } else {
+          chunk = std::min(length - n, total - st.sent);
+          std::memcpy(buf + n, payload.data() + (st.sent - sizeof st.prefix), chunk);
+        }
+        n += chunk;
+        st.sent += chunk;
+      }
+      if (st.sent == total)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return static_cast<ssize_t>(n);
+    }
+    if (st.sent == st.out.size()) {
       // Streaming requests: refill from the owner's queue, or wait for a write.
       st.out.clear();
       st.sent = 0;
@@ -385,10 +410,8 @@ void h2_client_connection::do_start_call(const call_ptr& c) {
     return;
   }
   auto st = std::make_unique<h2_stream>(c, opts_.max_receive_message_size);
-  if (!c->requests) {
-    st->out.reserve(grpc::frame_header_size + c->payload().size());
-    grpc::append_frame(st->out, c->payload());
-  }
+  if (!c->requests)
+    grpc::write_frame_header(st->prefix, static_cast<std::uint32_t>(c->payload().size()), false);
 
   std::string timeout;
   std::vector<nghttp2_nv> nva;
