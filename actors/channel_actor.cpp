@@ -1,6 +1,7 @@
 #include "actors/channel_actor.hpp"
 
 #include <deque>
+#include <map>
 #include <unordered_map>
 
 #include <caf/actor_cast.hpp>
@@ -13,6 +14,7 @@
 #include "actors/balancer/balancer.hpp"
 #include "actors/support/duration_text.hpp"
 #include "transport/grpc/wire_text.hpp"
+#include "transport/request_stream.hpp"
 
 namespace achan {
 namespace {
@@ -30,6 +32,8 @@ struct channel_state {
   time_point last_activity{};
   std::uint64_t next_promise = 0;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<call_result>> promises;
+  /// Actor-started streams still accepting stream_write, by (requester, its id).
+  std::map<std::pair<caf::actor_addr, std::uint64_t>, call_ptr> open_streams;
   static inline const char* name = "achan.channel";
 };
 
@@ -173,6 +177,12 @@ void on_call(self_ptr self, const call_ptr& c) {
     dispatch(self, c);
 }
 
+/// Who sent the current message (null for anonymous sends): the namespace of stream ids.
+caf::actor_addr sender_addr(self_ptr self) {
+  auto& s = self->current_sender();
+  return s ? s->address() : caf::actor_addr{};
+}
+
 void quit_if_done(self_ptr self) {
   if (self->state.closed && self->state.promises.empty())
     self->quit();
@@ -216,6 +226,66 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
                                 }));
         return rp;
       },
+      [=](stream_request& req) -> caf::typed_response_promise<call_result> {
+        auto& st = self->state;
+        // Before make_response_promise: it takes the sender out of the current message.
+        auto key = std::make_pair(sender_addr(self), req.id);
+        auto rp = self->make_response_promise<call_result>();
+        auto id = st.next_promise++;
+        st.promises.emplace(id, rp);
+        auto c = make_call(st.cfg.shared, self->clock().now(), std::move(req.method), {},
+                           std::move(req.options), st.cfg.default_wait_for_ready,
+                           [me = channel_actor{self}, id](call_result&& r) {
+                             caf::anon_send(me, deliver_result{id, std::move(r)});
+                           });
+        c->requests = std::make_shared<transport::request_stream>();
+        c->on_message = [sink = std::move(req.sink), sid = req.id](std::string&& m) {
+          if (sink)
+            caf::anon_send(sink, stream_message{sid, std::move(m)});
+        };
+        if (!req.half_close) {
+          auto [it, fresh] = st.open_streams.emplace(key, c);
+          if (!fresh && !it->second->finished()) {
+            c->fail(status_code::invalid_argument,
+                    "stream id " + std::to_string(req.id) + " is already open");
+            return rp;
+          }
+          it->second = c;
+        }
+        for (auto& m : req.requests)
+          c->requests->write(std::move(m));
+        if (req.half_close)
+          c->requests->close();
+        on_call(self, c);
+        return rp;
+      },
+      [=](stream_write& w) {
+        auto& open = self->state.open_streams;
+        auto it = open.find({sender_addr(self), w.id});
+        if (it != open.end() && !it->second->finished())
+          it->second->requests->write(std::move(w.payload));
+      },
+      [=](stream_close& w) {
+        auto& open = self->state.open_streams;
+        if (auto it = open.find({sender_addr(self), w.id}); it != open.end()) {
+          it->second->requests->close();
+          open.erase(it);
+        }
+      },
+      [=](stream_cancel& w) {
+        auto& open = self->state.open_streams;
+        if (auto it = open.find({sender_addr(self), w.id}); it != open.end()) {
+          auto c = std::move(it->second);
+          open.erase(it);
+          c->requests->close();
+          if (c->fail(status_code::cancelled, "call cancelled by the client")) {
+            if (auto conn = c->carrier.lock())
+              conn->cancel_call(c);
+            else
+              note_dead_waiting(self);
+          }
+        }
+      },
       [=](start_call& s) {
         auto c = std::move(s.c);
         on_call(self, c);
@@ -249,6 +319,7 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
           return;
         i->second.deliver(std::move(d.result));
         self->state.promises.erase(i);
+        std::erase_if(self->state.open_streams, [](auto& kv) { return kv.second->finished(); });
         quit_if_done(self);
       },
       [=](picker_update& u) {

@@ -144,6 +144,41 @@ struct reroute_call {
       c->fail(status_code::unavailable, "channel closed while re-picking the call");
   }
 };
+/// Actor users' streaming call of any kind (server-, client- or bidi-streaming):
+/// `request(channel.actor(), infinite, stream_request{...})` answers with the final
+/// call_result (empty payload) once the call ended; every response message goes to `sink`
+/// before that as a stream_message carrying `id`. If `sink` is the requester, all of them
+/// arrive before the response. `requests` are written at once, in order; then the
+/// request stream is half-closed, unless `half_close` is false: the requester then sends
+/// stream_write / stream_close / stream_cancel with the same `id` (ids are per requester;
+/// reusing one of a stream still open fails the new call with INVALID_ARGUMENT).
+struct stream_request {
+  std::uint64_t id = 0;
+  std::string method;                 ///< "/package.Service/Method"
+  std::vector<std::string> requests;  ///< serialized request messages
+  bool half_close = true;
+  call_options options;
+  caf::actor sink;  ///< receives the stream_messages (null: they are dropped)
+};
+/// Channel → a stream_request's sink: one response message, in order.
+struct stream_message {
+  std::uint64_t id = 0;
+  std::string payload;
+};
+/// Requester → channel: one more request message on its open stream `id` (ignored once
+/// the stream was closed or ended).
+struct stream_write {
+  std::uint64_t id = 0;
+  std::string payload;
+};
+/// Requester → channel: half-close stream `id` (no more request messages).
+struct stream_close {
+  std::uint64_t id = 0;
+};
+/// Requester → channel: cancel stream `id` (it ends with CANCELLED).
+struct stream_cancel {
+  std::uint64_t id = 0;
+};
 /// User → channel: `c` was cancelled by its owner; release its stream.
 struct cancel_call {
   call_ptr c;
@@ -167,12 +202,13 @@ struct idle_check {
   std::uint64_t gen = 0;
 };
 
-using channel_actor =
-    caf::typed_actor<caf::replies_to<call_request>::with<call_result>, caf::reacts_to<start_call>,
-                     caf::reacts_to<reroute_call>, caf::reacts_to<cancel_call>,
-                     caf::reacts_to<call_deadline>, caf::reacts_to<deliver_result>,
-                     caf::reacts_to<picker_update>, caf::reacts_to<channel_connect>,
-                     caf::reacts_to<channel_close>, caf::reacts_to<idle_check>>;
+using channel_actor = caf::typed_actor<
+    caf::replies_to<call_request>::with<call_result>,
+    caf::replies_to<stream_request>::with<call_result>, caf::reacts_to<stream_write>,
+    caf::reacts_to<stream_close>, caf::reacts_to<stream_cancel>, caf::reacts_to<start_call>,
+    caf::reacts_to<reroute_call>, caf::reacts_to<cancel_call>, caf::reacts_to<call_deadline>,
+    caf::reacts_to<deliver_result>, caf::reacts_to<picker_update>, caf::reacts_to<channel_connect>,
+    caf::reacts_to<channel_close>, caf::reacts_to<idle_check>>;
 
 // --- connectivity-state manager -----------------------------------------------
 
@@ -258,6 +294,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_set_resolver)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::picker_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::call_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::call_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_write)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_close)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_cancel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::start_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::reroute_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::cancel_call)
