@@ -74,6 +74,8 @@ using subchannel_actor =
 struct balancer_exit_idle {};
 /// Channel → balancer: shut down the policies and every subchannel, then stop.
 struct balancer_shutdown {};
+/// Balancer → itself: deliver policy::flush() after the updates queued before this.
+struct balancer_flush {};
 /// Channel → balancer: the resolver to send resolve_now to.
 struct balancer_set_resolver {
   resolver_actor resolver;
@@ -81,7 +83,8 @@ struct balancer_set_resolver {
 
 using balancer_actor =
     resolver_sink::extend<caf::reacts_to<subchannel_update>, caf::reacts_to<balancer_exit_idle>,
-                          caf::reacts_to<balancer_shutdown>, caf::reacts_to<balancer_set_resolver>>;
+                          caf::reacts_to<balancer_shutdown>, caf::reacts_to<balancer_set_resolver>,
+                          caf::reacts_to<balancer_flush>>;
 
 // --- channel -----------------------------------------------------------------
 
@@ -290,6 +293,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::subchannel_timer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::subchannel_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_exit_idle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_shutdown)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_flush)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_set_resolver)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::picker_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::call_request)

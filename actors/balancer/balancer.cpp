@@ -31,6 +31,7 @@ struct slot final : policy_helper {
   void update_state(connectivity_state s, picker_ptr p) override;
   void request_reresolution() override;
   std::mt19937_64& random() override;
+  bool defer_evaluation() override;
 };
 
 struct balancer_state {
@@ -48,6 +49,7 @@ struct balancer_state {
   subchannel_id next_id = 1;
   resolver_actor resolver;
   bool had_good_update = false;
+  bool flush_pending = false;  // a balancer_flush is in our mailbox
   static inline const char* name = "achan.balancer";
 };
 
@@ -129,6 +131,14 @@ void slot::request_reresolution() {
 
 std::mt19937_64& slot::random() {
   return self->state.rng;
+}
+
+bool slot::defer_evaluation() {
+  if (!self->state.flush_pending) {
+    self->state.flush_pending = true;
+    self->send(self, balancer_flush{});
+  }
+  return true;
 }
 
 std::unique_ptr<slot> make_slot(self_ptr self, const lb_config& cfg) {
@@ -241,6 +251,14 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
         self->quit();
       },
       [=](balancer_set_resolver& r) { self->state.resolver = std::move(r.resolver); },
+      [=](balancer_flush) {
+        auto& st = self->state;
+        st.flush_pending = false;
+        st.current->impl->flush();
+        if (st.pending)
+          st.pending->impl->flush();
+        maybe_swap(self);
+      },
   };
 }
 

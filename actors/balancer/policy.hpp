@@ -50,6 +50,11 @@ class policy_helper {
   virtual void request_reresolution() = 0;
   /// The balancer's seeded random generator (shuffles, random start offsets).
   virtual std::mt19937_64& random() = 0;
+  /// True if the host will call policy::flush() once the updates already waiting for it
+  /// have been delivered: a policy may then postpone work whose cost grows with the
+  /// number of subchannels (rebuilding a picker) to flush(), doing it once per burst
+  /// instead of once per update. False (the default): do it now.
+  virtual bool defer_evaluation() { return false; }
 };
 
 /// A load-balancing policy. Lifetime: created with a helper, fed updates, then
@@ -69,6 +74,9 @@ class policy {
   virtual void exit_idle() = 0;
   /// Shuts down every subchannel. No helper call is made after this returns.
   virtual void shutdown() = 0;
+  /// The burst of updates announced by a `true` defer_evaluation() was delivered: do the
+  /// postponed work.
+  virtual void flush() {}
 };
 
 using policy_factory = std::function<std::unique_ptr<policy>(policy_helper&)>;

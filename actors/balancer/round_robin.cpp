@@ -41,6 +41,22 @@ void round_robin::on_subchannel_update(const subchannel_update& u) {
                      list_.counter().aggregate() == connectivity_state::transient_failure;
   if (left_ready || all_failing)
     helper_.request_reresolution();
+  // evaluate() scans every subchannel. While READY stays READY only the set of READY
+  // connections changes: rebuild once per burst of updates (10 000 subchannels
+  // connecting at once would otherwise cost 10 000 scans and pickers). A change of the
+  // aggregate state (the first READY, losing the last one) is published at once.
+  bool stays_ready = published_ == connectivity_state::ready &&
+                     list_.counter().aggregate() == connectivity_state::ready;
+  if (stays_ready && helper_.defer_evaluation())
+    dirty_ = true;
+  else
+    evaluate();
+}
+
+void round_robin::flush() {
+  if (shut_down_ || !dirty_)
+    return;
+  dirty_ = false;
   evaluate();
 }
 

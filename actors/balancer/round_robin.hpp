@@ -37,6 +37,7 @@ class round_robin final : public policy {
   void exit_idle() override {}
   /// Shuts down every subchannel; later calls are ignored.
   void shutdown() override;
+  void flush() override;
 
  private:
   void connect_idle();
@@ -48,6 +49,7 @@ class round_robin final : public policy {
   bool sticky_failure_ = false;
   bool resolver_failure_ = false;  ///< the published TF names a resolver problem
   bool shut_down_ = false;
+  bool dirty_ = false;  ///< subchannel updates not evaluated yet (deferred to flush())
   std::optional<connectivity_state> published_;
   std::vector<transport::connection_ptr> published_ready_;
 };

@@ -44,13 +44,25 @@ bool subchannel_list::update(const std::vector<std::string>& addresses, policy_h
       last_failure_.reset();
   }
   entries_ = std::move(next);
+  reindex();
   return changed;
 }
 
+void subchannel_list::reindex() {
+  position_.clear();
+  position_.reserve(entries_.size());
+  for (std::size_t i = 0; i < entries_.size(); ++i)
+    position_.emplace(entries_[i].id, i);
+}
+
+subchannel_entry* subchannel_list::entry(subchannel_id id) noexcept {
+  auto it = position_.find(id);
+  return it == position_.end() ? nullptr : &entries_[it->second];
+}
+
 std::optional<connectivity_state> subchannel_list::apply(const subchannel_update& u) {
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const subchannel_entry& e) { return e.id == u.id; });
-  if (it == entries_.end())
+  auto* it = entry(u.id);
+  if (!it)
     return std::nullopt;
   auto old = it->state;
   counter_.record(old, u.state);
@@ -73,6 +85,7 @@ bool subchannel_list::remove(subchannel_id id, policy_helper& helper) {
   if (last_failure_ == id)
     last_failure_.reset();
   entries_.erase(it);
+  reindex();
   return true;
 }
 
@@ -82,14 +95,13 @@ void subchannel_list::shutdown_all(policy_helper& helper) {
     counter_.record(e.state, connectivity_state::shutdown);
   }
   entries_.clear();
+  position_.clear();
   last_failure_.reset();
 }
 
 const subchannel_entry* subchannel_list::find(subchannel_id id) const noexcept {
-  for (const auto& e : entries_)
-    if (e.id == id)
-      return &e;
-  return nullptr;
+  auto it = position_.find(id);
+  return it == position_.end() ? nullptr : &entries_[it->second];
 }
 
 const subchannel_entry* subchannel_list::find_address(std::string_view address) const noexcept {

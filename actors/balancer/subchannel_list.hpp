@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "actors/balancer/policy.hpp"
@@ -67,7 +68,12 @@ class subchannel_list {
   std::string failure_summary() const;
 
  private:
+  void reindex();
+  subchannel_entry* entry(subchannel_id id) noexcept;
+
   std::vector<subchannel_entry> entries_;
+  /// id → position in entries_, so a state change costs O(1) with 10 000 subchannels.
+  std::unordered_map<subchannel_id, std::size_t> position_;
   state_counter counter_;
   std::optional<subchannel_id> last_failure_;
 };

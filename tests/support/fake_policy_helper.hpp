@@ -49,6 +49,10 @@ class fake_policy_helper final : public policy_helper {
   }
   void request_reresolution() override { ++reresolutions; }
   std::mt19937_64& random() override { return rng_; }
+  bool defer_evaluation() override {
+    deferrals += defer ? 1 : 0;
+    return defer;
+  }
 
   // The record -----------------------------------------------------------------------
 
@@ -59,6 +63,9 @@ class fake_policy_helper final : public policy_helper {
   std::optional<connectivity_state> state;  ///< the last published state
   picker_ptr picker;                        ///< the last published picker
   int reresolutions = 0;
+  /// What defer_evaluation() answers (the balancer answers true), and how often it did.
+  bool defer = false;
+  int deferrals = 0;
 
   /// How many update_state calls were made.
   std::size_t publishes() const noexcept { return states.size(); }

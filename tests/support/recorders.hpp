@@ -35,6 +35,7 @@ inline balancer_actor spawn_recording_balancer(caf::actor_system& sys,
         [](balancer_exit_idle) {},
         [](balancer_shutdown) {},
         [](balancer_set_resolver&) {},
+        [](balancer_flush) {},
     };
   };
   return sys.spawn(fn, std::move(log));

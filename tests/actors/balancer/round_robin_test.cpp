@@ -249,3 +249,22 @@ TEST_CASE("rr_picker: rotates from its start offset") {
   CHECK((*p.pick().conn)->address() == "h:0");
   CHECK(rr_picker{{}, 0}.pick().what == pick_result::kind::queue);
 }
+
+TEST_CASE(
+    "round_robin: with deferred evaluation a burst of updates publishes one picker at flush") {
+  fixture f{{"a:1", "b:1", "c:1", "d:1"}};
+  f.h.defer = true;
+  f.rr.on_subchannel_update(f.h.ready(f.ids[0]));  // the first READY: published at once
+  CHECK(f.h.state == cs::ready);
+  auto before = f.h.publishes();
+  for (std::size_t i = 1; i < f.ids.size(); ++i)
+    f.rr.on_subchannel_update(f.h.ready(f.ids[i]));
+  CHECK(f.h.publishes() == before);  // READY stays READY: nothing until flush()
+  CHECK(f.h.deferrals == 3);
+  f.rr.flush();
+  CHECK(f.h.publishes() == before + 1);
+  CHECK(f.h.state == cs::ready);
+  CHECK(pick_counts(f.h, 400).size() == 4);  // the one picker covers all four
+  f.rr.flush();                              // nothing new: no second picker
+  CHECK(f.h.publishes() == before + 1);
+}
