@@ -4,10 +4,6 @@
 
 #include <cstdio>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-
-#include "actors/config/system_config.hpp"
 #include "cli/bench_report.hpp"
 #include "cli/bench_run.hpp"
 #include "cli/commands.hpp"
@@ -15,8 +11,6 @@
 #include "cli/method_lookup.hpp"
 
 namespace achan::cli {
-namespace {
-
 command_spec bench_spec() {
   command_spec s{
       "bench",
@@ -47,15 +41,7 @@ command_spec bench_spec() {
   return s;
 }
 
-}  // namespace
-
-int run_bench(const std::vector<std::string>& words) {
-  auto spec = bench_spec();
-  auto args = parse(spec, words);
-  if (args.help) {
-    std::fputs(help_text(spec).c_str(), stdout);
-    return 0;
-  }
+int run_bench(const parsed_args& args) {
   auto dopts = dial_options_from(args);
   bench_settings s;
   s.options = call_options_from(args);
@@ -75,10 +61,8 @@ int run_bench(const std::vector<std::string>& words) {
   bool json = args.has("--json");
   bool progress = args.has("--progress") || isatty(STDERR_FILENO);
 
-  caf::actor_system_config cfg;
-  configure_actor_system(cfg);
-  caf::actor_system sys{cfg};
-  auto ch = dial_or_throw(sys, args.positionals[0], std::move(dopts));
+  client_system sys;
+  auto ch = dial_or_throw(sys.get(), args.positionals[0], std::move(dopts));
   auto method = find_method(args, ch, args.positionals[1],
                             s.options.timeout.value_or(std::chrono::seconds(10)), s.options.md);
   if (!method) {

@@ -142,7 +142,10 @@ bench_result run_bench_load(channel& ch, const bench_settings& s,
     }
     // The completions keep the loop going; this thread only watches the clock.
     while (!l.stopping()) {
-      if (l.wait_drained(std::min({end, next_progress})))
+      auto wake = std::min(end, next_progress);
+      if (!cpu_sampled)
+        wake = std::min(wake, l.measure_start_);  // sample CPU when the warm-up ends
+      if (l.wait_drained(wake))
         break;
       tick(clock_type::now());
     }

@@ -3,10 +3,6 @@
 #include <future>
 #include <memory>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-
-#include "actors/config/system_config.hpp"
 #include "cli/commands.hpp"
 #include "cli/dial_flags.hpp"
 #include "cli/event_log.hpp"
@@ -14,8 +10,6 @@
 #include "transport/grpc/wire_text.hpp"
 
 namespace achan::cli {
-namespace {
-
 command_spec call_spec() {
   command_spec s{
       "call",
@@ -37,6 +31,8 @@ command_spec call_spec() {
   return s;
 }
 
+namespace {
+
 /// One call in flight: responses and the final result pass to the main thread.
 struct outcome {
   event_log messages;  // serialized responses, in order
@@ -45,22 +41,14 @@ struct outcome {
 
 }  // namespace
 
-int run_call(const std::vector<std::string>& words) {
-  auto spec = call_spec();
-  auto args = parse(spec, words);
-  if (args.help) {
-    std::fputs(help_text(spec).c_str(), stdout);
-    return 0;
-  }
+int run_call(const parsed_args& args) {
   auto dopts = dial_options_from(args);
   auto copts = call_options_from(args);
   json_format format{!args.has("--compact"), args.has("--emit-defaults"), false};
   bool verbose = args.has("--verbose");
 
-  caf::actor_system_config cfg;
-  configure_actor_system(cfg);
-  caf::actor_system sys{cfg};
-  auto ch = dial_or_throw(sys, args.positionals[0], std::move(dopts));
+  client_system sys;
+  auto ch = dial_or_throw(sys.get(), args.positionals[0], std::move(dopts));
   auto lookup_timeout = copts.timeout.value_or(std::chrono::seconds(10));
   auto method = find_method(args, ch, args.positionals[1], lookup_timeout, copts.md);
   if (!method) {

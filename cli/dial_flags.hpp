@@ -6,7 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
 #include "actors/channel.hpp"
+#include "actors/config/system_config.hpp"
 #include "cli/flags.hpp"
 
 namespace achan::cli {
@@ -27,6 +31,18 @@ dial_options dial_options_from(const parsed_args& args);
 /// call_options from -H, --deadline and --wait-for-ready. Throws usage_error for a
 /// header without ':' or with a key or value gRPC does not allow.
 call_options call_options_from(const parsed_args& args);
+
+/// The actor system a client subcommand runs its channel on, set up with
+/// configure_actor_system (scheduler sized to the machine). Outlive the channel.
+class client_system {
+ public:
+  client_system() : sys_{(configure_actor_system(cfg_), cfg_)} {}
+  caf::actor_system& get() noexcept { return sys_; }
+
+ private:
+  caf::actor_system_config cfg_;
+  caf::actor_system sys_;
+};
 
 /// Dials `target`; a malformed target, unknown balancer or invalid option becomes a
 /// usage_error carrying achan's message.

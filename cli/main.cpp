@@ -42,17 +42,30 @@ int main(int argc, char** argv) {
     return 0;
   }
   words.erase(words.begin());
+  struct command {
+    const char* name;
+    achan::cli::command_spec (*spec)();
+    int (*run)(const achan::cli::parsed_args&);
+  };
+  static const command commands[] = {
+      {"call", achan::cli::call_spec, achan::cli::run_call},
+      {"bench", achan::cli::bench_spec, achan::cli::run_bench},
+      {"watch", achan::cli::watch_spec, achan::cli::run_watch},
+      {"serve", achan::cli::serve_spec, achan::cli::run_serve},
+  };
   try {
-    if (cmd == "call")
-      return achan::cli::run_call(words);
-    if (cmd == "bench")
-      return achan::cli::run_bench(words);
-    if (cmd == "watch")
-      return achan::cli::run_watch(words);
-    if (cmd == "serve")
-      return achan::cli::run_serve(words);
-    std::fprintf(stderr, "achan: unknown command '%s' (see achan --help)\n",
-                 std::string{cmd}.c_str());
+    for (auto& c : commands) {
+      if (cmd != c.name)
+        continue;
+      auto spec = c.spec();
+      auto args = achan::cli::parse(spec, words);
+      if (args.help) {
+        std::fputs(achan::cli::help_text(spec).c_str(), stdout);
+        return 0;
+      }
+      return c.run(args);
+    }
+    std::fprintf(stderr, "achan: unknown command '%s' (see achan --help)\n", cmd.c_str());
     return 2;
   } catch (const achan::cli::usage_error& e) {
     std::fprintf(stderr, "achan %s: %s\n", std::string{cmd}.c_str(), e.what());

@@ -11,8 +11,6 @@
 #include "transport/h2/server.hpp"
 
 namespace achan::cli {
-namespace {
-
 command_spec serve_spec() {
   return {
       "serve",
@@ -31,15 +29,7 @@ command_spec serve_spec() {
        {"--log-calls", "", "", "print 'call METHOD' on stdout as each call arrives"}}};
 }
 
-}  // namespace
-
-int run_serve(const std::vector<std::string>& words) {
-  auto spec = serve_spec();
-  auto args = parse(spec, words);
-  if (args.help) {
-    std::fputs(help_text(spec).c_str(), stdout);
-    return 0;
-  }
+int run_serve(const parsed_args& args) {
   auto port = static_cast<std::uint16_t>(args.integer("--port", 0, 0, 65535));
   auto host = args.get("--host", "127.0.0.1");
   transport::server_options opts;

@@ -7,11 +7,8 @@
 #include <ctime>
 #include <memory>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/config/system_config.hpp"
 #include "cli/commands.hpp"
 #include "cli/dial_flags.hpp"
 #include "cli/event_log.hpp"
@@ -32,8 +29,6 @@ std::string utc_timestamp() {
   return buf;
 }
 
-namespace {
-
 command_spec watch_spec() {
   command_spec s{"watch",
                  "achan watch TARGET [flags]",
@@ -47,6 +42,8 @@ command_spec watch_spec() {
   add_dial_flags(s.flags, dial_flags_basic);
   return s;
 }
+
+namespace {
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -105,13 +102,7 @@ struct formatter {
 
 }  // namespace
 
-int run_watch(const std::vector<std::string>& words) {
-  auto spec = watch_spec();
-  auto args = parse(spec, words);
-  if (args.help) {
-    std::fputs(help_text(spec).c_str(), stdout);
-    return 0;
-  }
+int run_watch(const parsed_args& args) {
   auto opts = dial_options_from(args);
   auto duration = args.duration("--duration");
   formatter fmt{args.has("--json")};
@@ -121,10 +112,8 @@ int run_watch(const std::vector<std::string>& words) {
   auto idle = std::make_shared<std::atomic<bool>>(false);
   opts.idle_timeout = clock_duration::zero();  // a watched channel never idles on its own
   opts.observer = [log, fmt](const channel_event& e) { log->push(fmt.observed(e)); };
-  caf::actor_system_config cfg;
-  configure_actor_system(cfg);
-  caf::actor_system sys{cfg};
-  auto ch = dial_or_throw(sys, args.positionals[0], std::move(opts));
+  client_system sys;
+  auto ch = dial_or_throw(sys.get(), args.positionals[0], std::move(opts));
   ch.subscribe([log, fmt, idle](const state_change& c) {
     log->push(fmt.channel(c));
     if (c.to == connectivity_state::idle && c.from != c.to)
