@@ -369,3 +369,26 @@ TEST_CASE("achan server: shutdown under load - no wait-for-ready call on the cha
     CHECK_MESSAGE(failed.load() == 0, first_error);
   }
 }
+
+TEST_CASE("achan server: calls beyond MAX_CONCURRENT_STREAMS wait in the connection and all finish") {
+  transport::server_options so;
+  so.max_concurrent_streams = 4;
+  transport::h2_server server{so};
+  auto service = testkit::add_echo_service(server, "narrow");
+  auto l = server.listen("127.0.0.1", 0);
+  REQUIRE(l.error.empty());
+  client c;
+  auto ch = c.dial("127.0.0.1:" + std::to_string(l.port));
+  std::vector<std::future<call_result>> calls;
+  for (int i = 0; i < 40; ++i)
+    calls.push_back(ch.call(unary, test::echo_request("w", 20), {.timeout = 10s}));
+  // One more with a deadline shorter than its wait: it expires while waiting for a stream.
+  auto late = ch.call(unary, test::echo_request("late", 20), {.timeout = 30ms});
+  int ok = 0;
+  for (auto& f : calls)
+    ok += f.get().status.ok();
+  CHECK(ok == 40);
+  auto r = late.get();
+  CHECK(r.status.code == status_code::deadline_exceeded);
+  CHECK(r.status.message.find("waiting for a stream") != std::string::npos);
+}

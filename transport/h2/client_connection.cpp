@@ -195,10 +195,14 @@ struct h2_callbacks {
           if (!c.closed_by_owner_.load(std::memory_order_acquire))
             c.events_->on_ready();
         }
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK))
+          c.start_waiting();  // MAX_CONCURRENT_STREAMS may have grown
         break;
       case NGHTTP2_GOAWAY:
         if (c.phase_ == h2_client_connection::phase::ready) {
           c.phase_ = h2_client_connection::phase::draining;
+          c.reroute_waiting({status_code::unavailable,
+                             "server " + c.address_ + " sent GOAWAY before the call was sent"});
           if (!c.closed_by_owner_.load(std::memory_order_acquire))
             c.events_->on_closed({status_code::unavailable,
                                   "server " + c.address_ + " sent GOAWAY (" +
@@ -234,6 +238,7 @@ struct h2_callbacks {
       st->deadline_timer->cancel();
     c.stream_of_call_.erase(st->c->id());
     c.finish_stream(*st, error_code);
+    c.start_waiting();  // a stream slot is free
     return 0;
   }
 };
@@ -409,6 +414,61 @@ void h2_client_connection::do_start_call(const call_ptr& c) {
       c->fail(status_code::unavailable, "connection to " + address_ + " is not ready", address_);
     return;
   }
+  auto limit =
+      nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  if (!waiting_.empty() || streams_.size() >= limit) {
+    // The server allows no more streams now: wait here, not in nghttp2 (whose queued
+    // HEADERS would cost a copy of every header and a stream object per call).
+    waiting_call w{c, nullptr};
+    if (c->deadline() != time_point::max()) {
+      w.deadline_timer = std::make_unique<asio::steady_timer>(strand_, c->deadline());
+      w.deadline_timer->async_wait(
+          [wc = std::weak_ptr<call>{c}, a = address_](const std::error_code& ec) {
+            if (auto call = wc.lock(); call && !ec)
+              call->fail(status_code::deadline_exceeded,
+                         "deadline exceeded while waiting for a stream on " + a, a);
+          });
+    }
+    waiting_.push_back(std::move(w));
+    return;
+  }
+  open_stream(c);
+  flush();
+}
+
+void h2_client_connection::start_waiting() {
+  if (phase_ != phase::ready || !session_)
+    return;
+  auto limit =
+      nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  // Runs inside nghttp2_session_mem_recv (a stream closed, SETTINGS arrived): the read
+  // handler flushes afterwards, never here.
+  while (!waiting_.empty() && streams_.size() < limit && phase_ == phase::ready) {
+    auto w = std::move(waiting_.front());
+    waiting_.pop_front();
+    if (w.deadline_timer)
+      w.deadline_timer->cancel();
+    if (w.c->finished())
+      continue;  // cancelled or expired while waiting
+    open_stream(w.c);
+  }
+}
+
+void h2_client_connection::reroute_waiting(const status& why) {
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& w : waiting) {
+    if (w.deadline_timer)
+      w.deadline_timer->cancel();
+    if (w.c->finished())
+      continue;
+    // Never sent: another connection may take it.
+    if (!w.c->reroute || !w.c->reroute(w.c))
+      w.c->fail(why.code, why.message, address_);
+  }
+}
+
+void h2_client_connection::open_stream(const call_ptr& c) {
   auto st = std::make_unique<h2_stream>(c, opts_.max_receive_message_size);
   if (!c->requests)
     grpc::write_frame_header(st->prefix, static_cast<std::uint32_t>(c->payload().size()), false);
@@ -454,6 +514,7 @@ void h2_client_connection::do_start_call(const call_ptr& c) {
       phase_ = phase::draining;
       if (!closed_by_owner_.load(std::memory_order_acquire))
         events_->on_closed({status_code::unavailable, "connection ran out of stream ids"});
+      reroute_waiting({status_code::unavailable, "connection ran out of stream ids"});
       if (!c->reroute || !c->reroute(c))
         c->fail(status_code::unavailable, "connection ran out of stream ids", address_);
       return;
@@ -490,7 +551,6 @@ void h2_client_connection::do_start_call(const call_ptr& c) {
   }
   stream_of_call_[c->id()] = id;
   streams_.emplace(id, std::move(st));
-  flush();
 }
 
 void h2_client_connection::cancel_call(const call_ptr& c) {
@@ -561,6 +621,7 @@ void h2_client_connection::fail_connection(status why) {
   std::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
+  reroute_waiting(why);
   auto streams = std::move(streams_);
   streams_.clear();
   stream_of_call_.clear();

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -54,6 +55,12 @@ class h2_client_connection final : public connection,
   void read();
   void flush();
   void do_start_call(const call_ptr& c);
+  /// Submits `c` as a new HTTP/2 stream (the connection is READY, below the limit).
+  void open_stream(const call_ptr& c);
+  /// Opens waiting calls while the server's MAX_CONCURRENT_STREAMS allows.
+  void start_waiting();
+  /// Hands every waiting call back for another pick (or fails it with `why`).
+  void reroute_waiting(const status& why);
   void fail_connection(status why);
   void finish_stream(h2_stream& s, std::uint32_t error_code);
   void arm_keepalive();
@@ -83,6 +90,14 @@ class h2_client_connection final : public connection,
   std::uint32_t sent_goaway_error_ = 0;  // error code of a GOAWAY nghttp2 sent, 0 if none
   std::unordered_map<std::int32_t, std::unique_ptr<h2_stream>> streams_;
   std::unordered_map<std::uint64_t, std::int32_t> stream_of_call_;
+  /// Calls waiting for a stream slot (the server's MAX_CONCURRENT_STREAMS is reached),
+  /// in arrival order. They cost the connection nothing but this entry (and a deadline
+  /// timer if they have a deadline); nghttp2 never sees them until they are opened.
+  struct waiting_call {
+    call_ptr c;
+    std::unique_ptr<asio::steady_timer> deadline_timer;
+  };
+  std::deque<waiting_call> waiting_;
 };
 
 }  // namespace achan::transport
