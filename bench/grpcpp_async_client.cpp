@@ -1,5 +1,5 @@
 // grpcpp_async_client: closed-loop unary load on grpc++'s CompletionQueue (async) client,
-// the baseline that bench/achan_load.cpp is compared with (bench/compare.sh).
+// the baseline that `achan bench` and bench/achan_load.cpp are compared with (bench/compare.sh).
 //
 //   grpcpp_async_client --target 127.0.0.1:PORT [--concurrency C] [--duration-ms D]
 //                       [--warmup-ms W] [--payload-size BYTES] [--timeout-ms T]

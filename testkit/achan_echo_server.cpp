@@ -1,5 +1,5 @@
 // achan's own server with the echo test service as a program, for tests that need it
-// in its own process and for bench/compare.sh --server achan:
+// in its own process (the e2e tests that kill a server; `achan serve` is the user-facing one):
 //   achan_echo_server --port P [--threads N] [--name NAME] [--log-calls 1]
 // --log-calls 1 prints "call <method>" when a call reaches its handler.
 // Listens on 127.0.0.1 only, prints "listening on 127.0.0.1:PORT" when ready, and shuts
