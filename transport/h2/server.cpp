@@ -1,5 +1,6 @@
 #include "transport/h2/server.hpp"
 
+#include <asio/dispatch.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/strand.hpp>
@@ -12,9 +13,12 @@ namespace achan::transport {
 void responder::reply(std::string payload, metadata trailers) const {
   if (!p_ || p_->done.exchange(true))
     return;
+  // dispatch: a handler answering inline (on the connection's strand, inside its
+  // nghttp2 callbacks) responds at once instead of queueing a hop; respond() only
+  // submits, and the connection flushes after nghttp2 returns.
   if (auto c = p_->conn.lock())
-    asio::post(c->socket_executor(), [c, id = p_->stream_id, payload = std::move(payload),
-                                      trailers = std::move(trailers)]() mutable {
+    asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, payload = std::move(payload),
+                                          trailers = std::move(trailers)]() mutable {
       c->respond(id, {}, std::move(payload), std::move(trailers));
     });
 }
@@ -25,8 +29,8 @@ void responder::fail(status st, metadata trailers) const {
   if (st.ok())
     st = {status_code::unknown, "handler failed with an OK status"};
   if (auto c = p_->conn.lock())
-    asio::post(c->socket_executor(), [c, id = p_->stream_id, st = std::move(st),
-                                      trailers = std::move(trailers)]() mutable {
+    asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, st = std::move(st),
+                                          trailers = std::move(trailers)]() mutable {
       c->respond(id, std::move(st), {}, std::move(trailers));
     });
 }
@@ -65,9 +69,11 @@ bool server_writer::write(std::string message) const {
   auto c = p_->conn.lock();
   if (!c)
     return false;
-  asio::post(c->socket_executor(), [c, id = p_->stream_id, message = std::move(message)]() mutable {
-    c->write_message(id, std::move(message));
-  });
+  // dispatch, like finish(): calls from one thread stay in order, inline on the strand.
+  asio::dispatch(c->socket_executor(),
+                 [c, id = p_->stream_id, message = std::move(message)]() mutable {
+                   c->write_message(id, std::move(message));
+                 });
   return true;
 }
 
@@ -75,8 +81,8 @@ void server_writer::finish(status st, metadata trailers) const {
   if (!p_ || p_->done.exchange(true))
     return;
   if (auto c = p_->conn.lock())
-    asio::post(c->socket_executor(), [c, id = p_->stream_id, st = std::move(st),
-                                      trailers = std::move(trailers)]() mutable {
+    asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, st = std::move(st),
+                                          trailers = std::move(trailers)]() mutable {
       c->finish_call(id, std::move(st), std::move(trailers));
     });
 }

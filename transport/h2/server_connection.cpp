@@ -434,8 +434,15 @@ void h2_server_connection::finish_call(std::int32_t id, status st, metadata trai
 
 void h2_server_connection::respond(std::int32_t id, status st, std::string payload,
                                    metadata trailers) {
-  if (st.ok())
-    write_message(id, std::move(payload));
+  if (st.ok()) {
+    // The message and the trailers leave together (finish_call flushes once).
+    auto it = streams_.find(id);
+    if (closed_ || it == streams_.end() || it->second->answered)
+      return;
+    auto& s = *it->second;
+    grpc::append_frame(s.out, payload);
+    start_response(s);
+  }
   finish_call(id, std::move(st), std::move(trailers));
 }
 
