@@ -308,8 +308,8 @@ TEST_CASE("achan server: a grpc++ client calling an unregistered service gets UN
 }
 
 TEST_CASE("achan server: killed mid-stream - the grpc++ client gets UNAVAILABLE without a hang") {
-  test::child_process server{test::test_binary("achan_echo_server"),
-                             {"--port", "0", "--log-calls", "1"}};
+  test::child_process server{test::test_binary("achan"),
+                             {"serve", "--port", "0", "--log-calls"}};
   auto listening = server.wait_for_line("listening on ", 20s);
   REQUIRE(listening);
   auto address = listening->substr(std::string_view{"listening on "}.size());
