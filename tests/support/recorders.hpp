@@ -1,6 +1,9 @@
 #pragma once
-/// Actors that stand in for a neighbour and record what they receive.
+/// Actors that stand in for a neighbour and record what they receive, and tallies of
+/// recorded call results.
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -9,6 +12,15 @@
 #include "actors/protocol.hpp"
 
 namespace achan::test {
+
+/// How many of `results` ended OK, by the address that carried them.
+inline std::map<std::string, int> ok_per_peer(const std::vector<call_result>& results) {
+  std::map<std::string, int> m;
+  for (auto& r : results)
+    if (r.status.ok())
+      ++m[r.peer];
+  return m;
+}
 
 /// What a recording balancer saw.
 struct balancer_log {

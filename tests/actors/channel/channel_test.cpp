@@ -8,6 +8,7 @@
 #include "actors/channel.hpp"
 #include "actors/resolver/manual_resolver.hpp"
 #include "tests/support/actor_fixture.hpp"
+#include "tests/support/recorders.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
@@ -52,13 +53,7 @@ struct channel_fixture : test::actor_fixture {
                    [this](call_result&& r) { results.push_back(std::move(r)); });
   }
 
-  std::map<std::string, int> per_peer() const {
-    std::map<std::string, int> m;
-    for (auto& r : results)
-      if (r.status.ok())
-        ++m[r.peer];
-    return m;
-  }
+  std::map<std::string, int> per_peer() const { return test::ok_per_peer(results); }
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "actors/resolver/dns_resolver.hpp"
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/fake_lookup.hpp"
+#include "tests/support/recorders.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
@@ -48,13 +49,7 @@ struct dns_channel_fixture : test::actor_fixture {
              [this](call_result&& r) { results.push_back(std::move(r)); });
     run();
   }
-  std::map<std::string, int> per_peer() const {
-    std::map<std::string, int> m;
-    for (auto& r : results)
-      if (r.status.ok())
-        ++m[r.peer];
-    return m;
-  }
+  std::map<std::string, int> per_peer() const { return test::ok_per_peer(results); }
 };
 
 }  // namespace
