@@ -51,9 +51,8 @@ void publish_state(self_ptr self, connectivity_state s) {
 void set_picker(self_ptr self, picker_ptr p) {
   auto& st = self->state;
   st.picker = std::move(p);
-  st.cfg.shared->ready_picker.store(
-      st.state == connectivity_state::ready && !st.closed ? st.picker : nullptr,
-      std::memory_order_release);
+  st.cfg.shared->ready_picker.publish(
+      st.state == connectivity_state::ready && !st.closed ? st.picker : nullptr);
 }
 
 void arm_idle_timer(self_ptr self, clock_duration after) {
@@ -344,6 +343,7 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         if (t.gen != st.idle_gen || st.closed || !st.balancer)
           return;
         auto now = self->clock().now();
+        st.cfg.shared->ready_picker.reclaim();  // snapshots a reader pinned at the last publish
         // Calls placed by submit_call's fast path never pass through here.
         auto fast = time_point{
             time_point::duration{st.cfg.shared->last_fast_call.load(std::memory_order_relaxed)}};
@@ -381,18 +381,20 @@ call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now
 
 void submit_call(channel_shared& shared, const channel_actor& actor, const call_ptr& c,
                  time_point now) {
-  if (auto p = shared.ready_picker.load(std::memory_order_acquire)) {
-    auto r = p->pick();
-    if (r.what == pick_result::kind::complete) {
-      if (!admit_call(actor, c, now))
-        return;
-      shared.last_fast_call.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-      c->carrier = *r.conn;
-      (*r.conn)->start_call(c);
-      return;
-    }
+  transport::connection_ptr conn;
+  shared.ready_picker.with([&conn](const picker& p) noexcept {
+    if (auto r = p.pick(); r.what == pick_result::kind::complete)
+      conn = *r.conn;
+  });
+  if (!conn) {
+    caf::anon_send(actor, start_call{c});
+    return;
   }
-  caf::anon_send(actor, start_call{c});
+  if (!admit_call(actor, c, now))
+    return;
+  shared.last_fast_call.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  c->carrier = conn;
+  conn->start_call(c);
 }
 
 channel_actor spawn_channel_actor(caf::actor_system& sys, channel_config cfg) {

@@ -22,7 +22,7 @@
 #include <atomic>
 #include <memory>
 
-#include "actors/balancer/picker.hpp"
+#include "actors/balancer/picker_slot.hpp"
 #include "actors/balancer/registry.hpp"
 #include "actors/config/events.hpp"
 #include "actors/config/target.hpp"
@@ -39,9 +39,9 @@ struct channel_shared {
   std::atomic<std::int64_t> active_calls{0};     ///< started and not yet finished
   std::atomic<bool> closed{false};               ///< close() was called
   std::shared_ptr<const std::string> authority;  ///< for every call (immutable after dial)
-  /// The current picker while the channel is READY, else null. Stored only by the
-  /// channel actor; loaded by submit_call on any thread.
-  std::atomic<std::shared_ptr<const picker>> ready_picker;
+  /// The current picker while the channel is READY, else none. Published only by the
+  /// channel actor; read by submit_call on any thread, without a lock.
+  picker_slot ready_picker;
   /// When submit_call last placed a call itself (channel clock ticks since its epoch),
   /// so the idle timer sees calls that never reached the actor.
   std::atomic<time_point::rep> last_fast_call{0};
