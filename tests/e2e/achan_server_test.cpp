@@ -308,8 +308,7 @@ TEST_CASE("achan server: a grpc++ client calling an unregistered service gets UN
 }
 
 TEST_CASE("achan server: killed mid-stream - the grpc++ client gets UNAVAILABLE without a hang") {
-  test::child_process server{test::test_binary("achan"),
-                             {"serve", "--port", "0", "--log-calls"}};
+  test::child_process server{test::test_binary("achan"), {"serve", "--port", "0", "--log-calls"}};
   auto listening = server.wait_for_line("listening on ", 20s);
   REQUIRE(listening);
   auto address = listening->substr(std::string_view{"listening on "}.size());
@@ -370,7 +369,8 @@ TEST_CASE("achan server: shutdown under load - no wait-for-ready call on the cha
   }
 }
 
-TEST_CASE("achan server: calls beyond MAX_CONCURRENT_STREAMS wait in the connection and all finish") {
+TEST_CASE(
+    "achan server: calls beyond MAX_CONCURRENT_STREAMS wait in the connection and all finish") {
   transport::server_options so;
   so.max_concurrent_streams = 4;
   transport::h2_server server{so};

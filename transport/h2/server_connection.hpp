@@ -66,7 +66,7 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   std::array<std::uint8_t, 64 * 1024> read_buf_{};
   std::string write_buf_;
   bool writing_ = false;
-  bool receiving_ = false;  // inside nghttp2_session_mem_recv
+  bool receiving_ = false;    // inside nghttp2_session_mem_recv
   bool notice_sent_ = false;  // shutdown announced (GOAWAY 2^31-1 + PING)
   bool draining_ = false;     // final GOAWAY sent: close once the last stream ends
   bool closed_ = false;
