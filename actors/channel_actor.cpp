@@ -33,7 +33,9 @@ struct channel_state {
   std::uint64_t next_promise = 0;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<call_result>> promises;
   /// Actor-started streams still accepting stream_write, by (requester, its id).
-  std::map<std::pair<caf::actor_addr, std::uint64_t>, call_ptr> open_streams;
+  using stream_key = std::pair<caf::actor_addr, std::uint64_t>;
+  std::map<stream_key, call_ptr> open_streams;
+  std::unordered_map<std::uint64_t, stream_key> open_stream_of;  // promise id → its key
   static inline const char* name = "achan.channel";
 };
 
@@ -250,6 +252,7 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
             return rp;
           }
           it->second = c;
+          st.open_stream_of.emplace(id, key);
         }
         for (auto& m : req.requests)
           c->requests->write(std::move(m));
@@ -318,7 +321,12 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
           return;
         i->second.deliver(std::move(d.result));
         self->state.promises.erase(i);
-        std::erase_if(self->state.open_streams, [](auto& kv) { return kv.second->finished(); });
+        // An open stream ended: forget it (unless its id already names a newer stream).
+        if (auto k = self->state.open_stream_of.extract(d.id)) {
+          auto& open = self->state.open_streams;
+          if (auto it = open.find(k.mapped()); it != open.end() && it->second->finished())
+            open.erase(it);
+        }
         quit_if_done(self);
       },
       [=](picker_update& u) {
