@@ -14,6 +14,7 @@
 #include "testkit/echo_service.hpp"
 #include "tests/support/echo_messages.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/raw_h2_client.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
@@ -113,6 +114,53 @@ TEST_CASE("achan server: the client's deadline reaches the server as grpc-timeou
   auto r = ch.call(unary, test::echo_request("slow", 5000), {.timeout = 300ms}).get();
   CHECK(r.status.code == status_code::deadline_exceeded);
   CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+}
+
+TEST_CASE(
+    "achan server: it ends each call at its own grpc-timeout - with a client that never cancels") {
+  // A raw HTTP/2 client enforces nothing: whatever ends these calls is the server. One
+  // connection, three streams; the later ones have earlier deadlines.
+  transport::h2_server server;
+  std::mutex m;
+  std::vector<transport::responder> held;  // never answered in time
+  server.add_unary(unary, [&](transport::server_call_info, std::string, transport::responder r) {
+    std::lock_guard lock{m};
+    held.push_back(std::move(r));
+  });
+  auto l = server.listen("127.0.0.1", 0);
+  REQUIRE(l.error.empty());
+  auto request = [](const std::string& timeout) {
+    return test::raw_h2_request{{{":method", "POST"},
+                                 {":scheme", "http"},
+                                 {":path", unary},
+                                 {":authority", "achan.test"},
+                                 {"content-type", "application/grpc"},
+                                 {"te", "trailers"},
+                                 {"grpc-timeout", timeout}},
+                                std::string("\0\0\0\0\1x", 6)};
+  };
+  auto r = test::raw_h2_exchange(l.port, {request("2500m"), request("600m"), request("1200m")}, 5s);
+  REQUIRE(r.size() == 3);
+  for (auto& one : r) {
+    CHECK(one.closed);
+    CHECK(one.field("grpc-status") == "4");  // DEADLINE_EXCEEDED
+  }
+  CHECK(r[1].elapsed >= 550ms);
+  CHECK(r[1].elapsed < 1100ms);
+  CHECK(r[2].elapsed >= 1150ms);
+  CHECK(r[2].elapsed < 2000ms);
+  CHECK(r[0].elapsed >= 2450ms);
+  CHECK(r[0].elapsed < 3500ms);
+  {
+    std::lock_guard lock{m};
+    CHECK(held.size() == 3);
+    for (auto& h : held) {
+      CHECK(h.done());
+      h.reply("too late");  // a harmless no-op
+    }
+  }
+  CHECK(server.active_calls() == 0);
+  server.shutdown(1s);
 }
 
 TEST_CASE("achan server: the handler sees the client's deadline from grpc-timeout") {

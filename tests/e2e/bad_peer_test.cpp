@@ -98,6 +98,43 @@ TEST_CASE("bad peer: silent after SETTINGS - the call's deadline still ends it")
   CHECK(o.took < 2s);
 }
 
+TEST_CASE("bad peer: silent - calls on one connection each end at their own deadline") {
+  // The connection keeps one timer for all its streams: a later call with an earlier
+  // deadline must still end on time, and the earlier call at its own.
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    p.read_for(4000ms);
+  }};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  dial_options d;
+  d.transport = transport::make_h2_transport();
+  auto ch = achan::dial(sys, "ipv4:" + peer.address(), d);
+  REQUIRE(ch);
+  auto t0 = std::chrono::steady_clock::now();
+  auto since = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t0);
+  };
+  auto slow = ch->call("/achan.test.Echo/Unary", "a", {.timeout = 2500ms, .wait_for_ready = true});
+  auto fast = ch->call("/achan.test.Echo/Unary", "b", {.timeout = 600ms, .wait_for_ready = true});
+  auto middle =
+      ch->call("/achan.test.Echo/Unary", "c", {.timeout = 1200ms, .wait_for_ready = true});
+  CHECK(fast.get().status.code == status_code::deadline_exceeded);
+  auto fast_took = since();
+  CHECK(middle.get().status.code == status_code::deadline_exceeded);
+  auto middle_took = since();
+  CHECK(slow.get().status.code == status_code::deadline_exceeded);
+  auto slow_took = since();
+  CHECK(fast_took >= 550ms);
+  CHECK(fast_took < 1100ms);
+  CHECK(middle_took >= 1150ms);
+  CHECK(middle_took < 2000ms);
+  CHECK(slow_took >= 2450ms);
+  CHECK(slow_took < 3500ms);
+  ch->close();
+}
+
 TEST_CASE("bad peer: a truncated frame then close gives UNAVAILABLE") {
   test::raw_server peer{[](test::raw_peer& p) {
     p.write(test::h2_settings());

@@ -16,7 +16,9 @@
 #include "transport/grpc/status_mapping.hpp"
 #include "transport/grpc/timeout.hpp"
 #include "transport/grpc/wire_text.hpp"
+#include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/nghttp2_util.hpp"
+#include "transport/h2/write_now.hpp"
 #include "transport/request_stream.hpp"
 
 namespace achan::transport {
@@ -47,8 +49,8 @@ struct h2_stream {
   grpc::deframer deframer;
   std::string message;
   int messages = 0;
-  status local_error;                                  // set when we reset the stream ourselves
-  std::unique_ptr<asio::steady_timer> deadline_timer;  // only for calls with a deadline
+  status local_error;                       // set when we reset the stream ourselves
+  time_point deadline = time_point::max();  // in deadlines_ unless max
 };
 
 namespace {
@@ -234,8 +236,8 @@ struct h2_callbacks {
       return 0;
     auto st = std::move(it->second);
     c.streams_.erase(it);
-    if (st->deadline_timer)
-      st->deadline_timer->cancel();
+    if (st->deadline != time_point::max())
+      c.deadlines_.remove(st->deadline, id);
     c.stream_of_call_.erase(st->c->id());
     c.finish_stream(*st, error_code);
     c.start_waiting();  // a stream slot is free
@@ -252,7 +254,8 @@ h2_client_connection::h2_client_connection(asio::io_context& io, std::string add
       strand_(asio::make_strand(io)),
       socket_(strand_),
       keepalive_timer_(strand_),
-      ping_timeout_(strand_) {}
+      ping_timeout_(strand_),
+      deadline_timer_(strand_) {}
 
 h2_client_connection::~h2_client_connection() {
   if (session_)
@@ -331,6 +334,7 @@ void h2_client_connection::on_connected() {
     return;
   std::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);  // fails harmlessly on unix
+  socket_.non_blocking(true, ignored);                         // for h2util::write_now
   if (!init_session()) {
     fail_connection({status_code::internal, "cannot create an HTTP/2 session"});
     return;
@@ -351,38 +355,58 @@ void h2_client_connection::read() {
                                   : "connection to " + self->address_ + " lost: " + ec.message()}));
       return;
     }
-    auto rv = nghttp2_session_mem_recv(self->session_, self->read_buf_.data(), n);
-    if (rv < 0) {
-      self->fail_connection(
-          {status_code::unavailable, (self->phase_ == phase::connecting
-                                          ? "peer " + self->address_ + " does not speak HTTP/2: "
-                                          : "HTTP/2 protocol error from " + self->address_ + ": ") +
-                                         nghttp2_strerror(static_cast<int>(rv))});
-      return;
+    // In parts of h2util::calls_per_send answers: the calls those answers start (their
+    // callbacks run on this thread and call again) are opened and sent before the next
+    // part, so the server works on them while this side handles the rest of the read.
+    for (std::size_t off = 0, part = 0; off < n; off += part) {
+      part = self->cutter_.next(self->read_buf_.data() + off, n - off, h2util::calls_per_send);
+      self->receiving_ = true;
+      auto rv = nghttp2_session_mem_recv(self->session_, self->read_buf_.data() + off, part);
+      self->receiving_ = false;
+      if (rv < 0)
+        self->fail_connection({status_code::unavailable,
+                               (self->phase_ == phase::connecting
+                                    ? "peer " + self->address_ + " does not speak HTTP/2: "
+                                    : "HTTP/2 protocol error from " + self->address_ + ": ") +
+                                   nghttp2_strerror(static_cast<int>(rv))});
+      // Also after a failure: a closed connection hands them back for another pick.
+      self->start_pending();
+      if (self->phase_ == phase::closed)
+        return;
+      self->flush();
+      if (self->phase_ == phase::closed)
+        return;
     }
-    self->flush();
-    if (self->phase_ != phase::closed)
-      self->read();
+    self->read();
   });
 }
 
 void h2_client_connection::flush() {
-  if (writing_ || !session_ || phase_ == phase::closed)
-    return;
-  if (auto err = h2util::gather_output(session_, write_buf_); err < 0) {
-    fail_connection({status_code::internal,
-                     std::string{"HTTP/2 send error: "} + nghttp2_strerror(static_cast<int>(err))});
-    return;
-  }
-  if (write_buf_.empty()) {
-    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))
-      // nghttp2 is done with this peer (it sent GOAWAY after a protocol error, or
-      // everything is finished after the peer's GOAWAY).
-      fail_connection(protocol_failure(
-          {status_code::unavailable, "connection to " + address_ + " finished after GOAWAY"}));
-    else if (phase_ == phase::draining && streams_.empty())
-      fail_connection({status_code::unavailable, "connection drained after GOAWAY"});
-    return;
+  if (writing_ || receiving_ || !session_ || phase_ == phase::closed)
+    return;  // (never mem_send from inside mem_recv's callbacks)
+  for (;;) {
+    if (auto err = h2util::gather_output(session_, write_buf_); err < 0) {
+      fail_connection({status_code::internal, std::string{"HTTP/2 send error: "} +
+                                                  nghttp2_strerror(static_cast<int>(err))});
+      return;
+    }
+    if (write_buf_.empty()) {
+      if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))
+        // nghttp2 is done with this peer (it sent GOAWAY after a protocol error, or
+        // everything is finished after the peer's GOAWAY).
+        fail_connection(protocol_failure(
+            {status_code::unavailable, "connection to " + address_ + " finished after GOAWAY"}));
+      else if (phase_ == phase::draining && streams_.empty())
+        fail_connection({status_code::unavailable, "connection drained after GOAWAY"});
+      return;
+    }
+    if (auto ec = h2util::write_now(socket_, write_buf_)) {
+      fail_connection(
+          {status_code::unavailable, "write to " + address_ + " failed: " + ec.message()});
+      return;
+    }
+    if (!write_buf_.empty())
+      break;  // the socket is full: the rest goes out when it drains
   }
   writing_ = true;
   asio::async_write(
@@ -401,8 +425,36 @@ void h2_client_connection::flush() {
       });
 }
 
+void h2_client_connection::flush_soon() {
+  if (flush_posted_)
+    return;
+  flush_posted_ = true;
+  asio::post(strand_, [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
+}
+
 void h2_client_connection::start_call(const call_ptr& c) {
-  asio::post(strand_, [self = shared_from_this(), c] { self->do_start_call(c); });
+  if (strand_.running_in_this_thread() && receiving_) {
+    // Started by a callback of a call this read finished: opened after this part.
+    pending_starts_.push_back(c);
+    return;
+  }
+  asio::post(strand_, [self = shared_from_this(), c] {
+    self->do_start_call(c);
+    // Calls posted together go out in one write.
+    self->flush_soon();
+  });
+}
+
+void h2_client_connection::start_pending() {
+  while (!pending_starts_.empty()) {
+    auto starts = std::move(pending_starts_);
+    pending_starts_.clear();
+    for (auto& c : starts)
+      do_start_call(c);
+  }
 }
 
 void h2_client_connection::do_start_call(const call_ptr& c) {
@@ -433,7 +485,6 @@ void h2_client_connection::do_start_call(const call_ptr& c) {
     return;
   }
   open_stream(c);
-  flush();
 }
 
 void h2_client_connection::start_waiting() {
@@ -537,17 +588,9 @@ void h2_client_connection::open_stream(const call_ptr& c) {
     });
   }
   if (c->deadline() != time_point::max()) {
-    st->deadline_timer = std::make_unique<asio::steady_timer>(strand_, c->deadline());
-    st->deadline_timer->async_wait([self = shared_from_this(), id](const std::error_code& ec) {
-      if (ec)
-        return;
-      auto it = self->streams_.find(id);
-      if (it == self->streams_.end())
-        return;
-      it->second->local_error = {status_code::deadline_exceeded, "deadline exceeded"};
-      nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-      self->flush();
-    });
+    st->deadline = c->deadline();
+    if (deadlines_.add(st->deadline, id))
+      arm_deadlines(st->deadline);
   }
   stream_of_call_[c->id()] = id;
   streams_.emplace(id, std::move(st));
@@ -625,9 +668,9 @@ void h2_client_connection::fail_connection(status why) {
   auto streams = std::move(streams_);
   streams_.clear();
   stream_of_call_.clear();
+  deadlines_.clear();
+  deadline_timer_.cancel();
   for (auto& [id, s] : streams) {
-    if (s->deadline_timer)
-      s->deadline_timer->cancel();
     s->c->fail(why.code, why.message, address_);
   }
   if (closed_by_owner_.load(std::memory_order_acquire))
@@ -647,6 +690,25 @@ status h2_client_connection::protocol_failure(status fallback) const {
     return {status_code::unavailable,
             "peer " + address_ + " does not speak HTTP/2 (gRPC): " + code};
   return {status_code::unavailable, "HTTP/2 protocol error from " + address_ + ": " + code};
+}
+
+void h2_client_connection::arm_deadlines(time_point t) {
+  deadline_timer_.expires_at(t);
+  deadline_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (ec == asio::error::operation_aborted || self->phase_ == phase::closed)
+      return;  // re-armed for an earlier deadline, or closed
+    self->deadlines_.take_due(std::chrono::steady_clock::now(), [&](std::int32_t id) {
+      auto it = self->streams_.find(id);
+      if (it == self->streams_.end())
+        return;
+      it->second->deadline = time_point::max();  // no longer in deadlines_
+      it->second->local_error = {status_code::deadline_exceeded, "deadline exceeded"};
+      nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    });
+    if (auto next = self->deadlines_.arm())
+      self->arm_deadlines(*next);
+    self->flush();
+  });
 }
 
 void h2_client_connection::arm_keepalive() {

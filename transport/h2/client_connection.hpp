@@ -21,7 +21,10 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "transport/h2/deadline_set.hpp"
+#include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/h2_options.hpp"
 #include "transport/transport.hpp"
 
@@ -53,8 +56,14 @@ class h2_client_connection final : public connection,
   // All of the below run on strand_ only.
   void on_connected();
   void read();
+  /// Sends what nghttp2 has queued, now (h2util::write_now) as far as the socket takes it.
   void flush();
+  /// flush() once the handlers already queued on the strand have run.
+  void flush_soon();
+  /// Opens (or queues) a call; the caller flushes.
   void do_start_call(const call_ptr& c);
+  /// do_start_call for the calls started during the last mem_recv part.
+  void start_pending();
   /// Submits `c` as a new HTTP/2 stream (the connection is READY, below the limit).
   void open_stream(const call_ptr& c);
   /// Opens waiting calls while the server's MAX_CONCURRENT_STREAMS allows.
@@ -64,6 +73,8 @@ class h2_client_connection final : public connection,
   void fail_connection(status why);
   void finish_stream(h2_stream& s, std::uint32_t error_code);
   void arm_keepalive();
+  /// Arms deadline_timer_ for `t`; when it fires, resets every stream past its deadline.
+  void arm_deadlines(time_point t);
   bool init_session();
   /// Why the connection ends when nghttp2 itself gave up on the peer (it sent GOAWAY
   /// with an error), or `fallback`.
@@ -79,13 +90,19 @@ class h2_client_connection final : public connection,
   asio::generic::stream_protocol::socket socket_;
   asio::steady_timer keepalive_timer_;
   asio::steady_timer ping_timeout_;
+  asio::steady_timer deadline_timer_;  // at deadlines_'s earliest
+  h2util::deadline_set deadlines_;
   std::atomic<bool> closed_by_owner_{false};
 
   phase phase_ = phase::connecting;
   nghttp2_session* session_ = nullptr;
   std::array<std::uint8_t, 64 * 1024> read_buf_{};
   std::string write_buf_;
+  h2util::frame_cutter cutter_;
   bool writing_ = false;
+  bool receiving_ = false;                // inside nghttp2_session_mem_recv
+  bool flush_posted_ = false;             // a flush_soon() is queued
+  std::vector<call_ptr> pending_starts_;  // started during a mem_recv part
   bool ping_outstanding_ = false;
   std::uint32_t sent_goaway_error_ = 0;  // error code of a GOAWAY nghttp2 sent, 0 if none
   std::unordered_map<std::int32_t, std::unique_ptr<h2_stream>> streams_;

@@ -12,7 +12,9 @@
 #include "transport/grpc/framing.hpp"
 #include "transport/grpc/timeout.hpp"
 #include "transport/grpc/wire_text.hpp"
+#include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/nghttp2_util.hpp"
+#include "transport/h2/write_now.hpp"
 
 namespace achan::transport {
 
@@ -26,8 +28,7 @@ constexpr std::uint8_t goaway_ping[8] = {'a', 'c', 'h', 'a', 'n', 'g', 'o', 'a'}
 
 /// One request stream.
 struct server_stream {
-  server_stream(std::int32_t i, std::size_t max_receive, const asio::any_io_executor& ex)
-      : id(i), deframer(max_receive), deadline_timer(ex) {}
+  server_stream(std::int32_t i, std::size_t max_receive) : id(i), deframer(max_receive) {}
   std::int32_t id;
   std::string method;
   std::string authority;
@@ -48,8 +49,8 @@ struct server_stream {
   bool body_done = false;           // final status set: EOF + trailers once `out` drains
   bool reset_after_answer = false;  // answered before the request ended: RST once sent
   std::shared_ptr<pending_response> pending;
-  asio::steady_timer deadline_timer;
-  std::string out;  // framed response message
+  bool in_deadlines = false;  // `deadline` is in the connection's deadlines_
+  std::string out;            // framed response message
   std::size_t sent = 0;
   std::vector<std::pair<std::string, std::string>> trailers;  // kept alive for nghttp2
 };
@@ -67,8 +68,7 @@ struct h2_server_callbacks {
       return 0;
     c.streams_.emplace(frame->hd.stream_id,
                        std::make_unique<server_stream>(frame->hd.stream_id,
-                                                       c.server_.opts_.max_receive_message_size,
-                                                       c.socket_.get_executor()));
+                                                       c.server_.opts_.max_receive_message_size));
     return 0;
   }
 
@@ -242,6 +242,7 @@ void h2_server_connection::start() {
     nghttp2_session_set_local_window_size(self->session_, NGHTTP2_FLAG_NONE, 0, 16 << 20);
     std::error_code ignored;
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    self->socket_.non_blocking(true, ignored);  // for h2util::write_now
     self->flush();
     self->read();
   });
@@ -252,31 +253,50 @@ void h2_server_connection::read() {
                                                        const std::error_code& ec, std::size_t n) {
     if (self->closed_)
       return;
-    self->receiving_ = true;  // callbacks may queue frames; they are sent below
-    auto rv = ec ? 0 : nghttp2_session_mem_recv(self->session_, self->read_buf_.data(), n);
-    self->receiving_ = false;
-    if (ec || rv < 0) {
+    if (ec) {
       self->close();
       return;
     }
-    self->flush();
-    if (!self->closed_)
-      self->read();
+    // In parts of h2util::calls_per_send requests, sending what each part produced
+    // before the next: the client gets the first answers of a burst while the rest are
+    // still being worked on (frame_cutter.hpp says why).
+    for (std::size_t off = 0, part = 0; off < n; off += part) {
+      part = self->cutter_.next(self->read_buf_.data() + off, n - off, h2util::calls_per_send);
+      self->receiving_ = true;  // callbacks may queue frames; they are sent below
+      auto rv = nghttp2_session_mem_recv(self->session_, self->read_buf_.data() + off, part);
+      self->receiving_ = false;
+      if (rv < 0) {
+        self->close();
+        return;
+      }
+      self->flush();
+      if (self->closed_)
+        return;
+    }
+    self->read();
   });
 }
 
 void h2_server_connection::flush() {
   if (writing_ || closed_ || !session_ || receiving_)
     return;  // (never mem_send from inside mem_recv's callbacks)
-  if (h2util::gather_output(session_, write_buf_) < 0) {
-    close();
-    return;
-  }
-  if (write_buf_.empty()) {
-    if ((!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
-        (draining_ && streams_.empty()))
+  for (;;) {
+    if (h2util::gather_output(session_, write_buf_) < 0) {
       close();
-    return;
+      return;
+    }
+    if (write_buf_.empty()) {
+      if ((!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
+          (draining_ && streams_.empty()))
+        close();
+      return;
+    }
+    if (h2util::write_now(socket_, write_buf_)) {
+      close();
+      return;
+    }
+    if (!write_buf_.empty())
+      break;  // the socket is full: the rest goes out when it drains
   }
   writing_ = true;
   asio::async_write(socket_, asio::buffer(write_buf_),
@@ -320,13 +340,9 @@ std::shared_ptr<pending_response> h2_server_connection::begin_call(server_stream
   s.pending->conn = weak_from_this();
   s.pending->stream_id = s.id;
   if (s.deadline) {
-    s.deadline_timer.expires_at(*s.deadline);
-    s.deadline_timer.async_wait(
-        [self = shared_from_this(), id = s.id, pending = s.pending](const std::error_code& ec) {
-          if (ec || pending->done.exchange(true))
-            return;
-          self->finish_call(id, {status_code::deadline_exceeded, "deadline exceeded"}, {});
-        });
+    s.in_deadlines = true;
+    if (deadlines_.add(*s.deadline, s.id))
+      arm_deadlines(*s.deadline);
   }
   return s.pending;
 }
@@ -410,7 +426,7 @@ void h2_server_connection::finish_call(std::int32_t id, status st, metadata trai
   auto& s = *it->second;
   if (s.answered)
     return;
-  s.deadline_timer.cancel();
+  forget_deadline(s);
   if (s.dispatched) {
     s.dispatched = false;
     --server_.active_calls_;
@@ -451,7 +467,7 @@ void h2_server_connection::end(std::int32_t id) {
   if (it == streams_.end())
     return;
   auto& s = *it->second;
-  s.deadline_timer.cancel();
+  forget_deadline(s);
   if (s.pending)
     s.pending->done.store(true);  // cancelled or finished: responders do nothing now
   if (s.dispatched)
@@ -489,6 +505,37 @@ void h2_server_connection::close_now() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
 }
 
+void h2_server_connection::forget_deadline(server_stream& s) {
+  if (s.in_deadlines) {
+    s.in_deadlines = false;
+    deadlines_.remove(*s.deadline, s.id);
+  }
+}
+
+void h2_server_connection::arm_deadlines(time_point t) {
+  deadline_timer_.expires_at(t);
+  deadline_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (ec == asio::error::operation_aborted || self->closed_)
+      return;  // re-armed for an earlier deadline, or closed
+    std::vector<std::int32_t> due;
+    self->deadlines_.take_due(std::chrono::steady_clock::now(),
+                              [&](std::int32_t id) { due.push_back(id); });
+    for (auto id : due) {
+      auto it = self->streams_.find(id);
+      if (it == self->streams_.end())
+        continue;
+      auto& st = *it->second;
+      st.in_deadlines = false;
+      // The handler may be answering on another thread: whoever sets `done` first answers.
+      if (st.pending && !st.pending->done.exchange(true))
+        self->finish_call(id, {status_code::deadline_exceeded, "deadline exceeded"}, {});
+    }
+    if (auto next = self->deadlines_.arm())
+      self->arm_deadlines(*next);
+    self->flush();
+  });
+}
+
 void h2_server_connection::close() {
   if (closed_)
     return;
@@ -496,8 +543,9 @@ void h2_server_connection::close() {
   std::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
+  deadlines_.clear();
+  deadline_timer_.cancel();
   for (auto& [id, s] : streams_) {
-    s->deadline_timer.cancel();
     if (s->pending)
       s->pending->done.store(true);
     if (s->dispatched)

@@ -4,12 +4,15 @@
 /// one message within the size limit), handed to the method's handler, and answered
 /// with response headers, the message and trailers (or trailers-only for errors).
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
+#include "transport/h2/deadline_set.hpp"
+#include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/server.hpp"
 
 struct nghttp2_session;
@@ -56,6 +59,11 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   std::shared_ptr<pending_response> begin_call(server_stream& s);
   void end(std::int32_t id);
   void close();
+  /// Removes `s` from deadlines_ if it is there.
+  void forget_deadline(server_stream& s);
+  /// Arms deadline_timer_ for `t`; when it fires, answers every call past its deadline
+  /// DEADLINE_EXCEEDED.
+  void arm_deadlines(time_point t);
   /// The PING sent with the shutdown notice was acknowledged: send the real GOAWAY.
   void final_goaway();
 
@@ -65,12 +73,15 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   nghttp2_session* session_ = nullptr;
   std::array<std::uint8_t, 64 * 1024> read_buf_{};
   std::string write_buf_;
+  h2util::frame_cutter cutter_{24};  // after the client's 24-byte connection preface
   bool writing_ = false;
   bool receiving_ = false;    // inside nghttp2_session_mem_recv
   bool notice_sent_ = false;  // shutdown announced (GOAWAY 2^31-1 + PING)
   bool draining_ = false;     // final GOAWAY sent: close once the last stream ends
   bool closed_ = false;
   std::unordered_map<std::int32_t, std::unique_ptr<server_stream>> streams_;
+  asio::steady_timer deadline_timer_{socket_.get_executor()};  // at deadlines_'s earliest
+  h2util::deadline_set deadlines_;
 };
 
 }  // namespace achan::transport
