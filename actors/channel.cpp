@@ -101,8 +101,12 @@ stream_call channel::bidi_stream(std::string method, call_options opts,
   return stream_call{std::move(c), impl_->actor};
 }
 
-bool stream_call::write(std::string message) {
-  return c_ && !c_->finished() && c_->requests->write(std::move(message));
+bool stream_call::write(std::string message, std::function<void(bool)> sent) {
+  return c_ && !c_->finished() && c_->requests->write(std::move(message), std::move(sent));
+}
+
+std::size_t stream_call::buffered() const {
+  return c_ ? c_->requests->buffered() : 0;
 }
 
 void stream_call::writes_done() {

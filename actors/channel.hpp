@@ -45,14 +45,22 @@ class call_handle {
 };
 
 /// A client- or bidi-streaming call in progress: write request messages, half-close,
-/// cancel. Copies share the call. Thread-safe. Writes queue without bound; a writer
-/// that can outpace the network should pace itself on the responses it gets.
+/// cancel. Copies share the call. Thread-safe. write() never blocks and queues without
+/// bound: a writer that can outpace the network paces itself with `sent` (write the next
+/// message when the last one went out, like grpc++'s one outstanding async Write) or by
+/// keeping buffered() under a limit of its own.
 class stream_call {
  public:
   stream_call() = default;
   stream_call(call_ptr c, channel_actor ch) : handle_(c, std::move(ch)), c_(std::move(c)) {}
-  /// Queues one request message; false once writes_done() was called or the call ended.
-  bool write(std::string message);
+  /// Queues one request message; false (and `sent` is not called) once writes_done()
+  /// was called or the call ended. `sent`, if given, runs exactly once on an achan
+  /// thread (it must not block): true when the message went into HTTP/2 DATA frames —
+  /// it fitted the server's flow-control window — false if the call ended first.
+  bool write(std::string message, std::function<void(bool)> sent = {});
+  /// Bytes of written messages not yet sent (queued, or waiting for flow-control
+  /// window); 0 once the call ended.
+  std::size_t buffered() const;
   /// Half-close: no more request messages (the server sees the end of the stream).
   void writes_done();
   /// Ends the call with CANCELLED unless it already ended.

@@ -169,10 +169,18 @@ struct stream_message {
   std::string payload;
 };
 /// Requester → channel: one more request message on its open stream `id` (ignored once
-/// the stream was closed or ended).
+/// the stream was closed or ended). With `notify`, the requester gets exactly one
+/// stream_sent for it — the actor form of stream_call::write's `sent`, for pacing.
 struct stream_write {
   std::uint64_t id = 0;
   std::string payload;
+  bool notify = false;
+};
+/// Channel → the sender of a stream_write with `notify`: the message went into HTTP/2
+/// DATA frames (`ok`), or never will (the stream was closed, ended or unknown).
+struct stream_sent {
+  std::uint64_t id = 0;
+  bool ok = false;
 };
 /// Requester → channel: half-close stream `id` (no more request messages).
 struct stream_close {
@@ -301,6 +309,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::call_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_write)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_sent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_close)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::stream_cancel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::start_call)

@@ -15,13 +15,13 @@
 #include <utility>
 #include <vector>
 
+#include "transport/request_stream.hpp"
 #include "transport/status.hpp"
 
 namespace achan {
 
 namespace transport {
 class connection;
-class request_stream;
 }  // namespace transport
 
 /// Request or response metadata: ordered (key, value) pairs, keys lower-case.
@@ -100,6 +100,8 @@ class call {
     } else if (finished_.exchange(true, std::memory_order_acq_rel)) {
       return false;
     }
+    if (requests)
+      requests->abandon();  // unsent request messages: their `sent` callbacks get false
     auto done = std::move(done_);
     if (done)
       done(std::move(r));

@@ -4,11 +4,12 @@
 
 namespace achan::transport {
 
-bool request_stream::write(std::string message) {
+bool request_stream::write(std::string message, sent_fn sent) {
   std::unique_lock lk{mx_};
   if (closed_)
     return false;
-  queue_.push_back(std::move(message));
+  buffered_ += message.size();
+  queue_.push_back({std::move(message), std::move(sent)});
   wake(lk);
   return true;
 }
@@ -26,20 +27,64 @@ bool request_stream::closed() const {
   return closed_;
 }
 
-bool request_stream::take_framed(std::string& out) {
+std::size_t request_stream::buffered() const {
   std::lock_guard lk{mx_};
-  for (auto& m : queue_)
-    grpc::append_frame(out, m);
+  return buffered_;
+}
+
+void request_stream::abandon() {
+  std::deque<entry> dropped;
+  {
+    std::lock_guard lk{mx_};
+    if (abandoned_)
+      return;
+    abandoned_ = true;
+    closed_ = true;
+    buffered_ = 0;
+    dropped.swap(queue_);
+  }
+  for (auto& e : dropped)
+    if (e.sent)
+      e.sent(false);
+}
+
+bool request_stream::take_framed(std::string& out, std::deque<taken>& taken) {
+  std::lock_guard lk{mx_};
+  for (auto& e : queue_) {
+    grpc::append_frame(out, e.message);
+    taken.push_back({out.size(), e.message.size(), std::move(e.sent)});
+  }
   queue_.clear();
   return closed_;
 }
 
+void request_stream::settle(taken&& t, bool ok) {
+  {
+    std::lock_guard lk{mx_};
+    if (!abandoned_)
+      buffered_ -= t.size;
+  }
+  if (t.sent)
+    t.sent(ok);
+}
+
 bool request_stream::take(std::vector<std::string>& out) {
-  std::lock_guard lk{mx_};
-  for (auto& m : queue_)
-    out.push_back(std::move(m));
-  queue_.clear();
-  return closed_;
+  std::vector<sent_fn> handed_on;
+  bool closed;
+  {
+    std::lock_guard lk{mx_};
+    for (auto& e : queue_) {
+      buffered_ -= e.message.size();
+      out.push_back(std::move(e.message));
+      if (e.sent)
+        handed_on.push_back(std::move(e.sent));
+    }
+    queue_.clear();
+    closed = closed_;
+  }
+  for (auto& fn : handed_on)
+    fn(true);
+  return closed;
 }
 
 void request_stream::on_ready(std::function<void()> fn) {

@@ -3,7 +3,9 @@
 // keep running (the suite runs under ASan+UBSan).
 #include <doctest/doctest.h>
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -132,6 +134,52 @@ TEST_CASE("bad peer: silent - calls on one connection each end at their own dead
   CHECK(middle_took < 2000ms);
   CHECK(slow_took >= 2450ms);
   CHECK(slow_took < 3500ms);
+  ch->close();
+}
+
+TEST_CASE("bad peer: no WINDOW_UPDATE - writes past the window stay buffered and end dropped") {
+  // The peer grants HTTP/2's default 65 535-byte windows and never more: three 16 KiB
+  // messages fit, the fourth does not. Each write's `sent` says which went out.
+  test::raw_server peer{[](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    p.read_for(4000ms);
+  }};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  dial_options d;
+  d.transport = transport::make_h2_transport();
+  auto ch = achan::dial(sys, "ipv4:" + peer.address(), d);
+  REQUIRE(ch);
+  std::promise<call_result> done;
+  auto s = ch->client_stream("/achan.test.Echo/ClientStream",
+                             {.timeout = 1500ms, .wait_for_ready = true},
+                             [&](call_result&& r) { done.set_value(std::move(r)); });
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<int> sent(10, -1);  // -1 not yet, 1 sent, 0 dropped
+  int settled = 0;
+  const std::string message(16384, 'x');
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(s.write(message, [&, i](bool ok) {
+      std::lock_guard lock{m};
+      sent[static_cast<std::size_t>(i)] = ok;
+      ++settled;
+      cv.notify_all();
+    }));
+  {
+    std::unique_lock lock{m};
+    CHECK(cv.wait_for(lock, 3s, [&] { return settled >= 3; }));
+    CHECK(sent == std::vector<int>{1, 1, 1, -1, -1, -1, -1, -1, -1, -1});
+  }
+  CHECK(s.buffered() == 7 * message.size());  // the fourth is only partly out
+  CHECK(done.get_future().get().status.code == status_code::deadline_exceeded);
+  {
+    std::unique_lock lock{m};
+    CHECK(cv.wait_for(lock, 3s, [&] { return settled == 10; }));
+    CHECK(sent == std::vector<int>{1, 1, 1, 0, 0, 0, 0, 0, 0, 0});
+  }
+  CHECK(s.buffered() == 0);
+  CHECK_FALSE(s.write("after the end", [](bool) { FAIL("callback of a refused write"); }));
   ch->close();
 }
 

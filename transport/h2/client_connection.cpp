@@ -49,6 +49,7 @@ struct h2_stream {
   grpc::deframer deframer;
   std::string message;
   int messages = 0;
+  std::deque<request_stream::taken> taken;  // streaming: in `out`, not yet in DATA frames
   status local_error;                       // set when we reset the stream ourselves
   time_point deadline = time_point::max();  // in deadlines_ unless max
 };
@@ -83,7 +84,7 @@ struct h2_callbacks {
   }
 
   static ssize_t read_request(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
-                              std::uint32_t* flags, nghttp2_data_source* source, void*) {
+                              std::uint32_t* flags, nghttp2_data_source* source, void* user) {
     auto& st = *static_cast<h2_stream*>(source->ptr);
     if (!st.c->requests) {
       // [5-byte header][payload], served in place.
@@ -110,7 +111,7 @@ struct h2_callbacks {
       // Streaming requests: refill from the owner's queue, or wait for a write.
       st.out.clear();
       st.sent = 0;
-      st.requests_closed = st.c->requests->take_framed(st.out);
+      st.requests_closed = st.c->requests->take_framed(st.out, st.taken);
       st.took_any = st.took_any || !st.out.empty();
       if (st.out.empty()) {
         if (!st.requests_closed)
@@ -122,6 +123,11 @@ struct h2_callbacks {
     auto n = std::min(length, st.out.size() - st.sent);
     std::memcpy(buf, st.out.data() + st.sent, n);
     st.sent += n;
+    // Messages now wholly in DATA frames: their writers hear so after mem_send (flush).
+    while (!st.taken.empty() && st.taken.front().end <= st.sent) {
+      self(user).handed_on_.emplace_back(st.c->requests, std::move(st.taken.front()));
+      st.taken.pop_front();
+    }
     if (st.sent == st.out.size() && (!st.c->requests || st.requests_closed)) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       std::string{}.swap(st.out);  // the request is on its way; free it
@@ -239,6 +245,7 @@ struct h2_callbacks {
     if (st->deadline != time_point::max())
       c.deadlines_.remove(st->deadline, id);
     c.stream_of_call_.erase(st->c->id());
+    c.drop_taken(*st);
     c.finish_stream(*st, error_code);
     c.start_waiting();  // a stream slot is free
     return 0;
@@ -385,7 +392,11 @@ void h2_client_connection::flush() {
   if (writing_ || receiving_ || !session_ || phase_ == phase::closed)
     return;  // (never mem_send from inside mem_recv's callbacks)
   for (;;) {
-    if (auto err = h2util::gather_output(session_, write_buf_); err < 0) {
+    auto err = h2util::gather_output(session_, write_buf_);
+    settle_handed_on();
+    if (phase_ == phase::closed)
+      return;  // a writer's callback closed the channel
+    if (err < 0) {
       fail_connection({status_code::internal, std::string{"HTTP/2 send error: "} +
                                                   nghttp2_strerror(static_cast<int>(err))});
       return;
@@ -423,6 +434,19 @@ void h2_client_connection::flush() {
         }
         self->flush();
       });
+}
+
+void h2_client_connection::settle_handed_on() {
+  auto done = std::move(handed_on_);
+  handed_on_.clear();
+  for (auto& [requests, t] : done)
+    requests->settle(std::move(t), true);
+}
+
+void h2_client_connection::drop_taken(h2_stream& s) {
+  for (auto& t : s.taken)
+    s.c->requests->settle(std::move(t), false);
+  s.taken.clear();
 }
 
 void h2_client_connection::flush_soon() {
@@ -670,7 +694,9 @@ void h2_client_connection::fail_connection(status why) {
   stream_of_call_.clear();
   deadlines_.clear();
   deadline_timer_.cancel();
+  settle_handed_on();  // those did go into DATA frames
   for (auto& [id, s] : streams) {
+    drop_taken(*s);
     s->c->fail(why.code, why.message, address_);
   }
   if (closed_by_owner_.load(std::memory_order_acquire))

@@ -26,6 +26,7 @@
 #include "transport/h2/deadline_set.hpp"
 #include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/h2_options.hpp"
+#include "transport/request_stream.hpp"
 #include "transport/transport.hpp"
 
 struct nghttp2_session;
@@ -58,6 +59,10 @@ class h2_client_connection final : public connection,
   void read();
   /// Sends what nghttp2 has queued, now (h2util::write_now) as far as the socket takes it.
   void flush();
+  /// Tells the writers of handed_on_'s messages that they went out.
+  void settle_handed_on();
+  /// Tells the writers of `s`'s messages not yet in DATA frames that they never will be.
+  void drop_taken(h2_stream& s);
   /// flush() once the handlers already queued on the strand have run.
   void flush_soon();
   /// Opens (or queues) a call; the caller flushes.
@@ -103,6 +108,9 @@ class h2_client_connection final : public connection,
   bool receiving_ = false;                // inside nghttp2_session_mem_recv
   bool flush_posted_ = false;             // a flush_soon() is queued
   std::vector<call_ptr> pending_starts_;  // started during a mem_recv part
+  /// Streaming request messages that went into DATA frames during mem_send; their
+  /// writers are told right after it (never inside nghttp2's callbacks).
+  std::vector<std::pair<std::shared_ptr<request_stream>, request_stream::taken>> handed_on_;
   bool ping_outstanding_ = false;
   std::uint32_t sent_goaway_error_ = 0;  // error code of a GOAWAY nghttp2 sent, 0 if none
   std::unordered_map<std::int32_t, std::unique_ptr<h2_stream>> streams_;

@@ -3,6 +3,8 @@
 // simulated peer echoes each request message of a streaming call.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <caf/event_based_actor.hpp>
 
 #include "actors/channel.hpp"
@@ -32,10 +34,14 @@ void streamer(caf::event_based_actor* self, channel_actor chan, stream_request r
   });
   if (after)
     after(self, chan);
-  self->become([out](stream_message& m) {
-    out->messages.push_back(m.payload);
-    out->order.push_back("msg:" + m.payload);
-  });
+  self->become(
+      [out](stream_message& m) {
+        out->messages.push_back(m.payload);
+        out->order.push_back("msg:" + m.payload);
+      },
+      [out](stream_sent& s) {
+        out->order.push_back("sent:" + std::to_string(s.id) + (s.ok ? ":ok" : ":dropped"));
+      });
 }
 
 struct stream_fixture : test::actor_fixture {
@@ -124,4 +130,35 @@ TEST_CASE("actor stream: reusing the id of a stream still open gives INVALID_ARG
   CHECK(out->order == std::vector<std::string>{"duplicate refused", "result"});
   REQUIRE(out->results.size() == 1);
   CHECK(out->results[0].status.ok());
+}
+
+TEST_CASE("actor stream: stream_write with notify answers exactly one stream_sent per write") {
+  stream_fixture f;
+  auto out = std::make_shared<seen>();
+  stream_request req{9, "/echo.Echo/Client", {}};
+  req.half_close = false;
+  f.sys.spawn(
+      streamer, f.ch.actor(), req,
+      [](caf::event_based_actor* self, channel_actor chan) {
+        self->send(chan, stream_write{9, "a", true});
+        self->send(chan, stream_write{9, "b"});  // no notify: no stream_sent
+        self->send(chan, stream_write{9, "c", true});
+        self->send(chan, stream_close{9});
+        self->send(chan, stream_write{9, "late", true});    // closed: dropped
+        self->send(chan, stream_write{4, "nobody", true});  // no such stream: dropped
+      },
+      out);
+  f.run();
+  std::vector<std::string> sent;
+  for (auto& o : out->order)
+    if (o.rfind("sent:", 0) == 0)
+      sent.push_back(o);
+  // The dropped ones are answered by the channel at once, the others once the simulated
+  // peer took them.
+  std::sort(sent.begin(), sent.end());
+  CHECK(sent ==
+        std::vector<std::string>{"sent:4:dropped", "sent:9:dropped", "sent:9:ok", "sent:9:ok"});
+  REQUIRE(out->results.size() == 1);
+  CHECK(out->results[0].status.ok());
+  CHECK(out->messages == std::vector<std::string>{"a", "b", "c"});  // echoed by the peer
 }
