@@ -48,7 +48,7 @@ void request_stream::abandon() {
       e.sent(false);
 }
 
-bool request_stream::take_framed(std::string& out, std::deque<taken>& taken) {
+bool request_stream::take_framed(std::string& out, std::vector<taken>& taken) {
   std::lock_guard lk{mx_};
   for (auto& e : queue_) {
     grpc::append_frame(out, e.message);

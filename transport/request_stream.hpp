@@ -41,7 +41,7 @@ class request_stream {
   };
   /// Transport side: appends every queued message, gRPC-framed, to `out`, and one entry
   /// per message to `taken`. Returns true once the stream is closed and nothing is left.
-  bool take_framed(std::string& out, std::deque<taken>& taken);
+  bool take_framed(std::string& out, std::vector<taken>& taken);
   /// Transport side: the message of `t` was handed on (`ok`) or dropped: updates
   /// buffered() and runs its callback. Call outside the transport's protocol callbacks.
   void settle(taken&& t, bool ok);

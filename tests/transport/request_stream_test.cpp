@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -26,7 +25,7 @@ TEST_CASE("request_stream counts written bytes until the transport settles them"
   CHECK(rs.write("ij"));  // no callback
   CHECK(rs.buffered() == 10);
   std::string out;
-  std::deque<request_stream::taken> taken;
+  std::vector<request_stream::taken> taken;
   CHECK_FALSE(rs.take_framed(out, taken));
   REQUIRE(taken.size() == 3);
   CHECK(out.size() == 3 * 5 + 10);
@@ -48,7 +47,7 @@ TEST_CASE("request_stream abandon drops the queue with false and zeroes buffered
   outcomes o;
   rs.write("taken", o.fn("t"));
   std::string out;
-  std::deque<request_stream::taken> taken;
+  std::vector<request_stream::taken> taken;
   rs.take_framed(out, taken);
   rs.write("queued", o.fn("q"));
   rs.abandon();

@@ -109,11 +109,14 @@ status deframer::feed(const std::uint8_t* data, std::size_t n) {
 }
 
 bool deframer::next(std::string& msg) {
-  if (messages_.empty()) {
+  if (head_ == messages_.size()) {
     return false;
   }
-  msg = std::move(messages_.front());
-  messages_.pop_front();
+  msg = std::move(messages_[head_++]);
+  if (head_ == messages_.size()) {
+    messages_.clear();  // keeps its capacity for the next messages
+    head_ = 0;
+  }
   return true;
 }
 

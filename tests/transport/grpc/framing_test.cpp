@@ -263,3 +263,23 @@ TEST_CASE("deframer: next leaves the output untouched when no message is queued"
   CHECK_FALSE(d.next(m));
   CHECK(m == "keep");
 }
+
+TEST_CASE("deframer: messages taken one at a time while more arrive keep their order") {
+  deframer d;
+  std::string two;
+  grpc::append_frame(two, "a");
+  grpc::append_frame(two, "b");
+  REQUIRE(d.feed(two).ok());
+  std::string m;
+  REQUIRE(d.next(m));
+  CHECK(m == "a");
+  CHECK(d.queued() == 1);
+  std::string more;
+  grpc::append_frame(more, "c");
+  REQUIRE(d.feed(more).ok());  // arrives while "b" is still queued
+  CHECK(d.queued() == 2);
+  CHECK(drain(d) == std::vector<std::string>{"b", "c"});
+  CHECK(d.queued() == 0);
+  REQUIRE(d.feed(two).ok());  // after a full drain the queue starts over
+  CHECK(drain(d) == std::vector<std::string>{"a", "b"});
+}
