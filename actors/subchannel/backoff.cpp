@@ -20,7 +20,15 @@ std::string validate(const backoff_params& p) {
   return "";
 }
 
-backoff::backoff(backoff_params p, std::uint64_t seed) : params_(p), rng_(seed) {}
+backoff::backoff(backoff_params p, std::uint64_t seed) : params_(p), rng_state_(seed) {}
+
+std::uint64_t backoff::next_random() {
+  // SplitMix64 (Steele, Lea, Flood 2014; the reference constants).
+  std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
 
 std::chrono::nanoseconds backoff::next_delay() {
   auto initial = static_cast<double>(params_.initial.count());
@@ -32,7 +40,7 @@ std::chrono::nanoseconds backoff::next_delay() {
       std::min(current_ns_ * params_.multiplier, static_cast<double>(params_.max.count()));
   // 53 random bits -> uniform in [0, 1), identical on every standard library (unlike
   // std::uniform_real_distribution).
-  double unit = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+  double unit = static_cast<double>(next_random() >> 11) * 0x1.0p-53;
   double delay = current_ns_ + (2.0 * unit - 1.0) * params_.jitter * current_ns_;
   return std::chrono::nanoseconds(std::llround(std::max(0.0, delay)));
 }

@@ -132,7 +132,9 @@ subchannel_actor::behavior_type subchannel(self_ptr self, subchannel_config cfg)
 }  // namespace
 
 subchannel_actor spawn_subchannel(caf::actor_system& sys, subchannel_config cfg) {
-  return sys.spawn(subchannel, std::move(cfg));
+  // lazy_init: the actor initialises on its first message, on a scheduler thread, not
+  // inside spawn on the balancer's (a 10 000-address update spawns 10 000 at once).
+  return sys.spawn<caf::lazy_init>(subchannel, std::move(cfg));
 }
 
 }  // namespace achan
