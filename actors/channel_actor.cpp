@@ -265,9 +265,9 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         auto& open = self->state.open_streams;
         auto it = open.find({sender_addr(self), w.id});
         transport::request_stream::sent_fn sent;
-        auto writer = caf::actor_cast<caf::actor>(self->current_sender());
-        if (w.notify && writer)
-          sent = [writer, id = w.id](bool ok) { caf::anon_send(writer, stream_sent{id, ok}); };
+        if (w.notify)
+          if (auto writer = caf::actor_cast<caf::actor>(self->current_sender()))
+            sent = [writer, id = w.id](bool ok) { caf::anon_send(writer, stream_sent{id, ok}); };
         bool queued = it != open.end() && !it->second->finished() &&
                       it->second->requests->write(std::move(w.payload), sent);
         if (!queued && sent)

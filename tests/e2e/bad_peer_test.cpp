@@ -41,21 +41,41 @@ struct outcome {
   std::chrono::milliseconds took;
 };
 
-/// Dials `peer` with short connect timeouts and makes one call with `opts`.
-outcome call_peer(test::raw_server& peer, call_options opts) {
+/// A channel to `peer` over the HTTP/2 transport, with the actor system it runs on.
+struct peer_channel {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
+  channel ch;
+
+  explicit peer_channel(test::raw_server& peer, dial_options d = {}) : ch(dial(peer, d)) {}
+  ~peer_channel() { ch.close(); }
+
+  channel dial(test::raw_server& peer, dial_options& d) {
+    d.transport = transport::make_h2_transport();
+    auto c = achan::dial(sys, "ipv4:" + peer.address(), d);
+    REQUIRE(c);
+    return *c;
+  }
+};
+
+/// A peer that sends its SETTINGS, then reads for `d` and never answers.
+test::raw_server::script silent_after_settings(std::chrono::milliseconds d) {
+  return [d](test::raw_peer& p) {
+    p.write(test::h2_settings());
+    p.read_for(d);
+  };
+}
+
+/// Dials `peer` with short connect timeouts and makes one call with `opts`.
+outcome call_peer(test::raw_server& peer, call_options opts) {
   dial_options d;
-  d.transport = transport::make_h2_transport();
   d.backoff.initial = 200ms;
   d.backoff.min_connect_timeout = 1s;
-  auto ch = achan::dial(sys, "ipv4:" + peer.address(), d);
-  REQUIRE(ch);
+  peer_channel pc{peer, d};
   auto t0 = std::chrono::steady_clock::now();
-  auto r = ch->call("/achan.test.Echo/Unary", "payload", std::move(opts)).get();
+  auto r = pc.ch.call("/achan.test.Echo/Unary", "payload", std::move(opts)).get();
   auto took =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-  ch->close();
   return {std::move(r), took};
 }
 
@@ -91,10 +111,7 @@ TEST_CASE("bad peer: a server that accepts and never answers ends in DEADLINE_EX
 }
 
 TEST_CASE("bad peer: silent after SETTINGS - the call's deadline still ends it") {
-  test::raw_server peer{[](test::raw_peer& p) {
-    p.write(test::h2_settings());
-    p.read_for(2500ms);
-  }};
+  test::raw_server peer{silent_after_settings(2500ms)};
   auto o = call_peer(peer, {.timeout = 1s});
   CHECK(o.result.status.code == status_code::deadline_exceeded);
   CHECK(o.took < 2s);
@@ -103,25 +120,18 @@ TEST_CASE("bad peer: silent after SETTINGS - the call's deadline still ends it")
 TEST_CASE("bad peer: silent - calls on one connection each end at their own deadline") {
   // The connection keeps one timer for all its streams: a later call with an earlier
   // deadline must still end on time, and the earlier call at its own.
-  test::raw_server peer{[](test::raw_peer& p) {
-    p.write(test::h2_settings());
-    p.read_for(4000ms);
-  }};
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  dial_options d;
-  d.transport = transport::make_h2_transport();
-  auto ch = achan::dial(sys, "ipv4:" + peer.address(), d);
-  REQUIRE(ch);
+  test::raw_server peer{silent_after_settings(4000ms)};
+  peer_channel pc{peer};
   auto t0 = std::chrono::steady_clock::now();
   auto since = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  t0);
   };
-  auto slow = ch->call("/achan.test.Echo/Unary", "a", {.timeout = 2500ms, .wait_for_ready = true});
-  auto fast = ch->call("/achan.test.Echo/Unary", "b", {.timeout = 600ms, .wait_for_ready = true});
+  auto slow =
+      pc.ch.call("/achan.test.Echo/Unary", "a", {.timeout = 2500ms, .wait_for_ready = true});
+  auto fast = pc.ch.call("/achan.test.Echo/Unary", "b", {.timeout = 600ms, .wait_for_ready = true});
   auto middle =
-      ch->call("/achan.test.Echo/Unary", "c", {.timeout = 1200ms, .wait_for_ready = true});
+      pc.ch.call("/achan.test.Echo/Unary", "c", {.timeout = 1200ms, .wait_for_ready = true});
   CHECK(fast.get().status.code == status_code::deadline_exceeded);
   auto fast_took = since();
   CHECK(middle.get().status.code == status_code::deadline_exceeded);
@@ -134,26 +144,17 @@ TEST_CASE("bad peer: silent - calls on one connection each end at their own dead
   CHECK(middle_took < 2000ms);
   CHECK(slow_took >= 2450ms);
   CHECK(slow_took < 3500ms);
-  ch->close();
 }
 
 TEST_CASE("bad peer: no WINDOW_UPDATE - writes past the window stay buffered and end dropped") {
   // The peer grants HTTP/2's default 65 535-byte windows and never more: three 16 KiB
   // messages fit, the fourth does not. Each write's `sent` says which went out.
-  test::raw_server peer{[](test::raw_peer& p) {
-    p.write(test::h2_settings());
-    p.read_for(4000ms);
-  }};
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  dial_options d;
-  d.transport = transport::make_h2_transport();
-  auto ch = achan::dial(sys, "ipv4:" + peer.address(), d);
-  REQUIRE(ch);
+  test::raw_server peer{silent_after_settings(4000ms)};
+  peer_channel pc{peer};
   std::promise<call_result> done;
-  auto s = ch->client_stream("/achan.test.Echo/ClientStream",
-                             {.timeout = 1500ms, .wait_for_ready = true},
-                             [&](call_result&& r) { done.set_value(std::move(r)); });
+  auto s = pc.ch.client_stream("/achan.test.Echo/ClientStream",
+                               {.timeout = 1500ms, .wait_for_ready = true},
+                               [&](call_result&& r) { done.set_value(std::move(r)); });
   std::mutex m;
   std::condition_variable cv;
   std::vector<int> sent(10, -1);  // -1 not yet, 1 sent, 0 dropped
@@ -180,7 +181,6 @@ TEST_CASE("bad peer: no WINDOW_UPDATE - writes past the window stay buffered and
   }
   CHECK(s.buffered() == 0);
   CHECK_FALSE(s.write("after the end", [](bool) { FAIL("callback of a refused write"); }));
-  ch->close();
 }
 
 TEST_CASE("bad peer: a truncated frame then close gives UNAVAILABLE") {

@@ -266,7 +266,7 @@ h2_client_connection::h2_client_connection(asio::io_context& io, std::string add
       socket_(strand_),
       keepalive_timer_(strand_),
       ping_timeout_(strand_),
-      deadline_timer_(strand_) {}
+      deadlines_(strand_) {}
 
 h2_client_connection::~h2_client_connection() {
   if (session_)
@@ -395,34 +395,32 @@ void h2_client_connection::read() {
 void h2_client_connection::flush() {
   if (writing_ || receiving_ || !session_ || phase_ == phase::closed)
     return;  // (never mem_send from inside mem_recv's callbacks)
-  for (;;) {
-    auto err = h2util::gather_output(session_, write_buf_);
-    settle_handed_on();
-    if (phase_ == phase::closed)
-      return;  // a writer's callback closed the channel
-    if (err < 0) {
-      fail_connection({status_code::internal, std::string{"HTTP/2 send error: "} +
-                                                  nghttp2_strerror(static_cast<int>(err))});
-      return;
-    }
-    if (write_buf_.empty()) {
-      if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))
-        // nghttp2 is done with this peer (it sent GOAWAY after a protocol error, or
-        // everything is finished after the peer's GOAWAY).
-        fail_connection(protocol_failure(
-            {status_code::unavailable, "connection to " + address_ + " finished after GOAWAY"}));
-      else if (phase_ == phase::draining && streams_.empty())
-        fail_connection({status_code::unavailable, "connection drained after GOAWAY"});
-      return;
-    }
-    if (auto ec = h2util::write_now(socket_, write_buf_)) {
-      fail_connection(
-          {status_code::unavailable, "write to " + address_ + " failed: " + ec.message()});
-      return;
-    }
-    if (!write_buf_.empty())
-      break;  // the socket is full: the rest goes out when it drains
+  auto sent = h2util::send_now(session_, socket_, write_buf_);
+  settle_handed_on();
+  if (phase_ == phase::closed)
+    return;  // a writer's callback closed the channel
+  if (sent.session_error < 0) {
+    fail_connection(
+        {status_code::internal, std::string{"HTTP/2 send error: "} +
+                                    nghttp2_strerror(static_cast<int>(sent.session_error))});
+    return;
   }
+  if (sent.io_error) {
+    fail_connection(
+        {status_code::unavailable, "write to " + address_ + " failed: " + sent.io_error.message()});
+    return;
+  }
+  if (!sent.pending) {
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))
+      // nghttp2 is done with this peer (it sent GOAWAY after a protocol error, or
+      // everything is finished after the peer's GOAWAY).
+      fail_connection(protocol_failure(
+          {status_code::unavailable, "connection to " + address_ + " finished after GOAWAY"}));
+    else if (phase_ == phase::draining && streams_.empty())
+      fail_connection({status_code::unavailable, "connection drained after GOAWAY"});
+    return;
+  }
+  // The socket is full: the rest goes out when it drains.
   writing_ = true;
   asio::async_write(
       socket_, asio::buffer(write_buf_),
@@ -441,6 +439,8 @@ void h2_client_connection::flush() {
 }
 
 void h2_client_connection::settle_handed_on() {
+  if (handed_on_.empty())
+    return;
   auto done = std::move(handed_on_);
   handed_on_.clear();
   for (auto& [requests, t] : done)
@@ -616,8 +616,7 @@ void h2_client_connection::open_stream(const call_ptr& c) {
   }
   if (c->deadline() != time_point::max()) {
     st->deadline = c->deadline();
-    if (deadlines_.add(st->deadline, id))
-      arm_deadlines(st->deadline);
+    deadlines_.add(st->deadline, id, shared_from_this());
   }
   stream_of_call_[c->id()] = id;
   streams_.emplace(id, std::move(st));
@@ -696,7 +695,6 @@ void h2_client_connection::fail_connection(status why) {
   streams_.clear();
   stream_of_call_.clear();
   deadlines_.clear();
-  deadline_timer_.cancel();
   settle_handed_on();  // those did go into DATA frames
   for (auto& [id, s] : streams) {
     drop_taken(*s);
@@ -721,23 +719,13 @@ status h2_client_connection::protocol_failure(status fallback) const {
   return {status_code::unavailable, "HTTP/2 protocol error from " + address_ + ": " + code};
 }
 
-void h2_client_connection::arm_deadlines(time_point t) {
-  deadline_timer_.expires_at(t);
-  deadline_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (ec == asio::error::operation_aborted || self->phase_ == phase::closed)
-      return;  // re-armed for an earlier deadline, or closed
-    self->deadlines_.take_due(std::chrono::steady_clock::now(), [&](std::int32_t id) {
-      auto it = self->streams_.find(id);
-      if (it == self->streams_.end())
-        return;
-      it->second->deadline = time_point::max();  // no longer in deadlines_
-      it->second->local_error = {status_code::deadline_exceeded, "deadline exceeded"};
-      nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-    });
-    if (auto next = self->deadlines_.arm())
-      self->arm_deadlines(*next);
-    self->flush();
-  });
+void h2_client_connection::on_deadline(std::int32_t id) {
+  auto it = streams_.find(id);
+  if (it == streams_.end())
+    return;
+  it->second->deadline = time_point::max();  // no longer in deadlines_
+  it->second->local_error = {status_code::deadline_exceeded, "deadline exceeded"};
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
 }
 
 void h2_client_connection::arm_keepalive() {

@@ -23,7 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "transport/h2/deadline_set.hpp"
+#include "transport/h2/deadline_timer.hpp"
 #include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/h2_options.hpp"
 #include "transport/request_stream.hpp"
@@ -78,8 +78,8 @@ class h2_client_connection final : public connection,
   void fail_connection(status why);
   void finish_stream(h2_stream& s, std::uint32_t error_code);
   void arm_keepalive();
-  /// Arms deadline_timer_ for `t`; when it fires, resets every stream past its deadline.
-  void arm_deadlines(time_point t);
+  /// Stream `id` passed its deadline (deadlines_): reset it.
+  void on_deadline(std::int32_t id);
   bool init_session();
   /// Why the connection ends when nghttp2 itself gave up on the peer (it sent GOAWAY
   /// with an error), or `fallback`.
@@ -87,6 +87,7 @@ class h2_client_connection final : public connection,
 
   // nghttp2 callbacks (static trampolines in the .cpp) need access.
   friend struct h2_callbacks;
+  friend class h2util::deadline_timer;  // calls on_deadline and flush
 
   std::string address_;
   std::shared_ptr<connection_events> events_;
@@ -95,8 +96,7 @@ class h2_client_connection final : public connection,
   asio::generic::stream_protocol::socket socket_;
   asio::steady_timer keepalive_timer_;
   asio::steady_timer ping_timeout_;
-  asio::steady_timer deadline_timer_;  // at deadlines_'s earliest
-  h2util::deadline_set deadlines_;
+  h2util::deadline_timer deadlines_;
   std::atomic<bool> closed_by_owner_{false};
 
   phase phase_ = phase::connecting;

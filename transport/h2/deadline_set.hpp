@@ -31,7 +31,7 @@ class deadline_set {
   void remove(time_point t, std::int32_t id) { entries_.erase({t, id}); }
 
   /// Removes every stream due at or before `now`, calling `f(id)` for each in deadline
-  /// order. Afterwards the owner re-arms for earliest(), if any.
+  /// order (`f` may remove other entries). Afterwards the owner re-arms for arm(), if any.
   template <class F>
   void take_due(time_point now, F&& f) {
     while (!entries_.empty() && entries_.begin()->first <= now) {

@@ -3,7 +3,6 @@
 #include <nghttp2/nghttp2.h>
 
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include <cstring>
@@ -280,24 +279,18 @@ void h2_server_connection::read() {
 void h2_server_connection::flush() {
   if (writing_ || closed_ || !session_ || receiving_)
     return;  // (never mem_send from inside mem_recv's callbacks)
-  for (;;) {
-    if (h2util::gather_output(session_, write_buf_) < 0) {
-      close();
-      return;
-    }
-    if (write_buf_.empty()) {
-      if ((!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
-          (draining_ && streams_.empty()))
-        close();
-      return;
-    }
-    if (h2util::write_now(socket_, write_buf_)) {
-      close();
-      return;
-    }
-    if (!write_buf_.empty())
-      break;  // the socket is full: the rest goes out when it drains
+  auto sent = h2util::send_now(session_, socket_, write_buf_);
+  if (sent.session_error < 0 || sent.io_error) {
+    close();
+    return;
   }
+  if (!sent.pending) {
+    if ((!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
+        (draining_ && streams_.empty()))
+      close();
+    return;
+  }
+  // The socket is full: the rest goes out when it drains.
   writing_ = true;
   asio::async_write(socket_, asio::buffer(write_buf_),
                     [self = shared_from_this()](const std::error_code& ec, std::size_t) {
@@ -341,8 +334,7 @@ std::shared_ptr<pending_response> h2_server_connection::begin_call(server_stream
   s.pending->stream_id = s.id;
   if (s.deadline) {
     s.in_deadlines = true;
-    if (deadlines_.add(*s.deadline, s.id))
-      arm_deadlines(*s.deadline);
+    deadlines_.add(*s.deadline, s.id, shared_from_this());
   }
   return s.pending;
 }
@@ -512,28 +504,15 @@ void h2_server_connection::forget_deadline(server_stream& s) {
   }
 }
 
-void h2_server_connection::arm_deadlines(time_point t) {
-  deadline_timer_.expires_at(t);
-  deadline_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (ec == asio::error::operation_aborted || self->closed_)
-      return;  // re-armed for an earlier deadline, or closed
-    std::vector<std::int32_t> due;
-    self->deadlines_.take_due(std::chrono::steady_clock::now(),
-                              [&](std::int32_t id) { due.push_back(id); });
-    for (auto id : due) {
-      auto it = self->streams_.find(id);
-      if (it == self->streams_.end())
-        continue;
-      auto& st = *it->second;
-      st.in_deadlines = false;
-      // The handler may be answering on another thread: whoever sets `done` first answers.
-      if (st.pending && !st.pending->done.exchange(true))
-        self->finish_call(id, {status_code::deadline_exceeded, "deadline exceeded"}, {});
-    }
-    if (auto next = self->deadlines_.arm())
-      self->arm_deadlines(*next);
-    self->flush();
-  });
+void h2_server_connection::on_deadline(std::int32_t id) {
+  auto it = streams_.find(id);
+  if (it == streams_.end())
+    return;
+  auto& st = *it->second;
+  st.in_deadlines = false;
+  // The handler may be answering on another thread: whoever sets `done` first answers.
+  if (st.pending && !st.pending->done.exchange(true))
+    finish_call(id, {status_code::deadline_exceeded, "deadline exceeded"}, {});
 }
 
 void h2_server_connection::close() {
@@ -544,7 +523,6 @@ void h2_server_connection::close() {
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
   deadlines_.clear();
-  deadline_timer_.cancel();
   for (auto& [id, s] : streams_) {
     if (s->pending)
       s->pending->done.store(true);

@@ -4,14 +4,13 @@
 /// one message within the size limit), handed to the method's handler, and answered
 /// with response headers, the message and trailers (or trailers-only for errors).
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
-#include "transport/h2/deadline_set.hpp"
+#include "transport/h2/deadline_timer.hpp"
 #include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/server.hpp"
 
@@ -50,6 +49,7 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
 
  private:
   friend struct h2_server_callbacks;
+  friend class h2util::deadline_timer;  // calls on_deadline and flush
   void read();
   void flush();
   void dispatch(server_stream& s);
@@ -61,9 +61,8 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   void close();
   /// Removes `s` from deadlines_ if it is there.
   void forget_deadline(server_stream& s);
-  /// Arms deadline_timer_ for `t`; when it fires, answers every call past its deadline
-  /// DEADLINE_EXCEEDED.
-  void arm_deadlines(time_point t);
+  /// Stream `id` passed its deadline (deadlines_): answer DEADLINE_EXCEEDED.
+  void on_deadline(std::int32_t id);
   /// The PING sent with the shutdown notice was acknowledged: send the real GOAWAY.
   void final_goaway();
 
@@ -80,8 +79,7 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   bool draining_ = false;     // final GOAWAY sent: close once the last stream ends
   bool closed_ = false;
   std::unordered_map<std::int32_t, std::unique_ptr<server_stream>> streams_;
-  asio::steady_timer deadline_timer_{socket_.get_executor()};  // at deadlines_'s earliest
-  h2util::deadline_set deadlines_;
+  h2util::deadline_timer deadlines_{socket_.get_executor()};
 };
 
 }  // namespace achan::transport

@@ -1,5 +1,5 @@
 #pragma once
-/// Writing a connection's output without waiting for the event loop, shared by the
+/// Sending a connection's output without waiting for the event loop, shared by the
 /// HTTP/2 client and server connections.
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <string>
 #include <system_error>
+
+#include "transport/h2/nghttp2_util.hpp"
 
 namespace achan::transport::h2util {
 
@@ -36,10 +38,32 @@ std::error_code write_now(Socket& socket, std::string& buf) {
   return ec;
 }
 
-/// How many finished streams a connection handles from one read before it sends what
-/// they produced (see frame_cutter). Measured with `achan bench` against `achan serve`
-/// (bench/README.md): 16 beat 4, 8 and 32 at 64 in flight with 64-byte and 1 KiB
-/// messages, and was within noise of 32 and 64 at 256 in flight.
-constexpr unsigned calls_per_send = 16;
+/// What send_now() left to do.
+struct send_outcome {
+  long session_error = 0;    ///< nghttp2's (negative) error if mem_send failed, else 0
+  std::error_code io_error;  ///< the socket's write error
+  bool pending = false;      ///< `buf` holds bytes the socket did not take: write them
+                             ///< asynchronously, then call send_now again
+};
+
+/// Gathers nghttp2's queued frames into `buf` and writes them now (write_now), until
+/// nghttp2 has nothing more or the socket is full. Without an error and not `pending`,
+/// everything queued went out and `buf` is empty.
+template <class Socket>
+send_outcome send_now(nghttp2_session* session, Socket& socket, std::string& buf) {
+  send_outcome out;
+  for (;;) {
+    if (out.session_error = gather_output(session, buf); out.session_error < 0)
+      return out;
+    if (buf.empty())
+      return out;
+    if (out.io_error = write_now(socket, buf); out.io_error)
+      return out;
+    if (!buf.empty()) {
+      out.pending = true;
+      return out;
+    }
+  }
+}
 
 }  // namespace achan::transport::h2util
