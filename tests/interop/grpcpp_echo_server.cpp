@@ -234,10 +234,11 @@ int main(int argc, char** argv) {
   // Fail loudly if the port is taken instead of silently sharing it (grpc defaults to
   // SO_REUSEPORT on Linux).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // The sync server runs one handler per thread: allow enough for 256 concurrent
-  // (possibly sleeping) calls plus pollers.
+  // The sync server runs one handler per thread and answers RESOURCE_EXHAUSTED
+  // ("Server Threadpool Exhausted") beyond the quota: allow enough for the 1000
+  // concurrent calls of the interop tests plus pollers.
   grpc::ResourceQuota quota("grpcpp_echo_server");
-  quota.SetMaxThreads(512);
+  quota.SetMaxThreads(1100);
   builder.SetResourceQuota(quota);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 8);

@@ -62,6 +62,15 @@ class deframer {
   /// Number of complete messages waiting for next().
   std::size_t queued() const noexcept { return messages_.size() - head_; }
 
+  /// Bytes held: the message being received (header and body so far) plus the complete
+  /// messages waiting for next(). What a connection counts against its receive buffer.
+  std::size_t buffered_bytes() const noexcept {
+    std::size_t n = body_.size() + (header_got_ < frame_header_size ? header_got_ : 0);
+    for (std::size_t i = head_; i < messages_.size(); ++i)
+      n += messages_[i].size();
+    return n;
+  }
+
   /// Called once at end of stream. OK if the stream ended on a message boundary; INTERNAL if it
   /// stopped inside a header or body (the deframer is then failed); the stored error if it had
   /// already failed.

@@ -5,27 +5,33 @@
 ///      │ connect error / non-HTTP/2 bytes / EOF before SETTINGS ──► on_connect_failed
 ///   READY ── GOAWAY ──► draining: no new streams; streams the server accepted finish;
 ///                       refused ones go back to the channel (reroute); on_closed
-///   READY ── EOF / read error / bad frame / keepalive timeout ──► every call UNAVAILABLE;
-///   on_closed close() by the owner ──► every call UNAVAILABLE; no event
+///   READY ── EOF / read error / keepalive timeout ──► every call UNAVAILABLE; on_closed
+///   READY ── protocol error from the server ──► GOAWAY (code, reason) to it; every call
+///   UNAVAILABLE; on_closed
+///   close() by the owner ──► every call UNAVAILABLE; no event
 ///
 /// Everything runs on one asio strand; public members only post to it. nghttp2 does
 /// the framing, HPACK and flow control (its mem_send/mem_recv API over our socket).
+/// Files: client_connection.cpp (lifecycle, reads, writes, keepalive), client_calls.cpp
+/// (opening, queueing and cancelling calls), client_callbacks.cpp (nghttp2 callbacks,
+/// how a stream's end becomes the call's status).
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
-#include <array>
 #include <atomic>
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "transport/h2/deadline_timer.hpp"
 #include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/h2_options.hpp"
+#include "transport/h2/header_budget.hpp"
 #include "transport/request_stream.hpp"
 #include "transport/transport.hpp"
 
@@ -34,13 +40,25 @@ struct nghttp2_session;
 namespace achan::transport {
 
 struct h2_stream;
+class io_pool;
+
+/// What the connections of one h2 transport share: their I/O threads (every connection
+/// holds them, so no connection outlives its io_context), the options, and the keepalive
+/// time, which a server's GOAWAY ENHANCE_YOUR_CALM "too_many_pings" doubles for every
+/// later connection (gRFC A8, as grpc-go does channel-wide).
+struct h2_client_context {
+  h2_client_context(std::shared_ptr<io_pool> p, h2_options o);
+  std::shared_ptr<io_pool> pool;
+  const h2_options opts;
+  std::atomic<std::int64_t> keepalive_ms;  // 0: off
+};
 
 /// A gRPC client connection over HTTP/2. Create with make_shared, then start().
 class h2_client_connection final : public connection,
                                    public std::enable_shared_from_this<h2_client_connection> {
  public:
-  h2_client_connection(asio::io_context& io, std::string address,
-                       std::shared_ptr<connection_events> events, const h2_options& opts);
+  h2_client_connection(std::shared_ptr<h2_client_context> ctx, std::string address,
+                       std::shared_ptr<connection_events> events);
   ~h2_client_connection() override;
 
   /// Starts connecting (resolving the host if it is not an IP literal).
@@ -78,6 +96,11 @@ class h2_client_connection final : public connection,
   void fail_connection(status why);
   void finish_stream(h2_stream& s, std::uint32_t error_code);
   void arm_keepalive();
+  /// The server sent GOAWAY `code` with `debug`: drain, and slow keepalive down if it
+  /// says too_many_pings.
+  void on_goaway(std::uint32_t code, std::string_view debug);
+  /// nghttp2_session_mem_recv failed with `rv`: GOAWAY to the server, then fail.
+  void protocol_error(long rv);
   /// Stream `id` passed its deadline (deadlines_): reset it.
   void on_deadline(std::int32_t id);
   bool init_session();
@@ -89,9 +112,10 @@ class h2_client_connection final : public connection,
   friend struct h2_callbacks;
   friend class h2util::deadline_timer;  // calls on_deadline and flush
 
+  std::shared_ptr<h2_client_context> ctx_;
+  const h2_options& opts_;  // ctx_->opts
   std::string address_;
   std::shared_ptr<connection_events> events_;
-  h2_options opts_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::generic::stream_protocol::socket socket_;
   asio::steady_timer keepalive_timer_;
@@ -101,9 +125,9 @@ class h2_client_connection final : public connection,
 
   phase phase_ = phase::connecting;
   nghttp2_session* session_ = nullptr;
-  std::array<std::uint8_t, 64 * 1024> read_buf_{};
+  h2util::frame_input<> input_;
   std::string write_buf_;
-  h2util::frame_cutter cutter_;
+  h2util::header_budget budget_;
   bool writing_ = false;
   bool receiving_ = false;                // inside nghttp2_session_mem_recv
   bool flush_posted_ = false;             // a flush_soon() is queued
@@ -112,6 +136,7 @@ class h2_client_connection final : public connection,
   /// writers are told right after it (never inside nghttp2's callbacks).
   std::vector<std::pair<std::shared_ptr<request_stream>, request_stream::taken>> handed_on_;
   bool ping_outstanding_ = false;
+  std::int64_t keepalive_used_ms_ = 0;   // the keepalive time this connection pings at
   std::uint32_t sent_goaway_error_ = 0;  // error code of a GOAWAY nghttp2 sent, 0 if none
   std::unordered_map<std::int32_t, std::unique_ptr<h2_stream>> streams_;
   std::unordered_map<std::uint64_t, std::int32_t> stream_of_call_;

@@ -8,14 +8,20 @@
 /// streams lets the peer start on the first answers while this side does the rest. The
 /// cut points only decide when to send; nghttp2 is fed every byte, in order, either way.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace achan::transport::h2util {
 
 /// Finds cut points in an HTTP/2 byte stream, across reads: after each `per_part`-th frame
 /// that ends a stream (DATA or HEADERS with END_STREAM), counting from the start of each
-/// call to next(). Single-threaded (the connection's strand).
+/// call to next(). A part never ends inside a frame's 9-byte header: nghttp2 1.52 as
+/// Debian ships it (1.52.0-1+deb12u3, with the backported CONTINUATION cap) counts a
+/// CONTINUATION twice when its header is split across two nghttp2_session_mem_recv calls,
+/// and so kills legitimate connections whose header blocks span several CONTINUATIONs.
+/// Single-threaded (the connection's strand).
 class frame_cutter {
  public:
   /// `preface`: bytes before the first frame (a server's view: the 24-byte client
@@ -23,7 +29,10 @@ class frame_cutter {
   explicit frame_cutter(std::size_t preface = 0) : skip_(preface) {}
 
   /// How many of the `n` bytes at `data` form the next part: up to and including the
-  /// `per_part`-th frame that ends a stream, or all `n` if fewer end here.
+  /// `per_part`-th frame that ends a stream, or up to the end of the bytes. Stops before
+  /// an incomplete frame header at the end: 0 means the bytes are (the start of) one
+  /// frame header, which the caller keeps and offers again with the next read's bytes
+  /// appended (frame_input does that).
   std::size_t next(const std::uint8_t* data, std::size_t n, unsigned per_part) {
     std::size_t pos = 0;
     unsigned ends = 0;
@@ -39,16 +48,13 @@ class frame_cutter {
         }
         continue;
       }
-      auto take = std::min(header_size - have_, n - pos);
-      std::copy_n(data + pos, take, header_ + have_);
-      pos += take;
-      have_ += take;
-      if (have_ < header_size)
-        break;
-      have_ = 0;
-      skip_ = std::size_t{header_[0]} << 16 | std::size_t{header_[1]} << 8 | header_[2];
-      auto type = header_[3];
-      ends_stream_ = (type == 0x0 || type == 0x1) && (header_[4] & 0x1);  // DATA/HEADERS
+      if (n - pos < header_size)
+        return pos;  // an incomplete frame header: not handed on yet
+      const std::uint8_t* h = data + pos;
+      pos += header_size;
+      skip_ = std::size_t{h[0]} << 16 | std::size_t{h[1]} << 8 | h[2];
+      auto type = h[3];
+      ends_stream_ = (type == 0x0 || type == 0x1) && (h[4] & 0x1);  // DATA/HEADERS
       if (skip_ == 0 && ends_stream_) {
         ends_stream_ = false;
         if (++ends == per_part)
@@ -60,10 +66,45 @@ class frame_cutter {
 
  private:
   static constexpr std::size_t header_size = 9;
-  std::size_t skip_;                    // bytes left of the current payload or preface
-  std::uint8_t header_[header_size]{};  // a frame header split across reads
-  std::size_t have_ = 0;                // bytes of header_ received
-  bool ends_stream_ = false;            // the current frame ends a stream
+  std::size_t skip_;          // bytes left of the current payload or preface
+  bool ends_stream_ = false;  // the current frame ends a stream
+};
+
+/// A connection's read buffer: socket reads go into space(), and consume() hands the
+/// bytes on in frame_cutter parts, keeping an incomplete frame header at the end of a
+/// read for the next one (so nghttp2 never sees a split frame header).
+template <std::size_t Size = 64 * 1024>
+class frame_input {
+ public:
+  explicit frame_input(std::size_t preface = 0) : cutter_(preface) {}
+
+  /// Where the next socket read may write, and how much.
+  std::uint8_t* space() noexcept { return buf_.data() + held_; }
+  std::size_t space_size() const noexcept { return Size - held_; }
+
+  /// `n` bytes were read into space(): calls `feed(data, len)` for each part, in order,
+  /// while it returns true. Returns false if `feed` stopped it (the rest is dropped).
+  template <class Feed>
+  bool consume(std::size_t n, unsigned per_part, Feed&& feed) {
+    std::size_t total = held_ + n, off = 0;
+    held_ = 0;
+    while (off < total) {
+      auto part = cutter_.next(buf_.data() + off, total - off, per_part);
+      if (part == 0)
+        break;
+      if (!feed(buf_.data() + off, part))
+        return false;
+      off += part;
+    }
+    held_ = total - off;  // < 9 bytes of a frame header
+    std::memmove(buf_.data(), buf_.data() + off, held_);
+    return true;
+  }
+
+ private:
+  std::array<std::uint8_t, Size> buf_{};
+  std::size_t held_ = 0;
+  frame_cutter cutter_;
 };
 
 /// How many finished streams a connection handles from one read before it sends what

@@ -7,13 +7,23 @@
 
 namespace achan::transport {
 
-/// Options shared by every connection of one h2 transport.
+/// Options shared by every connection of one h2 transport. docs/limits.md lists the
+/// limits next to gRPC C++'s and grpc-go's.
 struct h2_options {
   /// Largest response message accepted; bigger ones end the call with
   /// RESOURCE_EXHAUSTED and reset the stream (gRPC's default: 4 MiB).
   std::size_t max_receive_message_size = 4 * 1024 * 1024;
+  /// Largest decoded response header list (headers or trailers: name + value + 32 per
+  /// field), advertised as SETTINGS_MAX_HEADER_LIST_SIZE. A bigger one ends the call
+  /// with RESOURCE_EXHAUSTED and resets the stream, counted before anything is stored.
+  std::uint32_t max_header_list_size = 16 * 1024;
   /// Send a PING after this long without one (0: keepalive off, gRPC's client default).
+  /// A server's GOAWAY ENHANCE_YOUR_CALM "too_many_pings" doubles it for the later
+  /// connections of the transport (gRFC A8).
   std::chrono::milliseconds keepalive_time{0};
+  /// Ping also while no call is open (gRPC's keepalive_permit_without_calls). Servers
+  /// enforcing gRFC A8 allow that only every 2 h unless they permit it too.
+  bool keepalive_without_calls = false;
   /// A PING not acknowledged within this long means the peer is gone (gRPC: 20 s).
   std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(20)};
   /// HTTP/2 stream flow-control window we advertise (per stream) and for the whole

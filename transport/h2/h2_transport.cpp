@@ -8,19 +8,21 @@ namespace {
 
 class h2_transport final : public transport {
  public:
-  explicit h2_transport(h2_options opts) : opts_(std::move(opts)), pool_(opts_.io_threads) {}
+  explicit h2_transport(h2_options opts)
+      : ctx_(std::make_shared<h2_client_context>(io_pool::make(opts.io_threads), std::move(opts))) {
+  }
 
   connection_ptr connect(const std::string& address,
                          std::shared_ptr<connection_events> events) override {
-    auto c =
-        std::make_shared<h2_client_connection>(pool_.context(), address, std::move(events), opts_);
+    auto c = std::make_shared<h2_client_connection>(ctx_, address, std::move(events));
     c->start();
     return c;
   }
 
  private:
-  h2_options opts_;
-  io_pool pool_;  // last: its threads stop before the options go
+  // Shared with every connection: the I/O threads stop once the transport and all of
+  // its connections are gone.
+  std::shared_ptr<h2_client_context> ctx_;
 };
 
 }  // namespace

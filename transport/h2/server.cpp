@@ -3,45 +3,23 @@
 #include <asio/dispatch.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
+
+#include <algorithm>
 
 #include "transport/h2/io_pool.hpp"
 #include "transport/h2/server_connection.hpp"
 
 namespace achan::transport {
 
-void responder::reply(std::string payload, metadata trailers) const {
-  if (!p_ || p_->done.exchange(true))
-    return;
-  // dispatch: a handler answering inline (on the connection's strand, inside its
-  // nghttp2 callbacks) responds at once instead of queueing a hop; respond() only
-  // submits, and the connection flushes after nghttp2 returns.
-  if (auto c = p_->conn.lock())
-    asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, payload = std::move(payload),
-                                          trailers = std::move(trailers)]() mutable {
-      c->respond(id, {}, std::move(payload), std::move(trailers));
-    });
-}
-
-void responder::fail(status st, metadata trailers) const {
-  if (!p_ || p_->done.exchange(true))
-    return;
-  if (st.ok())
-    st = {status_code::unknown, "handler failed with an OK status"};
-  if (auto c = p_->conn.lock())
-    asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, st = std::move(st),
-                                          trailers = std::move(trailers)]() mutable {
-      c->respond(id, std::move(st), {}, std::move(trailers));
-    });
-}
-
-bool responder::done() const noexcept {
-  return !p_ || p_->done.load();
-}
-
 struct h2_server::acceptor_state {
-  explicit acceptor_state(asio::io_context& io) : acceptor(asio::make_strand(io)) {}
+  explicit acceptor_state(asio::io_context& io)
+      : acceptor(asio::make_strand(io)), retry(acceptor.get_executor()) {}
   asio::ip::tcp::acceptor acceptor;
+  asio::steady_timer retry;  // waits out a resource shortage (EMFILE, ENFILE, ...)
+  std::chrono::milliseconds backoff{0};
+  std::error_code reported;  // the accept error last logged, until accepting works again
 };
 
 h2_server::h2_server(server_options opts)
@@ -61,34 +39,6 @@ void h2_server::add_server_stream(std::string method, server_stream_handler h) {
 
 void h2_server::add_streaming(std::string method, streaming_handler h) {
   methods_[std::move(method)] = method_entry{{}, {}, std::move(h)};
-}
-
-bool server_writer::write(std::string message) const {
-  if (!p_ || p_->done.load())
-    return false;
-  auto c = p_->conn.lock();
-  if (!c)
-    return false;
-  // dispatch, like finish(): calls from one thread stay in order, inline on the strand.
-  asio::dispatch(c->socket_executor(),
-                 [c, id = p_->stream_id, message = std::move(message)]() mutable {
-                   c->write_message(id, std::move(message));
-                 });
-  return true;
-}
-
-void server_writer::finish(status st, metadata trailers) const {
-  if (!p_ || p_->done.exchange(true))
-    return;
-  if (auto c = p_->conn.lock())
-    asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, st = std::move(st),
-                                          trailers = std::move(trailers)]() mutable {
-      c->finish_call(id, std::move(st), std::move(trailers));
-    });
-}
-
-bool server_writer::done() const noexcept {
-  return !p_ || p_->done.load();
 }
 
 listen_result h2_server::listen(const std::string& host, std::uint16_t port) {
@@ -119,8 +69,17 @@ listen_result h2_server::listen(const std::string& host, std::uint16_t port) {
 void h2_server::accept(const std::shared_ptr<acceptor_state>& a) {
   a->acceptor.async_accept(asio::make_strand(pool_->context()),
                            [this, a](const std::error_code& ec, asio::ip::tcp::socket sock) {
-                             if (ec || stopping_)
+                             if (stopping_ || ec == asio::error::operation_aborted)
                                return;  // closed by shutdown()
+                             if (ec) {
+                               accept_failed(a, ec);
+                               return;
+                             }
+                             if (a->reported) {
+                               log("accepting connections again after: " + a->reported.message());
+                               a->reported.clear();
+                             }
+                             a->backoff = std::chrono::milliseconds{0};
                              auto c =
                                  std::make_shared<h2_server_connection>(*this, std::move(sock));
                              {
@@ -130,6 +89,31 @@ void h2_server::accept(const std::shared_ptr<acceptor_state>& a) {
                              c->start();
                              accept(a);
                            });
+}
+
+// The accept loop survives every error. Running out of descriptors or memory (EMFILE,
+// ENFILE, ENOBUFS, ENOMEM) leaves the pending connection in the backlog, so retrying at
+// once would spin: wait 10 ms, doubling to 1 s, until accepting works again. Other errors
+// (a client that reset before accept, ECONNABORTED, ...) concern one connection only.
+void h2_server::accept_failed(const std::shared_ptr<acceptor_state>& a, const std::error_code& ec) {
+  if (ec != a->reported) {
+    log("accept failed: " + ec.message() + " (retrying)");
+    a->reported = ec;
+  }
+  bool shortage = ec == std::errc::too_many_files_open ||
+                  ec == std::errc::too_many_files_open_in_system ||
+                  ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory;
+  if (!shortage) {
+    accept(a);
+    return;
+  }
+  a->backoff =
+      std::clamp(a->backoff * 2, std::chrono::milliseconds{10}, std::chrono::milliseconds{1000});
+  a->retry.expires_after(a->backoff);
+  a->retry.async_wait([this, a](const std::error_code& e) {
+    if (!e && !stopping_)
+      accept(a);
+  });
 }
 
 void h2_server::connection_closed(h2_server_connection* c) {
@@ -150,6 +134,7 @@ void h2_server::shutdown(std::chrono::milliseconds grace) {
       asio::post(a->acceptor.get_executor(), [a] {
         std::error_code ignored;
         a->acceptor.close(ignored);
+        a->retry.cancel();
       });
     for (auto& [p, w] : connections_)
       if (auto c = w.lock())

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <vector>
 
@@ -66,18 +67,33 @@ using unary_handler =
 
 /// The response side of a streaming method: messages, then exactly one final status.
 /// Copyable, callable from any thread; calls from one thread keep their order. After
-/// the client cancelled or the deadline passed, write() returns false and finish()
-/// does nothing.
+/// the call ended (the client cancelled, the deadline passed, or the stream's unsent
+/// bytes went over a send-buffer limit) write() returns false and finish() does nothing.
+///
+/// Pacing: the server buffers what the client's flow-control window does not take yet,
+/// up to server_options::max_stream_send_buffer unsent bytes per stream (and
+/// max_connection_send_buffer per connection). A write made while the stream (or its
+/// connection) is over its limit ends the call with RESOURCE_EXHAUSTED (RST_STREAM
+/// ENHANCE_YOUR_CALM to the client) instead of buffering without bound. A writer that
+/// produces faster than its client reads waits for each message's `sent` callback (or
+/// watches buffered()) before writing more.
 class server_writer {
  public:
+  /// Runs once per written message on the connection's I/O thread, outside nghttp2:
+  /// true once all its bytes went into DATA frames, false if the call ended first.
+  using sent_fn = std::function<void(bool)>;
+
   server_writer() = default;
   explicit server_writer(std::shared_ptr<pending_response> p) : p_(std::move(p)) {}
-  /// Queues one response message; false once the call has ended.
-  bool write(std::string message) const;
+  /// Queues one response message; false once the call has ended (then `sent` is not
+  /// called). A message refused for being over the buffer limit gets `sent(false)`.
+  bool write(std::string message, sent_fn sent = {}) const;
   /// Ends the call with `st` (default OK) and optional trailers.
   void finish(status st = {}, metadata trailers = {}) const;
   /// True once the call has ended (finished, cancelled or past its deadline).
   bool done() const noexcept;
+  /// Bytes of written messages not yet in DATA frames; 0 once the call ended.
+  std::size_t buffered() const noexcept;
 
  private:
   std::shared_ptr<pending_response> p_;
@@ -100,14 +116,61 @@ struct stream_reader {
 /// one message and finishes).
 using streaming_handler = std::function<stream_reader(server_call_info info, server_writer out)>;
 
-/// Server settings.
+/// Server settings. Every limit a client can push against has a default here;
+/// docs/limits.md lists them next to gRPC C++'s and grpc-go's. Durations of 0 mean "off"
+/// (no limit), as gRPC's infinite.
 struct server_options {
   /// Largest request message accepted; bigger ones end with RESOURCE_EXHAUSTED.
   std::size_t max_receive_message_size = 4 * 1024 * 1024;
-  /// Concurrent streams a client may open on one connection (SETTINGS).
-  std::uint32_t max_concurrent_streams = 1000;
+  /// Concurrent streams a client may open on one connection (SETTINGS): more are
+  /// refused with RST_STREAM REFUSED_STREAM.
+  std::uint32_t max_concurrent_streams = 100;
+  /// Largest decoded request header list (SETTINGS_MAX_HEADER_LIST_SIZE; name + value +
+  /// 32 per field): a bigger one is answered RESOURCE_EXHAUSTED without storing it; one
+  /// over 4× this ends the connection (GOAWAY ENHANCE_YOUR_CALM).
+  std::uint32_t max_header_list_size = 16 * 1024;
+  /// Bytes of partial or undelivered request messages one connection may hold; the
+  /// stream whose data goes over it ends with RESOURCE_EXHAUSTED.
+  std::size_t max_connection_receive_buffer = 64 * 1024 * 1024;
+  /// Unsent response bytes one stream may hold before a further write ends the call
+  /// with RESOURCE_EXHAUSTED (see server_writer). One message of any size always fits.
+  std::size_t max_stream_send_buffer = 4 * 1024 * 1024;
+  /// Unsent response bytes one connection may hold before further streaming writes on
+  /// it end their calls with RESOURCE_EXHAUSTED.
+  std::size_t max_connection_send_buffer = 64 * 1024 * 1024;
+  /// HTTP/2 flow-control windows advertised to clients, per stream and per connection.
+  std::uint32_t stream_window = 1u << 20;
+  std::uint32_t connection_window = 16u << 20;
+  /// A new connection must send the HTTP/2 preface and its SETTINGS within this long,
+  /// or it is closed.
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
+  /// A connection without streams for this long gets a graceful GOAWAY (gRFC A9
+  /// MAX_CONNECTION_IDLE; 0: never).
+  std::chrono::milliseconds max_connection_idle{0};
+  /// A connection older than this (±10 % jitter) gets a graceful GOAWAY (gRFC A9
+  /// MAX_CONNECTION_AGE; 0: never) ...
+  std::chrono::milliseconds max_connection_age{0};
+  /// ... and is closed this long after that (MAX_CONNECTION_AGE_GRACE; 0: never).
+  std::chrono::milliseconds max_connection_age_grace{0};
+  /// The server PINGs a connection after this long (0: never) and closes it if the
+  /// PING is not answered within keepalive_timeout (gRPC: 2 h and 20 s).
+  std::chrono::milliseconds keepalive_time{std::chrono::hours(2)};
+  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(20)};
+  /// Keepalive enforcement (gRFC A8): clients may PING at most this often while they
+  /// have calls open (without calls: every 2 h, unless permit_keepalive_without_calls);
+  /// more than max_ping_strikes early PINGs end the connection with GOAWAY
+  /// ENHANCE_YOUR_CALM "too_many_pings" (max_ping_strikes 0: no enforcement).
+  std::chrono::milliseconds permit_keepalive_time{std::chrono::minutes(5)};
+  bool permit_keepalive_without_calls = false;
+  int max_ping_strikes = 2;
   /// I/O threads serving all connections.
   unsigned io_threads = 1;
+  /// Seeds the jitter of max_connection_age (0: a seed from the clock).
+  std::uint64_t seed = 0;
+  /// Receives one line per notable connection-level event (accept errors, once until
+  /// accepting works again; GOAWAYs sent for protocol errors or abuse, naming the peer).
+  /// Called on an I/O thread; must not block. Empty: nothing is reported.
+  std::function<void(const std::string&)> log;
 };
 
 /// Result of listen(): the bound port, or an error message.
@@ -148,7 +211,12 @@ class h2_server {
   friend struct h2_server_callbacks;
   struct acceptor_state;
   void accept(const std::shared_ptr<acceptor_state>& a);
+  void accept_failed(const std::shared_ptr<acceptor_state>& a, const std::error_code& ec);
   void connection_closed(h2_server_connection* c);
+  void log(const std::string& line) const {
+    if (opts_.log)
+      opts_.log(line);
+  }
 
   server_options opts_;
   struct method_entry {

@@ -1,3 +1,4 @@
+// h2_server_connection: lifecycle, reads, writes and connection-level timers.
 #include "transport/h2/server_connection.hpp"
 
 #include <nghttp2/nghttp2.h>
@@ -5,207 +6,39 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
-#include <cstring>
-#include <vector>
+#include <random>
 
-#include "transport/grpc/framing.hpp"
-#include "transport/grpc/timeout.hpp"
-#include "transport/grpc/wire_text.hpp"
-#include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/nghttp2_util.hpp"
+#include "transport/h2/server_callbacks.hpp"
 #include "transport/h2/write_now.hpp"
 
 namespace achan::transport {
 
-using h2util::header;
-using h2util::view;
-
 namespace {
-/// Payload of the PING sent with the shutdown notice (see go_away()).
-constexpr std::uint8_t goaway_ping[8] = {'a', 'c', 'h', 'a', 'n', 'g', 'o', 'a'};
+/// How long an aborting connection may take to write its GOAWAY before it is closed.
+constexpr auto abort_linger = std::chrono::seconds(1);
+/// How long the client has to acknowledge the shutdown notice's PING.
+constexpr auto notice_ack_timeout = std::chrono::seconds(10);
+
+/// A factor in [0.9, 1.1] for max_connection_age (gRFC A9's ±10 % jitter).
+double age_jitter(std::uint64_t seed, const void* conn) {
+  if (seed == 0)
+    seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::uint64_t z = seed ^ reinterpret_cast<std::uintptr_t>(conn);  // SplitMix64 step
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return 0.9 + 0.2 * static_cast<double>(z >> 11) / static_cast<double>(1ULL << 53);
+}
 }  // namespace
 
-/// One request stream.
-struct server_stream {
-  server_stream(std::int32_t i, std::size_t max_receive) : id(i), deframer(max_receive) {}
-  std::int32_t id;
-  std::string method;
-  std::string authority;
-  bool post = false;
-  std::string content_type;
-  metadata md;
-  std::optional<time_point> deadline;
-  grpc::deframer deframer;
-  std::string request;
-  int messages = 0;
-  status error;                    // a request problem found while receiving
-  bool dispatched = false;         // handed to a handler (counted in active_calls)
-  bool answered = false;           // the final status is decided: nothing more is sent
-  bool streaming_request = false;  // client/bidi method: requests go to `reader`
-  bool request_ended = false;      // END_STREAM seen (reader.on_end called)
-  stream_reader reader;
-  bool headers_sent = false;        // response HEADERS submitted (with the deferred body)
-  bool body_done = false;           // final status set: EOF + trailers once `out` drains
-  bool reset_after_answer = false;  // answered before the request ended: RST once sent
-  std::shared_ptr<pending_response> pending;
-  bool in_deadlines = false;  // `deadline` is in the connection's deadlines_
-  std::string out;            // framed response message
-  std::size_t sent = 0;
-  std::vector<std::pair<std::string, std::string>> trailers;  // kept alive for nghttp2
-};
-
-struct h2_server_callbacks {
-  static h2_server_connection& self(void* p) { return *static_cast<h2_server_connection*>(p); }
-  static server_stream* stream(h2_server_connection& c, std::int32_t id) {
-    auto it = c.streams_.find(id);
-    return it == c.streams_.end() ? nullptr : it->second.get();
-  }
-
-  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
-    auto& c = self(user);
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
-      return 0;
-    c.streams_.emplace(frame->hd.stream_id,
-                       std::make_unique<server_stream>(frame->hd.stream_id,
-                                                       c.server_.opts_.max_receive_message_size));
-    return 0;
-  }
-
-  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
-                       std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
-                       std::uint8_t, void* user) {
-    auto* s = stream(self(user), frame->hd.stream_id);
-    if (!s || frame->hd.type != NGHTTP2_HEADERS)
-      return 0;
-    auto k = view(name, namelen);
-    auto v = view(value, valuelen);
-    if (k == ":path") {
-      s->method = v;
-    } else if (k == ":authority") {
-      s->authority = v;
-    } else if (k == ":method") {
-      s->post = v == "POST";
-    } else if (k == "content-type") {
-      s->content_type = v;
-    } else if (k == "grpc-timeout") {
-      if (auto t = grpc::parse_timeout(v))
-        s->deadline = std::chrono::steady_clock::now() +
-                      std::chrono::duration_cast<clock_duration>(
-                          std::min(*t, std::chrono::nanoseconds(std::chrono::hours(24 * 365))));
-      else
-        s->error = {status_code::internal, "malformed grpc-timeout '" + std::string{v} + "'"};
-    } else if (k == "grpc-encoding") {
-      s->deframer.set_encoding(std::string{v});
-    } else if (k.empty() || k[0] == ':' || k == "te" || k == "user-agent" ||
-               k == "grpc-accept-encoding") {
-      // transport headers, not metadata
-    } else if (grpc::is_binary_header(k)) {
-      if (auto bin = grpc::base64_decode(v))
-        s->md.emplace_back(std::string{k}, std::move(*bin));
-    } else {
-      s->md.emplace_back(std::string{k}, std::string{v});
-    }
-    return 0;
-  }
-
-  static int on_data(nghttp2_session* session, std::uint8_t, std::int32_t id,
-                     const std::uint8_t* data, std::size_t len, void* user) {
-    auto* s = stream(self(user), id);
-    if (!s || !s->error.ok() || s->answered)
-      return 0;
-    if (auto err = s->deframer.feed(data, len); !err.ok()) {
-      // Answer now (e.g. RESOURCE_EXHAUSTED) instead of reading the rest, then reset.
-      s->error = std::move(err);
-      s->reset_after_answer = true;  // after the answer is out, or it could overtake it
-      if (s->pending)
-        s->pending->done.store(true);  // the handler's writer stops here
-      self(user).finish_call(id, s->error, {});
-      (void)session;
-      return 0;
-    }
-    std::string msg;
-    while (s->deframer.next(msg)) {
-      ++s->messages;
-      if (s->streaming_request) {
-        if (s->reader.on_message && !s->answered)
-          s->reader.on_message(std::move(msg));
-      } else if (s->messages == 1) {
-        s->request = std::move(msg);
-      }
-    }
-    return 0;
-  }
-
-  static int on_frame(nghttp2_session*, const nghttp2_frame* frame, void* user) {
-    auto& c = self(user);
-    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) &&
-        std::memcmp(frame->ping.opaque_data, goaway_ping, sizeof goaway_ping) == 0)
-      c.final_goaway();
-    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
-      return 0;
-    auto* s = stream(c, frame->hd.stream_id);
-    if (!s)
-      return 0;
-    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
-      c.dispatch_streaming(*s);  // client/bidi methods start at their headers
-    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-      return 0;
-    if (!s->streaming_request) {
-      c.dispatch(*s);
-    } else if (!s->request_ended) {
-      s->request_ended = true;
-      if (!s->answered) {
-        if (auto err = s->deframer.finish(); !err.ok())
-          c.finish_call(s->id, err, {});
-        else if (s->reader.on_end)
-          s->reader.on_end();
-      }
-    }
-    return 0;
-  }
-
-  static int on_frame_sent(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
-    if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-      return 0;
-    if (auto* s = stream(self(user), frame->hd.stream_id); s && s->reset_after_answer)
-      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
-    return 0;
-  }
-
-  static int on_close(nghttp2_session*, std::int32_t id, std::uint32_t, void* user) {
-    self(user).end(id);
-    return 0;
-  }
-
-  static ssize_t read_response(nghttp2_session* session, std::int32_t id, std::uint8_t* buf,
-                               std::size_t length, std::uint32_t* flags,
-                               nghttp2_data_source* source, void*) {
-    auto& s = *static_cast<server_stream*>(source->ptr);
-    if (s.sent == s.out.size() && !s.body_done) {
-      s.out.clear();
-      s.sent = 0;
-      return NGHTTP2_ERR_DEFERRED;  // resumed by the next write or the finish
-    }
-    auto n = std::min(length, s.out.size() - s.sent);
-    std::memcpy(buf, s.out.data() + s.sent, n);
-    s.sent += n;
-    if (s.sent == s.out.size()) {
-      s.out.clear();
-      s.sent = 0;
-      if (s.body_done) {
-        *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        std::vector<nghttp2_nv> nva;
-        for (auto& [k, v] : s.trailers)
-          nva.push_back(header(k, v));
-        nghttp2_submit_trailer(session, id, nva.data(), nva.size());
-      }
-    }
-    return static_cast<ssize_t>(n);
-  }
-};
-
 h2_server_connection::h2_server_connection(h2_server& server, asio::ip::tcp::socket socket)
-    : server_(server), socket_(std::move(socket)) {
+    : server_(server),
+      socket_(std::move(socket)),
+      budget_(server.opts_.max_header_list_size),
+      pings_(server.opts_.permit_keepalive_time, server.opts_.permit_keepalive_without_calls,
+             server.opts_.max_ping_strikes),
+      idle_since_(std::chrono::steady_clock::now()) {
   std::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -216,29 +49,39 @@ h2_server_connection::~h2_server_connection() {
     nghttp2_session_del(session_);
 }
 
+bool h2_server_connection::init_session() {
+  if (!h2_server_callbacks::new_session(*this))
+    return false;
+  auto& o = opts();
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, o.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, o.stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, o.max_header_list_size},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 3);
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<std::int32_t>(o.connection_window));
+  return true;
+}
+
 void h2_server_connection::start() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    nghttp2_session_callbacks* cbs = nullptr;
-    nghttp2_session_callbacks_new(&cbs);
-    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs,
-                                                            &h2_server_callbacks::on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(cbs, &h2_server_callbacks::on_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &h2_server_callbacks::on_data);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &h2_server_callbacks::on_frame);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &h2_server_callbacks::on_close);
-    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &h2_server_callbacks::on_frame_sent);
-    int rv = nghttp2_session_server_new(&self->session_, cbs, self.get());
-    nghttp2_session_callbacks_del(cbs);
-    if (rv != 0) {
+    if (!self->init_session()) {
       self->close();
       return;
     }
-    nghttp2_settings_entry settings[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, self->server_.opts_.max_concurrent_streams},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20},
-    };
-    nghttp2_submit_settings(self->session_, NGHTTP2_FLAG_NONE, settings, 2);
-    nghttp2_session_set_local_window_size(self->session_, NGHTTP2_FLAG_NONE, 0, 16 << 20);
+    auto& o = self->opts();
+    auto now = std::chrono::steady_clock::now();
+    if (o.handshake_timeout.count() > 0)
+      self->timers_.set(handshake_timer, now + o.handshake_timeout, self);
+    if (o.max_connection_age.count() > 0)
+      self->timers_.set(age_timer,
+                        now + std::chrono::duration_cast<clock_duration>(
+                                  o.max_connection_age * age_jitter(o.seed, self.get())),
+                        self);
+    if (o.keepalive_time.count() > 0)
+      self->timers_.set(keepalive_timer, now + o.keepalive_time, self);
+    self->arm_idle_check();
     std::error_code ignored;
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
     self->socket_.non_blocking(true, ignored);  // for h2util::write_now
@@ -248,44 +91,47 @@ void h2_server_connection::start() {
 }
 
 void h2_server_connection::read() {
-  socket_.async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](
-                                                       const std::error_code& ec, std::size_t n) {
-    if (self->closed_)
-      return;
-    if (ec) {
-      self->close();
-      return;
-    }
-    // In parts of h2util::calls_per_send requests, sending what each part produced
-    // before the next: the client gets the first answers of a burst while the rest are
-    // still being worked on (frame_cutter.hpp says why).
-    for (std::size_t off = 0, part = 0; off < n; off += part) {
-      part = self->cutter_.next(self->read_buf_.data() + off, n - off, h2util::calls_per_send);
-      self->receiving_ = true;  // callbacks may queue frames; they are sent below
-      auto rv = nghttp2_session_mem_recv(self->session_, self->read_buf_.data() + off, part);
-      self->receiving_ = false;
-      if (rv < 0) {
-        self->close();
-        return;
-      }
-      self->flush();
-      if (self->closed_)
-        return;
-    }
-    self->read();
-  });
+  socket_.async_read_some(
+      asio::buffer(input_.space(), input_.space_size()),
+      [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
+        if (self->closed_ || self->aborting_)
+          return;
+        if (ec) {
+          self->close();
+          return;
+        }
+        // In parts of h2util::calls_per_send requests, sending what each part produced
+        // before the next: the client gets the first answers of a burst while the rest
+        // are still being worked on (frame_cutter.hpp says why).
+        bool more = self->input_.consume(
+            n, h2util::calls_per_send, [&](const std::uint8_t* data, std::size_t len) {
+              self->receiving_ = true;  // callbacks may queue frames; they are sent below
+              auto rv = nghttp2_session_mem_recv(self->session_, data, len);
+              self->receiving_ = false;
+              if (rv < 0)
+                self->protocol_error(rv);
+              self->flush();
+              return !self->closed_ && !self->aborting_;
+            });
+        if (more)
+          self->read();
+      });
 }
 
 void h2_server_connection::flush() {
   if (writing_ || closed_ || !session_ || receiving_)
     return;  // (never mem_send from inside mem_recv's callbacks)
   auto sent = h2util::send_now(session_, socket_, write_buf_);
+  run_notes();
+  if (closed_)
+    return;  // a writer's callback closed the server
   if (sent.session_error < 0 || sent.io_error) {
     close();
     return;
   }
   if (!sent.pending) {
-    if ((!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
+    if (aborting_ ||
+        (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
         (draining_ && streams_.empty()))
       close();
     return;
@@ -303,168 +149,35 @@ void h2_server_connection::flush() {
                     });
 }
 
-void h2_server_connection::send_trailers_only(server_stream& s, const status& st,
-                                              const metadata& trailers) {
-  s.answered = true;
-  auto code = std::to_string(static_cast<int>(st.code));
-  auto msg = grpc::percent_encode_message(st.message);
-  std::vector<std::string> encoded;  // keeps -bin values alive until submitted (copied then)
-  encoded.reserve(trailers.size());
-  std::vector<nghttp2_nv> nva{header(":status", "200"), header("content-type", "application/grpc"),
-                              header("grpc-status", code)};
-  if (!st.message.empty())
-    nva.push_back(header("grpc-message", msg));
-  for (auto& [k, v] : trailers) {
-    encoded.push_back(grpc::is_binary_header(k) ? grpc::base64_encode(v) : v);
-    nva.push_back(header(k, encoded.back()));
+void h2_server_connection::run_notes() {
+  while (!notes_.empty()) {
+    auto notes = std::move(notes_);
+    notes_.clear();
+    for (auto& [fn, ok] : notes)
+      fn(ok);
   }
-  nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), nullptr);
 }
 
-/// Checks the request's HTTP/gRPC envelope; false (answered) if it is not a gRPC call.
-static bool grpc_request(server_stream& s) {
-  return s.post && s.content_type.rfind("application/grpc", 0) == 0;
+void h2_server_connection::abort_connection(std::uint32_t code, const std::string& reason,
+                                            bool log) {
+  if (aborting_ || closed_)
+    return;
+  aborting_ = true;
+  if (log)
+    server_.log("GOAWAY " + std::string{nghttp2_http2_strerror(code)} + " to " + peer_ + ": " +
+                reason);
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), code,
+                        reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size());
+  timers_.set(linger_timer, std::chrono::steady_clock::now() + abort_linger, shared_from_this());
+  flush();  // (a no-op inside mem_recv: the read loop flushes right after)
 }
 
-std::shared_ptr<pending_response> h2_server_connection::begin_call(server_stream& s) {
-  s.dispatched = true;
-  ++server_.active_calls_;
-  s.pending = std::make_shared<pending_response>();
-  s.pending->conn = weak_from_this();
-  s.pending->stream_id = s.id;
-  if (s.deadline) {
-    s.in_deadlines = true;
-    deadlines_.add(*s.deadline, s.id, shared_from_this());
-  }
-  return s.pending;
-}
-
-void h2_server_connection::dispatch_streaming(server_stream& s) {
-  if (s.dispatched || s.answered || !grpc_request(s))
-    return;
-  auto m = server_.methods_.find(s.method);
-  if (m == server_.methods_.end()) {
-    // Answered at its headers, as grpc++ and grpc-go do: a client that keeps its stream
-    // open until it has an answer (a reflection client) is not left waiting.
-    send_trailers_only(s, {status_code::unimplemented, "unknown method " + s.method});
-    s.reset_after_answer = true;  // stop the client's remaining requests
-    return;
-  }
-  if (!m->second.streaming)
-    return;  // unary or server-streaming: dispatched once the request is complete
-  s.streaming_request = true;
-  auto pending = begin_call(s);
-  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_};
-  s.reader = m->second.streaming(std::move(info), server_writer{pending});
-}
-
-void h2_server_connection::dispatch(server_stream& s) {
-  if (s.dispatched || s.answered)
-    return;
-  if (!grpc_request(s)) {
-    // Not a gRPC request: HTTP 415 as PROTOCOL-HTTP2 recommends.
-    s.answered = true;
-    nghttp2_nv nva[] = {header(":status", s.post ? "415" : "405")};
-    nghttp2_submit_response(session_, s.id, nva, 1, nullptr);
-    return;
-  }
-  auto m = server_.methods_.find(s.method);
-  if (s.error.ok())
-    s.error = s.deframer.finish();
-  if (s.error.ok() && m == server_.methods_.end())
-    s.error = {status_code::unimplemented, "unknown method " + s.method};
-  if (s.error.ok() && s.messages != 1)
-    s.error = {status_code::internal, "method " + s.method + " expects one request message, got " +
-                                          std::to_string(s.messages)};
-  if (!s.error.ok()) {
-    send_trailers_only(s, s.error);
-    return;
-  }
-  auto pending = begin_call(s);
-  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_};
-  if (m->second.unary)
-    m->second.unary(std::move(info), std::move(s.request), responder{pending});
-  else
-    m->second.server_stream(std::move(info), std::move(s.request), server_writer{pending});
-}
-
-void h2_server_connection::start_response(server_stream& s) {
-  if (s.headers_sent) {
-    nghttp2_session_resume_data(session_, s.id);
-    return;
-  }
-  s.headers_sent = true;
-  nghttp2_nv nva[] = {header(":status", "200"), header("content-type", "application/grpc")};
-  nghttp2_data_provider provider;
-  provider.source.ptr = &s;
-  provider.read_callback = &h2_server_callbacks::read_response;
-  nghttp2_submit_response(session_, s.id, nva, 2, &provider);
-}
-
-void h2_server_connection::write_message(std::int32_t id, std::string payload) {
-  auto it = streams_.find(id);
-  if (closed_ || it == streams_.end() || it->second->answered)
-    return;  // the client went away, or the call already ended
-  auto& s = *it->second;
-  grpc::append_frame(s.out, payload);
-  start_response(s);
-  flush();
-}
-
-void h2_server_connection::finish_call(std::int32_t id, status st, metadata trailers) {
-  auto it = streams_.find(id);
-  if (closed_ || it == streams_.end())
-    return;
-  auto& s = *it->second;
-  if (s.answered)
-    return;
-  forget_deadline(s);
-  if (s.dispatched) {
-    s.dispatched = false;
-    --server_.active_calls_;
-  }
-  if (!s.headers_sent) {
-    send_trailers_only(s, st, trailers);  // no message was sent: status in the headers
-    if (!s.request_ended && s.streaming_request)
-      s.reset_after_answer = true;  // stop the client's remaining requests
-  } else {
-    s.answered = true;
-    s.body_done = true;
-    s.trailers.emplace_back("grpc-status", std::to_string(static_cast<int>(st.code)));
-    if (!st.message.empty())
-      s.trailers.emplace_back("grpc-message", grpc::percent_encode_message(st.message));
-    for (auto& [k, v] : trailers)
-      s.trailers.emplace_back(k, grpc::is_binary_header(k) ? grpc::base64_encode(v) : v);
-    start_response(s);  // resumes the body: EOF and trailers once `out` drains
-  }
-  flush();
-}
-
-void h2_server_connection::respond(std::int32_t id, status st, std::string payload,
-                                   metadata trailers) {
-  if (st.ok()) {
-    // The message and the trailers leave together (finish_call flushes once).
-    auto it = streams_.find(id);
-    if (closed_ || it == streams_.end() || it->second->answered)
-      return;
-    auto& s = *it->second;
-    grpc::append_frame(s.out, payload);
-    start_response(s);
-  }
-  finish_call(id, std::move(st), std::move(trailers));
-}
-
-void h2_server_connection::end(std::int32_t id) {
-  auto it = streams_.find(id);
-  if (it == streams_.end())
-    return;
-  auto& s = *it->second;
-  forget_deadline(s);
-  if (s.pending)
-    s.pending->done.store(true);  // cancelled or finished: responders do nothing now
-  if (s.dispatched)
-    --server_.active_calls_;
-  streams_.erase(it);
+void h2_server_connection::protocol_error(long rv) {
+  auto code = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
+                  ? NGHTTP2_ENHANCE_YOUR_CALM
+                  : NGHTTP2_PROTOCOL_ERROR;
+  abort_connection(code, nghttp2_strerror(static_cast<int>(rv)));
 }
 
 // Graceful shutdown in two steps, as RFC 9113 section 6.8 advises and gRPC servers do:
@@ -474,45 +187,97 @@ void h2_server_connection::end(std::int32_t id) {
 // single GOAWAY instead races with streams already on the wire: the client's write then
 // fails (EPIPE) and those calls end UNAVAILABLE although the server never saw them.
 void h2_server_connection::go_away() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->closed_ || self->notice_sent_ || !self->session_)
-      return;
-    self->notice_sent_ = true;
-    nghttp2_submit_shutdown_notice(self->session_);
-    nghttp2_submit_ping(self->session_, NGHTTP2_FLAG_NONE, goaway_ping);
-    self->flush();
-  });
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->start_goaway(); });
+}
+
+void h2_server_connection::start_goaway() {
+  if (closed_ || aborting_ || notice_sent_ || !session_)
+    return;
+  notice_sent_ = true;
+  nghttp2_submit_shutdown_notice(session_);
+  nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, h2_server_callbacks::goaway_ping);
+  timers_.set(goaway_ack_timer, std::chrono::steady_clock::now() + notice_ack_timeout,
+              shared_from_this());
+  flush();
 }
 
 void h2_server_connection::final_goaway() {
-  if (closed_ || draining_ || !notice_sent_ || !session_)
+  if (closed_ || draining_ || aborting_ || !notice_sent_ || !session_)
     return;
   draining_ = true;
+  timers_.clear(goaway_ack_timer);
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
                         nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
                         nullptr, 0);
 }
 
-void h2_server_connection::close_now() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+void h2_server_connection::arm_idle_check() {
+  if (opts().max_connection_idle.count() > 0)
+    timers_.set(idle_timer, idle_since_ + opts().max_connection_idle, shared_from_this());
 }
 
-void h2_server_connection::forget_deadline(server_stream& s) {
-  if (s.in_deadlines) {
-    s.in_deadlines = false;
-    deadlines_.remove(*s.deadline, s.id);
+void h2_server_connection::on_timer(std::size_t kind) {
+  if (closed_)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  auto& o = opts();
+  switch (kind) {
+    case handshake_timer:
+      if (!handshake_done_)
+        abort_connection(NGHTTP2_SETTINGS_TIMEOUT,
+                         "no HTTP/2 connection preface and SETTINGS within " +
+                             std::to_string(o.handshake_timeout.count()) + " ms",
+                         false);  // (not logged: a connection flood would flood the log)
+      break;
+    case idle_timer:
+      if (!streams_.empty())
+        timers_.set(idle_timer, now + o.max_connection_idle, shared_from_this());
+      else if (now - idle_since_ >= o.max_connection_idle)
+        start_goaway();  // idle: it closes as soon as the notice is acknowledged
+      else
+        arm_idle_check();
+      break;
+    case age_timer:
+      start_goaway();
+      if (o.max_connection_age_grace.count() > 0)
+        timers_.set(age_grace_timer, now + o.max_connection_age_grace, shared_from_this());
+      break;
+    case age_grace_timer:
+    case linger_timer:
+      close();
+      break;
+    case keepalive_timer:
+      if (!ping_outstanding_ && !aborting_) {
+        ping_outstanding_ = true;
+        nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+        timers_.set(ping_ack_timer, now + o.keepalive_timeout, shared_from_this());
+        flush();
+      }
+      break;
+    case ping_ack_timer:
+      if (ping_outstanding_)
+        close();  // the client is gone (or will not answer): nothing to say to it
+      break;
+    case goaway_ack_timer:
+      final_goaway();
+      flush();
+      break;
+    default:
+      break;
   }
 }
 
-void h2_server_connection::on_deadline(std::int32_t id) {
-  auto it = streams_.find(id);
-  if (it == streams_.end())
+void h2_server_connection::keepalive_acked() {
+  if (!ping_outstanding_)
     return;
-  auto& st = *it->second;
-  st.in_deadlines = false;
-  // The handler may be answering on another thread: whoever sets `done` first answers.
-  if (st.pending && !st.pending->done.exchange(true))
-    finish_call(id, {status_code::deadline_exceeded, "deadline exceeded"}, {});
+  ping_outstanding_ = false;
+  timers_.clear(ping_ack_timer);
+  timers_.set(keepalive_timer, std::chrono::steady_clock::now() + opts().keepalive_time,
+              shared_from_this());
+}
+
+void h2_server_connection::close_now() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
 }
 
 void h2_server_connection::close() {
@@ -523,13 +288,16 @@ void h2_server_connection::close() {
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
   deadlines_.clear();
+  timers_.stop();
   for (auto& [id, s] : streams_) {
+    drop_output(*s);
     if (s->pending)
       s->pending->done.store(true);
-    if (s->dispatched)
+    if (s->state == server_stream::phase::serving)
       --server_.active_calls_;
   }
   streams_.clear();
+  run_notes();
   server_.connection_closed(this);
 }
 

@@ -1,0 +1,36 @@
+#pragma once
+/// The nghttp2 callbacks of an h2_server_connection (server_callbacks.cpp).
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+
+namespace achan::transport {
+
+class h2_server_connection;
+
+/// Static trampolines into the connection; `user_data` is the connection. They run inside
+/// nghttp2_session_mem_recv/mem_send on the connection's strand.
+struct h2_server_callbacks {
+  /// Payload of the PING sent with the shutdown notice (see go_away()).
+  static constexpr std::uint8_t goaway_ping[8] = {'a', 'c', 'h', 'a', 'n', 'g', 'o', 'a'};
+  /// Creates the connection's nghttp2 server session with these callbacks and achan's
+  /// session options (h2util::session_options); false if nghttp2 failed.
+  static bool new_session(h2_server_connection& c);
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+                       std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
+                       std::uint8_t flags, void* user);
+  static int on_data(nghttp2_session*, std::uint8_t flags, std::int32_t id,
+                     const std::uint8_t* data, std::size_t len, void* user);
+  static int on_frame(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int on_frame_sent(nghttp2_session* session, const nghttp2_frame* frame, void* user);
+  static int on_frame_not_sent(nghttp2_session* session, const nghttp2_frame* frame, int lib_error,
+                               void* user);
+  static int on_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code, void* user);
+  static ssize_t read_response(nghttp2_session* session, std::int32_t id, std::uint8_t* buf,
+                               std::size_t length, std::uint32_t* flags,
+                               nghttp2_data_source* source, void* user);
+};
+
+}  // namespace achan::transport
