@@ -111,6 +111,21 @@ TEST_CASE("raw frames: a hand-made unary call to h2_server gets 200 - the echo a
   CHECK(field(c.decode(*end), "grpc-status") == "0");
 }
 
+TEST_CASE("raw frames: a server SETTINGS read before the preface is acked only by handshake") {
+  // An ack sent before the preface would be the first bytes h2_server sees: it would
+  // close the connection (a bad client magic).
+  echo_h2_server s;
+  raw_h2_conn c{s.port};
+  auto first = c.next_frame(5s);
+  REQUIRE(first);
+  CHECK(first->type == frame_type::settings);
+  CHECK(c.bytes_sent() == 0);
+  REQUIRE(c.handshake());
+  CHECK(c.bytes_sent() == client_preface.size() + 9 + 9);  // preface, SETTINGS, the ack
+  REQUIRE(unary_call(c, 1, hpack::grpc_request_block(unary), "late"));
+  CHECK(grpc_message_payload(data_on(c.seen(), 1)) == "late");
+}
+
 TEST_CASE("raw frames: h2_server answers a PING with a PING ACK carrying the same opaque data") {
   echo_h2_server s;
   raw_h2_conn c{s.port};

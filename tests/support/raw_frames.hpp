@@ -184,13 +184,18 @@ class raw_h2_conn {
   /// have gone out (bytes_sent() tells how much in all).
   bool send(std::string_view bytes, std::chrono::milliseconds wait = std::chrono::seconds(5));
   /// Sends the client preface and SETTINGS(`settings`), then reads until the server's
-  /// SETTINGS arrives and acks it. False if that takes longer than `wait` or fails.
-  /// A header_table_size entry also resizes the inflater to match.
+  /// SETTINGS arrives (unless it already did) and acks every server SETTINGS not acked
+  /// yet. False if that takes longer than `wait` or fails. A header_table_size entry
+  /// also resizes the inflater to match.
   bool handshake(const std::vector<std::pair<std::uint16_t, std::uint32_t>>& settings = {},
                  std::chrono::milliseconds wait = std::chrono::seconds(5));
-  /// The next frame (HEADERS joined with its CONTINUATIONs), or nullopt if none was
-  /// complete within `wait` or the connection ended (see closed()). A server SETTINGS
-  /// is acked at once if auto_settings_ack; a server PING only if auto_ping_ack.
+  /// The next frame, or nullopt if none was complete within `wait` or the connection
+  /// ended (see closed()). A HEADERS is held back until the CONTINUATIONs that finish
+  /// its block are here and comes back joined with them (if another frame interrupts
+  /// the block, the HEADERS comes back undecoded with hpack_error, then that frame). A
+  /// server SETTINGS is acked at once if auto_settings_ack and the 24 preface bytes have
+  /// been sent (an ack before them would be the server's first bytes: it closes); a
+  /// server PING only if auto_ping_ack. Automatic acks wait at most 1 s to be written.
   std::optional<frame> next_frame(std::chrono::milliseconds wait);
   /// Reads frames until one satisfies `pred` and returns it; nullopt if `wait` passed or
   /// the connection ended first. Frames skipped on the way are only in seen().
@@ -228,7 +233,7 @@ class raw_h2_conn {
   /// Bytes written by send() (and automatic acks) so far.
   std::size_t bytes_sent() const noexcept { return bytes_sent_; }
 
-  /// Ack every server SETTINGS as it is read (default true).
+  /// Ack every server SETTINGS as it is read, once the preface is out (default true).
   bool auto_settings_ack = true;
   /// Answer every server PING with a PING ACK as it is read (default false).
   bool auto_ping_ack = false;
@@ -247,6 +252,8 @@ class raw_h2_conn {
   bool closed_ = false;
   bool reset_ = false;
   std::size_t bytes_sent_ = 0;
+  int server_settings_ = 0;   // non-ACK SETTINGS read
+  int unacked_settings_ = 0;  // of those, not acked yet
 };
 
 }  // namespace achan::test

@@ -135,11 +135,14 @@ bool raw_h2_conn::handshake(const std::vector<std::pair<std::uint16_t, std::uint
       nghttp2_hd_inflate_change_table_size(inflater_, value);
   if (!send(std::string(client_preface) + settings_frame(settings), wait))
     return false;
-  auto s = wait_for(
-      [](const frame& f) { return f.type == frame_type::settings && !f.has(flag::ack); }, wait);
-  if (!s)
+  if (server_settings_ == 0 &&
+      !wait_for([](const frame& f) { return f.type == frame_type::settings && !f.has(flag::ack); },
+                wait))
     return false;
-  return auto_settings_ack || send(settings_ack(), wait);
+  for (; unacked_settings_ > 0; --unacked_settings_)
+    if (!send(settings_ack(), wait))
+      return false;
+  return true;
 }
 
 bool raw_h2_conn::fill(clock::time_point until) {
@@ -243,8 +246,13 @@ std::optional<frame> raw_h2_conn::next_frame(std::chrono::milliseconds wait) {
   auto until = clock::now() + wait;
   for (;;) {
     if (auto f = take_frame()) {
-      if (f->type == frame_type::settings && !f->has(flag::ack) && auto_settings_ack)
-        send(settings_ack(), std::chrono::seconds(1));
+      if (f->type == frame_type::settings && !f->has(flag::ack)) {
+        ++server_settings_;
+        if (auto_settings_ack && bytes_sent_ >= client_preface.size())
+          send(settings_ack(), std::chrono::seconds(1));
+        else
+          ++unacked_settings_;
+      }
       if (f->type == frame_type::ping && !f->has(flag::ack) && auto_ping_ack)
         send(ping(f->payload, true), std::chrono::seconds(1));
       if (recording_)
