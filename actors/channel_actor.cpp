@@ -295,11 +295,14 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         }
       },
       [=](start_call& s) {
-        auto c = std::move(s.c);
-        on_call(self, c);
+        if (auto c = s.c.take(); c && *c)
+          on_call(self, *c);  // else a copy of this message was handled already
       },
       [=](reroute_call& r) {
-        auto c = std::move(r.c);
+        auto taken = r.c.take();
+        if (!taken || !*taken)
+          return;  // a copy of this message was handled already
+        auto c = std::move(*taken);
         c->carrier.reset();  // it is no longer on that connection
         if (self->state.closed)
           c->fail(status_code::cancelled, "channel closed");
