@@ -76,7 +76,8 @@ void exit_idle(self_ptr self) {
                                balancer_config{st.cfg.initial, st.cfg.policies, st.cfg.transport,
                                                st.cfg.backoff, st.cfg.seed, picker_sink{self},
                                                st.cfg.connections_per_address, st.cfg.observer});
-  st.resolver = st.cfg.resolver->build(self->home_system(), st.cfg.tgt, st.balancer);
+  st.resolver = st.cfg.resolver->build(self->home_system(), st.cfg.tgt, st.balancer,
+                                       resolver_seed(st.cfg.seed));
   self->send(st.balancer, balancer_set_resolver{st.resolver});
   publish_state(self, connectivity_state::connecting);
   arm_idle_timer(self, st.cfg.idle_timeout);
