@@ -76,7 +76,8 @@ void exit_idle(self_ptr self) {
                                balancer_config{st.cfg.initial, st.cfg.policies, st.cfg.transport,
                                                st.cfg.backoff, st.cfg.seed, picker_sink{self},
                                                st.cfg.connections_per_address, st.cfg.observer});
-  st.resolver = st.cfg.resolver->build(self->home_system(), st.cfg.tgt, st.balancer);
+  st.resolver = st.cfg.resolver->build(self->home_system(), st.cfg.tgt, st.balancer,
+                                       resolver_seed(st.cfg.seed));
   self->send(st.balancer, balancer_set_resolver{st.resolver});
   publish_state(self, connectivity_state::connecting);
   arm_idle_timer(self, st.cfg.idle_timeout);
@@ -295,11 +296,14 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         }
       },
       [=](start_call& s) {
-        auto c = std::move(s.c);
-        on_call(self, c);
+        if (auto c = s.c.take(); c && *c)
+          on_call(self, *c);  // else a copy of this message was handled already
       },
       [=](reroute_call& r) {
-        auto c = std::move(r.c);
+        auto taken = r.c.take();
+        if (!taken || !*taken)
+          return;  // a copy of this message was handled already
+        auto c = std::move(*taken);
         c->carrier.reset();  // it is no longer on that connection
         if (self->state.closed)
           c->fail(status_code::cancelled, "channel closed");

@@ -19,6 +19,7 @@
 #include "actors/balancer/picker.hpp"
 #include "actors/balancer/policy.hpp"
 #include "actors/state/connectivity.hpp"
+#include "actors/support/answer_once.hpp"
 #include "transport/call.hpp"
 #include "transport/status.hpp"
 
@@ -110,42 +111,28 @@ struct call_request {
 };
 
 /// User → channel: start this call (the call already carries its completion). The
-/// handler moves `c` out; if the message is dropped unhandled (the channel actor has
-/// stopped after close()), its destructor ends the call with CANCELLED, so no call is
-/// ever lost.
+/// handler takes `c`; if no copy of the message is handled (the channel actor has stopped
+/// after close()), the last copy to go ends the call with CANCELLED, so no call is ever
+/// lost and none is ended while the channel serves it.
 struct start_call {
-  call_ptr c;
+  answer_once<call_ptr> c;
   start_call() = default;
-  explicit start_call(call_ptr x) : c(std::move(x)) {}
-  start_call(const start_call&) = default;
-  start_call(start_call&& o) noexcept : c(std::exchange(o.c, nullptr)) {}
-  start_call& operator=(const start_call&) = default;
-  start_call& operator=(start_call&& o) noexcept {
-    c = std::exchange(o.c, nullptr);
-    return *this;
-  }
-  ~start_call() {
-    if (c)
-      c->fail(status_code::cancelled, "channel closed");
-  }
+  explicit start_call(call_ptr x)
+      : c(std::move(x), [](call_ptr& dropped) {
+          if (dropped)
+            dropped->fail(status_code::cancelled, "channel closed");
+        }) {}
 };
-/// Transport → channel: `c` never reached its connection's peer; pick again. Dropped
-/// unhandled, it ends the call with UNAVAILABLE.
+/// Transport → channel: `c` never reached its connection's peer; pick again. Handled
+/// like start_call; dropped unhandled, it ends the call with UNAVAILABLE.
 struct reroute_call {
-  call_ptr c;
+  answer_once<call_ptr> c;
   reroute_call() = default;
-  explicit reroute_call(call_ptr x) : c(std::move(x)) {}
-  reroute_call(const reroute_call&) = default;
-  reroute_call(reroute_call&& o) noexcept : c(std::exchange(o.c, nullptr)) {}
-  reroute_call& operator=(const reroute_call&) = default;
-  reroute_call& operator=(reroute_call&& o) noexcept {
-    c = std::exchange(o.c, nullptr);
-    return *this;
-  }
-  ~reroute_call() {
-    if (c)
-      c->fail(status_code::unavailable, "channel closed while re-picking the call");
-  }
+  explicit reroute_call(call_ptr x)
+      : c(std::move(x), [](call_ptr& dropped) {
+          if (dropped)
+            dropped->fail(status_code::unavailable, "channel closed while re-picking the call");
+        }) {}
 };
 /// Actor users' streaming call of any kind (server-, client- or bidi-streaming):
 /// `request(channel.actor(), infinite, stream_request{...})` answers with the final
@@ -236,52 +223,38 @@ struct set_state {
 struct get_state {};
 /// User → state manager: call `done(true)` once the state differs from `from`, or
 /// `done(false)` at `deadline` (on the actor clock). Runs on the state manager actor.
-/// The handler takes `done`; if the message is dropped because the manager stopped at
-/// SHUTDOWN, the destructor answers (the state is SHUTDOWN then).
+/// The handler takes `done`; if no copy of the message is handled because the manager
+/// stopped at SHUTDOWN, the last copy to go answers `done(from != SHUTDOWN)` (the state
+/// is SHUTDOWN then), on the thread that drops it.
 struct wait_for_change {
   connectivity_state from = connectivity_state::idle;
   time_point deadline = time_point::max();
-  std::function<void(bool)> done;
+  answer_once<std::function<void(bool)>> done;
   wait_for_change() = default;
   wait_for_change(connectivity_state f, time_point d, std::function<void(bool)> fn)
-      : from(f), deadline(d), done(std::move(fn)) {}
-  wait_for_change(const wait_for_change&) = default;
-  wait_for_change(wait_for_change&& o) noexcept
-      : from(o.from), deadline(o.deadline), done(std::exchange(o.done, nullptr)) {}
-  wait_for_change& operator=(const wait_for_change&) = default;
-  wait_for_change& operator=(wait_for_change&& o) noexcept {
-    from = o.from;
-    deadline = o.deadline;
-    done = std::exchange(o.done, nullptr);
-    return *this;
-  }
-  ~wait_for_change() {
-    if (done)
-      done(from != connectivity_state::shutdown);
-  }
+      : from(f),
+        deadline(d),
+        done(std::move(fn), [changed = f != connectivity_state::shutdown](auto& dropped) {
+          if (dropped)
+            dropped(changed);
+        }) {}
 };
 /// State manager → itself: waiter `id` timed out.
 struct waiter_timeout {
   std::uint64_t id = 0;
 };
 /// User → state manager: call `fn` for every change from now on, in order, on the
-/// state manager actor. The first call reports the current state (from == to). If the
-/// manager already stopped, the destructor reports SHUTDOWN once.
+/// state manager actor. The first call reports the current state (from == to). The
+/// handler takes `fn`; if no copy of the message is handled (the manager already
+/// stopped), the last copy to go reports SHUTDOWN once.
 struct subscribe {
-  std::function<void(const state_change&)> fn;
+  answer_once<std::function<void(const state_change&)>> fn;
   subscribe() = default;
-  explicit subscribe(std::function<void(const state_change&)> f) : fn(std::move(f)) {}
-  subscribe(const subscribe&) = default;
-  subscribe(subscribe&& o) noexcept : fn(std::exchange(o.fn, nullptr)) {}
-  subscribe& operator=(const subscribe&) = default;
-  subscribe& operator=(subscribe&& o) noexcept {
-    fn = std::exchange(o.fn, nullptr);
-    return *this;
-  }
-  ~subscribe() {
-    if (fn)
-      fn(state_change{connectivity_state::shutdown, connectivity_state::shutdown});
-  }
+  explicit subscribe(std::function<void(const state_change&)> f)
+      : fn(std::move(f), [](auto& dropped) {
+          if (dropped)
+            dropped(state_change{connectivity_state::shutdown, connectivity_state::shutdown});
+        }) {}
 };
 
 using state_manager_actor = caf::typed_actor<

@@ -1,7 +1,9 @@
 #include "actors/balancer/balancer.hpp"
 
+#include <algorithm>
 #include <random>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -41,7 +43,7 @@ struct balancer_state {
   std::unique_ptr<slot> pending;
   struct owned {
     subchannel_actor actor;
-    slot* owner;
+    slot* owner;  // never dangles: retire() shuts down what a slot still owns
     std::string address;
     connectivity_state state = connectivity_state::idle;
   };
@@ -147,11 +149,21 @@ std::unique_ptr<slot> make_slot(self_ptr self, const lb_config& cfg) {
   return s;
 }
 
+/// Shuts the policy down and destroys its slot. A policy must shut down every
+/// subchannel it created (policy::shutdown), but a user policy may forget some: they are
+/// shut down here, so no subchannel entry outlives the slot its updates are routed to.
 void retire(std::unique_ptr<slot>& s) {
-  if (s) {
-    s->impl->shutdown();
-    s.reset();
-  }
+  if (!s)
+    return;
+  s->impl->shutdown();
+  std::vector<subchannel_id> left;
+  for (const auto& [id, sub] : s->self->state.subchannels)
+    if (sub.owner == s.get())
+      left.push_back(id);
+  std::sort(left.begin(), left.end());  // observers see them in creation order
+  for (auto id : left)
+    s->shutdown_subchannel(id);
+  s.reset();
 }
 
 /// Runs after every message, never inside a policy call, so no policy is destroyed

@@ -12,6 +12,10 @@
 /// A service config naming an unknown policy is rejected: before the first good
 /// update it puts the channel in TRANSIENT_FAILURE with a message saying so; after
 /// that the previous policy stays and the addresses still apply.
+///
+/// A retired policy (replaced, or at balancer_shutdown) must have shut down its
+/// subchannels; any it forgot (a user policy's bug) are shut down with it, so their
+/// later updates reach no policy.
 #include <cstdint>
 
 #include "actors/balancer/registry.hpp"

@@ -148,12 +148,7 @@ void pick_first::select(subchannel_id id) {
   if (e == nullptr)
     return;
   auto conn = e->conn;
-  std::vector<subchannel_id> others;
-  for (const auto& other : list_.entries())
-    if (other.id != id)
-      others.push_back(other.id);
-  for (auto other : others)
-    list_.remove(other, helper_);
+  list_.retain_only(id, helper_);  // one pass: removing them one by one is O(n^2)
   mode_ = mode::ready;
   selected_ = id;
   publish(connectivity_state::ready, std::make_shared<single_picker>(std::move(conn)));

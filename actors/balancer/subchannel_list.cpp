@@ -76,15 +76,35 @@ std::optional<connectivity_state> subchannel_list::apply(const subchannel_update
 }
 
 bool subchannel_list::remove(subchannel_id id, policy_helper& helper) {
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const subchannel_entry& e) { return e.id == id; });
-  if (it == entries_.end())
+  auto pos = position_.find(id);
+  if (pos == position_.end())
     return false;
+  auto it = entries_.begin() + static_cast<std::ptrdiff_t>(pos->second);
   helper.shutdown_subchannel(id);
   counter_.record(it->state, connectivity_state::shutdown);
   if (last_failure_ == id)
     last_failure_.reset();
   entries_.erase(it);
+  reindex();
+  return true;
+}
+
+bool subchannel_list::retain_only(subchannel_id keep, policy_helper& helper) {
+  auto pos = position_.find(keep);
+  if (pos == position_.end())
+    return false;
+  auto kept_at = pos->second;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (i == kept_at)
+      continue;
+    helper.shutdown_subchannel(entries_[i].id);
+    counter_.record(entries_[i].state, connectivity_state::shutdown);
+  }
+  if (last_failure_ != keep)
+    last_failure_.reset();
+  auto kept = std::move(entries_[kept_at]);
+  entries_.clear();
+  entries_.push_back(std::move(kept));
   reindex();
   return true;
 }

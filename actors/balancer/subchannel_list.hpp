@@ -45,7 +45,12 @@ class subchannel_list {
   std::optional<connectivity_state> apply(const subchannel_update& u);
 
   /// Shuts down one subchannel and drops its entry. Returns false if `id` is unknown.
+  /// O(size()): to drop all but one, use retain_only.
   bool remove(subchannel_id id, policy_helper& helper);
+
+  /// Shuts down every subchannel but `keep` (in list order) and drops their entries, in
+  /// O(size()). Returns false, changing nothing, if `keep` is unknown.
+  bool retain_only(subchannel_id keep, policy_helper& helper);
 
   /// Shuts down every subchannel and empties the list (policy shutdown, empty list).
   void shutdown_all(policy_helper& helper);

@@ -51,7 +51,8 @@ struct dial_options {
   /// targets ("svc.local:50051"), "localhost" for unix:, otherwise the address of the
   /// connection that carries the call.
   std::optional<std::string> authority;
-  /// Seed for jitter, shuffles and start offsets; random if unset.
+  /// Seed for every random choice of the channel (backoff and DNS retry jitter,
+  /// shuffles, start offsets); random if unset. Equal seeds make equal schedules.
   std::optional<std::uint64_t> seed;
   /// Subchannels (connections) per resolved address, 1..1000. With more than one, the
   /// policy sees each address that many times, so round_robin spreads calls over all of

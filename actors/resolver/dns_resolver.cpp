@@ -2,8 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <random>
-
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -120,12 +118,13 @@ class dns_builder final : public resolver_builder {
       : opts_(std::move(opts)), lookup_(std::move(lookup)) {}
   std::string scheme() const override { return "dns"; }
   std::string validate(const target& t) const override { return parse_dns_target(t).error; }
-  resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink) override {
+  resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink,
+                       std::uint64_t seed) override {
     dns_resolver_config cfg;
     cfg.request = *parse_dns_target(t).value;
     cfg.request.timeout = std::chrono::ceil<std::chrono::milliseconds>(opts_.query_timeout);
     cfg.options = opts_;
-    cfg.seed = std::random_device{}();
+    cfg.seed = seed;
     cfg.lookup = lookup_ ? lookup_ : dns::ares_service::as_function(dns::ares_service::shared());
     return spawn_dns_resolver(sys, std::move(cfg), std::move(sink));
   }

@@ -50,7 +50,7 @@ resolver_actor spawn_dns_resolver(caf::actor_system& sys, dns_resolver_config cf
 /// The "dns" builder. Lookups go to `lookup`, or (if empty) to the process-wide c-ares
 /// service (dns::ares_service::shared(), taken when the first resolver is built).
 /// Targets are validated at dial time; each resolver gets `opts` (query_timeout becomes
-/// the request timeout) and a random jitter seed.
+/// the request timeout) and the seed build() is given for its retry jitter.
 resolver_builder_ptr make_dns_builder(dns_options opts, dns::lookup_fn lookup = {});
 
 }  // namespace achan

@@ -72,7 +72,8 @@ void manual_resolver::fail(status error) {
   caf::anon_send(typed(actor_), resolver_update{{}, std::nullopt, std::move(error)});
 }
 
-resolver_actor manual_resolver::build(caf::actor_system&, const target&, resolver_sink sink) {
+resolver_actor manual_resolver::build(caf::actor_system&, const target&, resolver_sink sink,
+                                      std::uint64_t /*seed: no randomness*/) {
   auto a = typed(actor_);
   caf::anon_send(a, manual_attach{std::move(sink)});
   return caf::actor_cast<resolver_actor>(a);

@@ -34,7 +34,8 @@ class manual_resolver final : public resolver_builder {
 
   std::string scheme() const override { return scheme_; }
   std::string validate(const target&) const override { return {}; }
-  resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink) override;
+  resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink,
+                       std::uint64_t seed) override;
 
  private:
   std::string scheme_;

@@ -6,6 +6,7 @@
 /// if it is expensive), and stops sending on resolver_stop. Builders register by
 /// scheme; a channel's registry is the built-ins plus whatever its dial options add,
 /// so there is no global mutable registry.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,10 +30,20 @@ class resolver_builder {
   /// Checks `t` when the channel is dialed: "" if usable, else a one-line error.
   virtual std::string validate(const target& t) const = 0;
   /// Starts resolving `t`, sending every result to `sink`. Called on the channel actor.
-  virtual resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink) = 0;
+  /// `seed` comes from the channel's seed (dial_options::seed): a resolver that needs
+  /// randomness (retry jitter) seeds its generator with it, so channels dialed with the
+  /// same seed behave the same.
+  virtual resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink,
+                               std::uint64_t seed) = 0;
 };
 
 using resolver_builder_ptr = std::shared_ptr<resolver_builder>;
+
+/// The seed a channel seeded with `channel_seed` passes to its resolver's build(): a
+/// random stream apart from the balancer's (the channel seed itself) and the subchannels'.
+constexpr std::uint64_t resolver_seed(std::uint64_t channel_seed) noexcept {
+  return channel_seed ^ 0xD1B54A32D192ED03ULL;
+}
 
 /// Scheme → builder. Later additions replace earlier ones with the same scheme.
 class resolver_registry {

@@ -30,7 +30,8 @@ class static_builder final : public resolver_builder {
       : scheme_(std::move(scheme)), fn_(std::move(fn)) {}
   std::string scheme() const override { return scheme_; }
   std::string validate(const target& t) const override { return fn_(t).error; }
-  resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink) override {
+  resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink,
+                       std::uint64_t /*seed: no randomness*/) override {
     auto r = fn_(t);
     resolver_update answer;
     if (r.error.empty())

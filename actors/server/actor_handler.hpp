@@ -5,35 +5,38 @@
 ///
 ///   auto counter = sys.spawn(counting_actor);            // handles achan::server_request
 ///   achan::add_actor_unary(server, "/pkg.Svc/Count", counter);
+///   // in the actor:  [](achan::server_request& r) { r.reply(r.request); }
 #include <string>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/support/answer_once.hpp"
 #include "transport/h2/server.hpp"
 
 namespace achan {
 
-/// One unary server call, as an actor receives it. Answer with
-/// `respond.reply(payload)` or `respond.fail(status)` in the handler, or move `respond`
-/// out of the message and answer later. A server_request destroyed while it still
-/// holds an unanswered responder (the actor is gone, or its handler neither answered
-/// nor kept the responder) ends the call with UNAVAILABLE, so no call hangs.
+/// One unary server call, as an actor receives it. Answer in the handler with
+/// `r.reply(payload)` or `r.fail(status)`, or take the responder
+/// (`if (auto p = r.respond.take()) keep(std::move(*p));`) and answer later. Every copy
+/// of the message shares one responder: the first to answer or take it owns the call. If
+/// no copy did (the actor is gone, or its handler neither answered nor kept the
+/// responder), the last copy to go ends the call with UNAVAILABLE, so no call hangs.
 struct server_request {
   transport::server_call_info info;
-  std::string request;  ///< the serialized request message
-  transport::responder respond;
+  std::string request;                        ///< the serialized request message
+  answer_once<transport::responder> respond;  ///< the call's responder, shared by every copy
 
+  /// An empty request (no call behind it); CAF needs default construction.
   server_request() = default;
-  server_request(transport::server_call_info i, std::string r, transport::responder p)
-      : info(std::move(i)), request(std::move(r)), respond(std::move(p)) {}
-  server_request(const server_request&) = default;
-  server_request(server_request&&) noexcept = default;  // leaves the source's responder empty
-  server_request& operator=(const server_request&) = default;
-  server_request& operator=(server_request&&) noexcept = default;
-  ~server_request() {
-    respond.fail({status_code::unavailable, "the call was not answered by its handler actor"});
-  }
+  /// Call `i` with request `r`, answered through `p` (add_actor_unary makes these).
+  server_request(transport::server_call_info i, std::string r, transport::responder p);
+
+  /// Answers OK with `payload` (a serialized response message). Does nothing if this
+  /// message's responder was answered or taken already (through any copy).
+  void reply(std::string payload, metadata trailers = {});
+  /// Ends the call with `st` (not OK). Does nothing in the same cases as reply().
+  void fail(status st, metadata trailers = {});
 };
 
 /// The interface an actor needs to serve unary methods.

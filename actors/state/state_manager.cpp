@@ -59,8 +59,10 @@ state_manager_actor::behavior_type manager(
       [=](get_state) { return self->state.current; },
       [=](wait_for_change& w) {
         auto& st = self->state;
-        auto done = std::move(w.done);
-        w.done = nullptr;
+        auto taken = w.done.take();
+        if (!taken || !*taken)
+          return;  // a copy of this message was handled already
+        auto done = std::move(*taken);
         if (st.current != w.from) {
           done(true);
           return;
@@ -83,8 +85,10 @@ state_manager_actor::behavior_type manager(
       },
       [=](subscribe& s) {
         auto& st = self->state;
-        auto fn = std::move(s.fn);
-        s.fn = nullptr;
+        auto taken = s.fn.take();
+        if (!taken || !*taken)
+          return;  // a copy of this message was handled already
+        auto fn = std::move(*taken);
         fn(state_change{st.current, st.current});
         st.subscribers.push_back(std::move(fn));
       },

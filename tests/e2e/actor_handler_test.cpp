@@ -26,13 +26,14 @@ server_handler_actor::behavior_type counter(
   return {[=](server_request& r) {
     auto n = ++self->state.calls;
     if (r.request == "park") {
-      self->state.parked.push_back(std::move(r.respond));  // answered later
+      if (auto p = r.respond.take())
+        self->state.parked.push_back(std::move(*p));  // answered later
       return;
     }
     for (auto& p : self->state.parked)
       p.reply("unparked by call #" + std::to_string(n));
     self->state.parked.clear();
-    r.respond.reply(r.request + " #" + std::to_string(n));
+    r.reply(r.request + " #" + std::to_string(n));
   }};
 }
 

@@ -122,3 +122,25 @@ TEST_CASE("subchannel_list: remove and shutdown_all shut subchannels down") {
   CHECK(h.live_addresses().empty());
   CHECK(list.counter().count(connectivity_state::idle) == 0);
 }
+
+TEST_CASE("subchannel_list: retain_only keeps one entry and shuts the rest down in order") {
+  fake_policy_helper h;
+  subchannel_list list;
+  list.update({"a:1", "b:1", "c:1", "d:1"}, h);
+  auto a = h.id_of("a:1"), b = h.id_of("b:1"), c = h.id_of("c:1"), d = h.id_of("d:1");
+  list.apply(fake_policy_helper::failed(b));
+  list.apply(h.ready(c));
+  CHECK_FALSE(list.retain_only(99, h));
+  CHECK(list.size() == 4);
+  CHECK(list.retain_only(c, h));
+  CHECK(h.shutdowns == std::vector<subchannel_id>{a, b, d});
+  CHECK(addresses_of(list) == std::vector<std::string>{"c:1"});
+  CHECK(list.find(c) != nullptr);
+  CHECK(list.find(c)->conn != nullptr);
+  CHECK(list.find(a) == nullptr);
+  CHECK(list.last_failure() == nullptr);  // b's failure went with it
+  CHECK(list.counter().aggregate() == connectivity_state::ready);
+  CHECK(list.counter().count(connectivity_state::idle) == 0);
+  CHECK(list.counter().count(connectivity_state::transient_failure) == 0);
+  CHECK_FALSE(list.apply(h.ready(d)));  // late updates of removed entries are ignored
+}

@@ -136,3 +136,38 @@ TEST_CASE("dns channel: dial rejects bad dns options and a DNS server that is no
                   "svc.test", "[::1]:50051"})
     CHECK_MESSAGE(dial_error(ok, {}).empty(), ok);
 }
+
+namespace {
+
+/// When the first `n` lookups of a channel seeded with `seed` start (relative to the
+/// first), if every lookup fails: the retry schedule, jitter included.
+std::vector<clock_duration> dns_retry_schedule(std::uint64_t seed, std::size_t n) {
+  dns_channel_fixture f;
+  f.opts.seed = seed;
+  f.opts.dns.retry_backoff.jitter = 0.2;
+  f.dial("pick_first");
+  auto start = f.now();
+  std::vector<clock_duration> at;
+  while (at.size() < n) {
+    REQUIRE(f.dns.count() == at.size() + 1);
+    at.push_back(f.now() - start);
+    f.dns.fail("DNS lookup of 'svc.test' failed: name not found (NXDOMAIN)");
+    f.run();
+    while (f.dns.count() == at.size()) {  // step timers one at a time to the next lookup
+      REQUIRE(!f.clock().schedule().empty());
+      f.clock().trigger_timeout();
+      f.run();
+    }
+  }
+  return at;
+}
+
+}  // namespace
+
+TEST_CASE("dns channel: the DNS retry jitter comes from the channel seed") {
+  auto a = dns_retry_schedule(7, 6);
+  CHECK(a == dns_retry_schedule(7, 6));
+  CHECK(a != dns_retry_schedule(8, 6));
+  // The schedule is jittered at all: the third retry is not exactly 1 s x 1.6 x 1.6.
+  CHECK(a[3] - a[2] != std::chrono::nanoseconds(2'560'000'000));
+}
