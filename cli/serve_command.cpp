@@ -19,13 +19,23 @@ command_spec serve_spec() {
       "every reply names the server), grpc.health.v1.Health and server reflection\n"
       "(grpc.reflection.v1alpha) until SIGINT or SIGTERM, then shuts down gracefully:\n"
       "GOAWAY, in-flight calls get --grace to finish. Prints 'listening on HOST:PORT'\n"
-      "once ready; --port 0 (the default) picks a free port.",
+      "once ready; --port 0 (the default) picks a free port. Connection-level events\n"
+      "(accept errors, GOAWAYs sent for protocol errors or abuse) are logged to stderr.\n"
+      "Limits and their defaults: docs/limits.md.",
       {},
       {{"--port", "-p", "PORT", "TCP port, 0..65535 (0: a free one)"},
        {"--host", "", "HOST", "address to listen on (default 127.0.0.1)"},
        {"--name", "", "NAME", "server name put in every reply (default: achan)"},
        {"--threads", "", "N", "I/O threads (default 1)"},
        {"--grace", "", "DURATION", "how long in-flight calls may finish at shutdown (default 5s)"},
+       {"--max-concurrent-streams", "", "N",
+        "calls one connection may have open at once (default 100)"},
+       {"--max-connection-idle", "", "DURATION",
+        "GOAWAY to a connection without calls for this long (default: never)"},
+       {"--max-connection-age", "", "DURATION",
+        "GOAWAY to a connection this old, +-10 % (default: never)"},
+       {"--max-connection-age-grace", "", "DURATION",
+        "close it this long after that GOAWAY (default: never)"},
        {"--log-calls", "", "", "print 'call METHOD' on stdout as each call arrives"}}};
 }
 
@@ -34,6 +44,19 @@ int run_serve(const parsed_args& args) {
   auto host = args.get("--host", "127.0.0.1");
   transport::server_options opts;
   opts.io_threads = static_cast<unsigned>(args.integer("--threads", 1, 1, 64));
+  opts.max_concurrent_streams = static_cast<std::uint32_t>(args.integer(
+      "--max-concurrent-streams", opts.max_concurrent_streams, 1, std::int64_t{1} << 31));
+  auto ms = [&](const char* flag) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        args.duration(flag).value_or(std::chrono::nanoseconds{0}));
+  };
+  opts.max_connection_idle = ms("--max-connection-idle");
+  opts.max_connection_age = ms("--max-connection-age");
+  opts.max_connection_age_grace = ms("--max-connection-age-grace");
+  // Connection-level events (accept errors, GOAWAYs for abuse) go to stderr.
+  opts.log = [](const std::string& line) {
+    std::fprintf(stderr, "achan serve: %s\n", line.c_str());
+  };
   auto grace = args.duration("--grace").value_or(std::chrono::seconds(5));
   bool log_calls = args.has("--log-calls");
 

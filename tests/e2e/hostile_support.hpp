@@ -6,6 +6,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/heap.hpp"
@@ -91,6 +92,18 @@ inline std::optional<goaway_info> first_goaway(const std::vector<frame>& frames)
     if (f.type == frame_type::goaway)
       return parse_goaway(f);
   return std::nullopt;
+}
+
+/// Waits (polling, at most `wait`) until the server has at most `n` connections open.
+inline bool connections_down_to(const transport::h2_server& s, std::size_t n,
+                                std::chrono::milliseconds wait = 3s) {
+  auto until = std::chrono::steady_clock::now() + wait;
+  while (s.connections() > n) {
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
 }
 
 /// Heap growth since `before`, in bytes (0 if it shrank).

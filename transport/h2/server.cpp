@@ -7,6 +7,7 @@
 #include <asio/strand.hpp>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "transport/h2/io_pool.hpp"
 #include "transport/h2/server_connection.hpp"
@@ -100,9 +101,11 @@ void h2_server::accept_failed(const std::shared_ptr<acceptor_state>& a, const st
     log("accept failed: " + ec.message() + " (retrying)");
     a->reported = ec;
   }
-  bool shortage = ec == std::errc::too_many_files_open ||
-                  ec == std::errc::too_many_files_open_in_system ||
-                  ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory;
+  // (errno values, not std::errc conditions: comparing with a condition makes a virtual
+  // call on generic_category, which UBSan cannot check while no descriptor is free.)
+  auto v = ec.value();
+  bool shortage = ec.category() == asio::system_category() &&
+                  (v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM);
   if (!shortage) {
     accept(a);
     return;

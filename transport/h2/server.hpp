@@ -205,6 +205,11 @@ class h2_server {
 
   /// Calls currently being served (received and not yet answered).
   std::size_t active_calls() const noexcept { return active_calls_.load(); }
+  /// Connections currently open (accepted and not yet closed, lingering ones included).
+  std::size_t connections() const {
+    std::lock_guard lk{mx_};
+    return connections_.size();
+  }
 
  private:
   friend class h2_server_connection;
@@ -231,7 +236,7 @@ class h2_server {
   std::atomic<bool> stopping_{false};
   // Guards `connections_` between I/O threads (accept, close) and shutdown()'s caller;
   // this is transport code, never touched by actors.
-  std::mutex mx_;
+  mutable std::mutex mx_;
   std::condition_variable cv_;
   std::unordered_map<h2_server_connection*, std::weak_ptr<h2_server_connection>> connections_;
   bool shut_down_ = false;

@@ -94,33 +94,49 @@ void h2_server_connection::read() {
   socket_.async_read_some(
       asio::buffer(input_.space(), input_.space_size()),
       [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
-        if (self->closed_ || self->aborting_)
+        if (self->closed_)
           return;
         if (ec) {
           self->close();
           return;
         }
-        // In parts of h2util::calls_per_send requests, sending what each part produced
-        // before the next: the client gets the first answers of a burst while the rest
-        // are still being worked on (frame_cutter.hpp says why).
-        bool more = self->input_.consume(
-            n, h2util::calls_per_send, [&](const std::uint8_t* data, std::size_t len) {
-              self->receiving_ = true;  // callbacks may queue frames; they are sent below
-              auto rv = nghttp2_session_mem_recv(self->session_, data, len);
-              self->receiving_ = false;
-              if (rv < 0)
-                self->protocol_error(rv);
-              self->flush();
-              return !self->closed_ && !self->aborting_;
-            });
-        if (more)
+        if (!self->aborting_) {
+          // In parts of h2util::calls_per_send requests, sending what each part produced
+          // before the next: the client gets the first answers of a burst while the rest
+          // are still being worked on (frame_cutter.hpp says why).
+          self->input_.consume(
+              n, h2util::calls_per_send, [&](const std::uint8_t* data, std::size_t len) {
+                self->receiving_ = true;  // callbacks may queue frames; they are sent below
+                auto rv = nghttp2_session_mem_recv(self->session_, data, len);
+                self->receiving_ = false;
+                if (rv < 0)
+                  self->protocol_error(rv);
+                self->flush();
+                return !self->closed_ && !self->aborting_;
+              });
+        }  // (aborting: what arrives is read and dropped until the client closes; linger())
+        if (!self->closed_)
           self->read();
       });
 }
 
+void h2_server_connection::linger() {
+  // Closing a socket that has unread input makes the kernel send RST and drop what is
+  // still in the send buffer, our GOAWAY included: send FIN instead, read and drop until
+  // the client closes too, and close at the latest at the linger timer.
+  if (lingering_)
+    return;
+  lingering_ = true;
+  aborting_ = true;  // nothing more is fed to nghttp2
+  std::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  if (!timers_.is_set(linger_timer))
+    timers_.set(linger_timer, std::chrono::steady_clock::now() + abort_linger, shared_from_this());
+}
+
 void h2_server_connection::flush() {
-  if (writing_ || closed_ || !session_ || receiving_)
-    return;  // (never mem_send from inside mem_recv's callbacks)
+  if (writing_ || closed_ || !session_ || receiving_ || lingering_)
+    return;  // (never mem_send from inside mem_recv's callbacks; nothing after the FIN)
   auto sent = h2util::send_now(session_, socket_, write_buf_);
   run_notes();
   if (closed_)
@@ -130,10 +146,11 @@ void h2_server_connection::flush() {
     return;
   }
   if (!sent.pending) {
+    // Everything is written; the GOAWAY, if any, is on its way.
     if (aborting_ ||
         (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) ||
         (draining_ && streams_.empty()))
-      close();
+      linger();
     return;
   }
   // The socket is full: the rest goes out when it drains.
@@ -284,11 +301,9 @@ void h2_server_connection::close() {
   if (closed_)
     return;
   closed_ = true;
-  std::error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
-  socket_.close(ignored);
   deadlines_.clear();
   timers_.stop();
+  // Calls first, then the socket: whoever sees the connection end sees its calls ended.
   for (auto& [id, s] : streams_) {
     drop_output(*s);
     if (s->pending)
@@ -297,6 +312,9 @@ void h2_server_connection::close() {
       --server_.active_calls_;
   }
   streams_.clear();
+  std::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
   run_notes();
   server_.connection_closed(this);
 }

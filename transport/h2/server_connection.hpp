@@ -5,9 +5,11 @@
 /// with response headers, the messages and trailers (or trailers-only for errors).
 ///
 ///   start ──preface + SETTINGS within handshake_timeout──► serving ──GOAWAY notice + PING──►
-///   notice ──PING ACK (or 10 s)──► draining: final GOAWAY, close once the last stream ends
-///   any ── protocol error or abuse ──► aborting: GOAWAY with code and reason, close once
-///   it is written (at most 1 s) ── socket error / EOF / close_now ──► closed
+///   notice ──PING ACK (or 10 s)──► draining: final GOAWAY, linger once the last stream ends
+///   any ── protocol error or abuse ──► aborting: GOAWAY with code and reason, linger once
+///   it is written (at most 1 s after the abort)
+///   lingering: FIN sent, input dropped ── client's EOF / 1 s ──► closed
+///   any ── socket error / EOF / close_now ──► closed
 ///
 /// Files: server_connection.cpp (lifecycle, reads, writes, timers), server_callbacks.cpp
 /// (nghttp2 callbacks), server_calls.cpp (dispatching and answering streams).
@@ -83,6 +85,9 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   void read();
   void flush();
   void close();
+  /// The last bytes (a GOAWAY) are written: FIN, drop input until the client closes,
+  /// close at the latest 1 s later.
+  void linger();
   /// GOAWAY with `code` and `reason`, then close once it is written (or after 1 s);
   /// nothing more is read. For protocol errors and abuse (reported to the server's log
   /// unless `log` is false).
@@ -140,6 +145,7 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   bool notice_sent_ = false;     // shutdown announced (GOAWAY 2^31-1 + PING)
   bool draining_ = false;        // final GOAWAY sent: close once the last stream ends
   bool aborting_ = false;        // GOAWAY for an error sent: close once written
+  bool lingering_ = false;       // FIN sent after the last GOAWAY; waiting for the client's
   bool closed_ = false;
   bool ping_outstanding_ = false;
   h2util::header_budget budget_;
