@@ -1,9 +1,9 @@
 #pragma once
 /// An in-memory transport whose per-address behaviour a test scripts: refuse, accept
-/// after a delay, hang, drop an established connection (now, or each one a while after
-/// READY), answer calls with a chosen status, payload or latency. Everything it does runs on one
-/// `executor`, so with the actor executor under CAF's test coordinator it runs on the same virtual
-/// clock as the actors and needs no lock.
+/// after a delay, hang, drop an established connection (now, or each one a while
+/// after READY), answer calls with a chosen status, payload or latency. Everything it
+/// does runs on one `executor`, so with the actor executor under CAF's test
+/// coordinator it runs on the same virtual clock as the actors and needs no lock.
 #include <cstddef>
 #include <functional>
 #include <memory>
