@@ -7,6 +7,7 @@
 
 #include "actors/channel_actor.hpp"
 #include "actors/state/state_manager.hpp"
+#include "actors/support/scheduler_thread.hpp"
 #include "transport/h2/h2_transport.hpp"
 #include "transport/request_stream.hpp"
 
@@ -182,6 +183,14 @@ caf::expected<channel> wait_until_ready(channel ch, clock_duration limit) {
 }  // namespace
 
 caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_options opts) {
+  if (opts.block_until_ready && runs_actors_of(sys))
+    return make_error(errc::would_deadlock,
+                      "dial of '" + std::string{text} +
+                          "' with block_until_ready on a thread that runs actors (called from "
+                          "an actor, or under CAF's test coordinator): waiting here would stall "
+                          "the actors that connect the channel; dial without "
+                          "block_until_ready and watch channel::subscribe or "
+                          "wait_for_state_change instead");
   auto resolvers = resolver_registry::with_builtins(opts.dns);
   for (auto& r : opts.resolvers)
     resolvers.add(r);

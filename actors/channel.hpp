@@ -150,7 +150,13 @@ class channel {
 
 /// Parses and validates `target` and `opts`, and creates a channel in IDLE (or, with
 /// opts.block_until_ready, connects and waits for READY). Errors (errc): invalid_target,
-/// unknown_balancer, invalid_option, dial_timeout.
+/// unknown_balancer, invalid_option, dial_timeout; would_deadlock when
+/// opts.block_until_ready is set and the calling thread runs `sys`'s actors (a handler
+/// of an actor, i.e. a CAF scheduler worker, or any thread under CAF's test
+/// coordinator): the wait needs those actors to run, so dial fails at once instead of
+/// blocking (from an actor, dial without block_until_ready and follow the state with
+/// channel::subscribe). Without block_until_ready, dial never blocks and may be called
+/// from anywhere.
 caf::expected<channel> dial(caf::actor_system& sys, std::string_view target,
                             dial_options opts = {});
 

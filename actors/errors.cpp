@@ -22,6 +22,8 @@ const char* to_string(errc e) noexcept {
       return "dial_timeout";
     case errc::channel_closed:
       return "channel_closed";
+    case errc::would_deadlock:
+      return "would_deadlock";
   }
   return "unknown_error";
 }

@@ -17,6 +17,10 @@ enum class errc : std::uint8_t {
   invalid_option,      ///< a dial option is out of range (backoff, timeouts, ...)
   dial_timeout,        ///< a blocking dial did not reach READY before its deadline
   channel_closed,      ///< the channel was closed while waiting
+  /// A blocking call was made on a thread that runs the actor system's actors (inside an
+  /// actor's handler, or under CAF's test coordinator): waiting there would stall the
+  /// actors the wait depends on, so it fails at once instead.
+  would_deadlock,
 };
 
 /// "invalid_target", "unknown_balancer", ...

@@ -48,7 +48,9 @@ class load {
   void stop_issuing() { stopping_.store(true, std::memory_order_release); }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
-  /// Waits until nothing is in flight or `until` passes; true if drained.
+  /// Waits until nothing is in flight or `until` passes; true if drained. Once it
+  /// returns true no completion touches the load any more (finished() decrements under
+  /// m_ as its last step), so the caller may destroy it.
   bool wait_drained(clock_type::time_point until) {
     std::unique_lock lock{m_};
     return cv_.wait_until(lock, until, [&] { return in_flight_.load() == 0; });
@@ -90,10 +92,11 @@ class load {
     bool next_measured = false;
     if (closed_loop && claim(next_measured))
       launch(now, next_measured);
-    if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard lock{m_};
+    // Last touch of the load: under the lock, so a waiter sees 0 (and may destroy the
+    // load) only after this completion has released m_ and will not touch it again.
+    std::lock_guard lock{m_};
+    if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1)
       cv_.notify_all();
-    }
   }
 
   channel& ch_;

@@ -90,7 +90,14 @@ class call {
   }
 
   /// Ends the call with `r` unless it already ended. Returns whether this caller won.
-  /// The completion runs on the calling thread, so callers must not hold locks.
+  /// The winner then runs, on its own thread and before returning, the `sent(false)`
+  /// callbacks of request messages still queued and the completion: on a transport
+  /// thread, the channel actor, or the thread that cancelled. So a caller must not
+  /// hold a lock that those callbacks might take. For calls with on_message, finish()
+  /// first waits for a message being delivered on another thread (it blocks until that
+  /// on_message returns), and when on_message itself ends the call the completion runs
+  /// inside deliver(), with the call's delivery lock held: neither may wait for another
+  /// thread that delivers to or ends the same call.
   bool finish(call_result&& r) {
     if (streams_responses()) {
       // Wait for a message being delivered on another thread: none follows the end.
@@ -119,8 +126,11 @@ class call {
   /// a transport; shared so that setting it per call allocates nothing.
   std::shared_ptr<const std::string> authority;
 
-  /// The connection the channel started this call on. Read and written only by the
-  /// channel actor (to cancel the stream on user cancellation).
+  /// The connection the channel started this call on (to cancel its stream). Written
+  /// once before the call reaches that connection: by the channel actor when it places
+  /// the call, or by submit_call on the thread that starts the call when it takes the
+  /// READY fast path. From then on only the channel actor reads and writes it
+  /// (cancel_call, deadlines, reroutes, which reach it after that write).
   std::weak_ptr<transport::connection> carrier;
   /// Whether the channel armed its own deadline timer (only for calls that had to wait
   /// for a pick; connections enforce the deadline of the calls they carry). Channel

@@ -46,8 +46,15 @@ class connection {
   /// Abandons a started call (RST_STREAM on HTTP/2). The caller has already finished
   /// `c`; the transport only releases what it holds for it.
   virtual void cancel_call(const call_ptr& c) = 0;
-  /// Closes the connection (or abandons the attempt). In-flight calls end with
-  /// UNAVAILABLE. No event is delivered after close() returns.
+  /// Closes the connection (or abandons the attempt). Asynchronous: it returns at
+  /// once; afterwards, on the transport's thread, the calls whose streams were sent end
+  /// with UNAVAILABLE, and calls it had not sent yet (waiting for a stream slot, or
+  /// started after the close) are offered to `c->reroute`, else fail UNAVAILABLE.
+  /// Events not yet begun are suppressed, but one already being delivered on the
+  /// transport's thread when close() is called (it passed its check first) still
+  /// arrives, possibly after close() returns: owners must ignore a late event of a
+  /// connection they closed (the subchannel tags events with the attempt and checks
+  /// its own state).
   virtual void close() = 0;
 };
 

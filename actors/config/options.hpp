@@ -33,7 +33,8 @@ struct dial_options {
   /// resolver, balancer and connections and goes IDLE. Zero disables it.
   clock_duration idle_timeout = std::chrono::minutes(30);
   /// If set, dial() connects at once and blocks until READY or this long has passed
-  /// (then it fails with errc::dial_timeout). Do not use with the test coordinator.
+  /// (then it fails with errc::dial_timeout). Only from a thread that runs no actors:
+  /// inside an actor or under the test coordinator dial fails with errc::would_deadlock.
   std::optional<clock_duration> block_until_ready;
   /// Carries the calls. Unset: a new HTTP/2 transport (one I/O thread) owned by this
   /// channel. Share one transport (make_h2_transport) between channels to share its

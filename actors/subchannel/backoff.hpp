@@ -48,7 +48,8 @@ class backoff {
   /// max(delay, min_connect_timeout).
   std::chrono::nanoseconds connect_timeout(std::chrono::nanoseconds delay) const;
 
-  /// Back to the initial delay; called when a connection became READY. Does not reseed.
+  /// Back to the initial delay; the subchannel calls it when it loses a connection that
+  /// had been READY for at least `initial` (an established one). Does not reseed.
   void reset();
 
   /// The parameters this schedule was built with.

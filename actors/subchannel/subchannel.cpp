@@ -37,6 +37,7 @@ struct subchannel_state {
   std::uint64_t attempt = 0;         // generation of the current attempt and its timers
   time_point backoff_deadline{};     // earliest start of the next attempt
   clock_duration attempt_timeout{};  // connect timeout of the current attempt
+  time_point ready_since{};          // when the current connection became READY
   transport::connection_ptr conn;
   static inline const char* name = "achan.subchannel";
 };
@@ -101,13 +102,23 @@ subchannel_actor::behavior_type subchannel(self_ptr self, subchannel_config cfg)
         if (e.attempt != st.attempt)
           return;  // an event of an abandoned attempt
         if (e.what == kind::ready && st.current == connectivity_state::connecting) {
-          st.backoff.reset();
+          st.ready_since = self->clock().now();
           report(self, connectivity_state::ready);
         } else if (e.what == kind::connect_failed && st.current == connectivity_state::connecting) {
           attempt_failed(self, std::move(e.why));
         } else if (e.what == kind::closed && st.current == connectivity_state::ready) {
           // Not close(): after a GOAWAY the streams the server accepted still finish.
           st.conn.reset();
+          auto lived = self->clock().now() - st.ready_since;
+          if (lived < st.backoff.params().initial) {
+            // Lost before it was of use (a server that sends SETTINGS and hangs up):
+            // a failed attempt, or the policy would reconnect at once, again and again.
+            e.why.message += " (" + format_duration(lived) +
+                             " after READY: counted as a failed connection attempt)";
+            attempt_failed(self, std::move(e.why));
+            return;
+          }
+          st.backoff.reset();
           ++st.attempt;  // nothing of the lost connection matters any more
           report(self, connectivity_state::idle, std::move(e.why));
         }

@@ -128,3 +128,20 @@ TEST_CASE("sim: cancel_call releases the call without a reply") {
   REQUIRE(f.results.size() == 1);
   CHECK(f.results[0].status.code == status_code::cancelled);
 }
+
+TEST_CASE("sim: drop_after closes every connection that long after READY") {
+  sim_fixture f;
+  f.sim->set_behavior("a:1", {.connect_delay = 5ms, .drop_after = 20ms});
+  auto first = f.sim->connect("a:1", f.log);
+  f.advance(24ms);
+  CHECK(f.log->events == std::vector<std::string>{"ready"});
+  f.advance(1ms);
+  REQUIRE(f.log->events.size() == 2);
+  CHECK(f.log->events[1] == "closed: connection closed by simulated peer right after READY");
+  CHECK(f.sim->stats("a:1").open == 0);
+  auto closed_early = f.sim->connect("a:1", f.log);  // closed by its owner: no event
+  f.advance(5ms);
+  closed_early->close();
+  f.advance(1s);
+  CHECK(f.log->events.size() == 3);  // its "ready" only
+}

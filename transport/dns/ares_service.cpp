@@ -138,6 +138,11 @@ void init_library_once() {
   std::call_once(once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
 }
 
+/// Set on every service's thread: a service destroyed there (by a lookup callback, its
+/// own or another service's) must not join, since that thread may be the one joined
+/// or the one the joined thread is itself waiting for.
+thread_local bool on_service_thread = false;
+
 }  // namespace
 
 struct ares_service::engine {
@@ -167,6 +172,12 @@ struct ares_service::engine {
 };
 
 bool ares_service::engine::step() {
+  // Drain the wake-ups before reading what they announce: a request or stop signalled
+  // after the drain leaves the eventfd readable, so poll() below returns at once (read
+  // after the flags, a wake-up in between was lost and poll() slept up to a c-ares
+  // timeout or 60 s with the destructor joining).
+  std::uint64_t drained = 0;
+  [[maybe_unused]] auto n = ::read(wake_fd, &drained, sizeof drained);
   std::vector<std::unique_ptr<pending>> fresh;
   bool stop = false;
   {
@@ -174,8 +185,6 @@ bool ares_service::engine::step() {
     fresh.swap(incoming);
     stop = stopping;
   }
-  std::uint64_t drained = 0;
-  [[maybe_unused]] auto n = ::read(wake_fd, &drained, sizeof drained);
   for (auto& p : fresh) {
     if (!stop)
       start(*p);
@@ -240,6 +249,7 @@ bool ares_service::engine::step() {
 }
 
 void ares_service::engine::run() {
+  on_service_thread = true;
   while (step()) {
   }
 }
@@ -270,10 +280,10 @@ ares_service::~ares_service() {
   engine_->wake();
   if (!t.joinable())
     return;
-  if (t.get_id() == std::this_thread::get_id())
-    t.detach();  // the thread holds the engine and ends after this callback returns
+  if (on_service_thread)
+    t.detach();  // the thread holds the engine and ends on its own (see the header)
   else
-    t.join();
+    t.join();  // one step: pending lookups are cancelled and their callbacks run
 }
 
 void ares_service::lookup(const lookup_request& req, lookup_callback done) {

@@ -25,10 +25,14 @@ class ares_service {
   static std::shared_ptr<ares_service> shared();
 
   ares_service();
-  /// Stops the thread. Lookups still pending end with lookup_error::cancelled (their
-  /// callbacks run on the service thread before it exits). Safe to run on the service
-  /// thread itself (a callback dropping the last reference): the thread then finishes
-  /// on its own.
+  /// Stops the thread. Lookups still pending end with lookup_error::cancelled; their
+  /// callbacks run on the service thread before it exits. On any other thread the
+  /// destructor joins it, which takes one turn of its loop (c-ares channels destroyed,
+  /// the cancelled callbacks run, which must not block): it returns when every callback
+  /// has run. On the thread of any ares_service (a lookup callback dropping the last
+  /// reference to its own service or to another one) it does not wait at all: the
+  /// thread, which owns what it needs, cancels the lookups and ends on its own, so
+  /// neither a self-join nor two services joining each other's threads can happen.
   ~ares_service();
   ares_service(const ares_service&) = delete;
   ares_service& operator=(const ares_service&) = delete;

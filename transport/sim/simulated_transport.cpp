@@ -61,6 +61,12 @@ class sim_connection final : public connection,
       self->phase_ = phase::ready;
       ++self->owner_->at(self->address_).stats.open;
       self->events_->on_ready();
+      if (b.drop_after)
+        self->owner_->exec_->post(*b.drop_after, [self] {
+          self->end(
+              {status_code::unavailable, "connection closed by simulated peer right after READY"},
+              true);
+        });
     });
   }
 

@@ -1,12 +1,13 @@
 #pragma once
 /// An in-memory transport whose per-address behaviour a test scripts: refuse, accept
-/// after a delay, hang, drop an established connection, answer calls with a chosen
-/// status, payload or latency. Everything it does runs on one `executor`, so with the
-/// actor executor under CAF's test coordinator it runs on the same virtual clock as the
-/// actors and needs no lock.
+/// after a delay, hang, drop an established connection (now, or each one a while
+/// after READY), answer calls with a chosen status, payload or latency. Everything it
+/// does runs on one `executor`, so with the actor executor under CAF's test
+/// coordinator it runs on the same virtual clock as the actors and needs no lock.
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +29,10 @@ struct sim_behavior {
   std::size_t stream_replies = 3;
   /// Optional: builds the reply instead (status, payload); `peer` is filled in.
   std::function<call_result(const call&)> responder;
+  /// Set: every connection is dropped this long after it became READY (its calls end
+  /// with UNAVAILABLE, its owner gets on_closed), like a server that sends its SETTINGS
+  /// and then closes the connection.
+  std::optional<clock_duration> drop_after;
 };
 
 class sim_connection;

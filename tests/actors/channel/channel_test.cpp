@@ -468,6 +468,7 @@ TEST_CASE("channel: pick_first calls racing a connection loss reconnect and succ
   channel_fixture f;
   auto ch = f.connected("pick_first", {"10.0.0.1:1"});
   REQUIRE(ch.state() == cs::ready);
+  f.advance(1s);  // an established connection (a younger one counts as a failed attempt)
   f.sim->drop("10.0.0.1:1");  // pick_first goes IDLE; the calls below were picked before
   for (int i = 0; i < 3; ++i)
     f.start(ch, {.timeout = 10s});

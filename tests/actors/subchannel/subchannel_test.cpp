@@ -111,6 +111,7 @@ TEST_CASE("subchannel: READY carries the connection and loss reports IDLE with t
   REQUIRE(f.last() == cs::ready);
   REQUIRE(f.log->updates.back().conn);
   CHECK(f.log->updates.back().conn->address() == "10.0.0.1:1");
+  f.advance(1s);  // READY for the initial backoff: an established connection
   f.sim->drop("10.0.0.1:1");
   f.run();
   CHECK(f.last() == cs::idle);
@@ -118,7 +119,7 @@ TEST_CASE("subchannel: READY carries the connection and loss reports IDLE with t
   CHECK(!f.log->updates.back().conn);
 }
 
-TEST_CASE("subchannel: READY resets the backoff to 1 s") {
+TEST_CASE("subchannel: a connection READY for 1 s resets the backoff to 1 s") {
   subchannel_fixture f{refuse()};
   f.connect();
   f.advance(1s);
@@ -128,6 +129,7 @@ TEST_CASE("subchannel: READY resets the backoff to 1 s") {
   f.sim->set_behavior("10.0.0.1:1", {});
   f.connect();
   REQUIRE(f.last() == cs::ready);
+  f.advance(1s);
   f.sim->set_behavior("10.0.0.1:1", refuse());
   f.sim->drop("10.0.0.1:1");
   f.run();
@@ -152,4 +154,37 @@ TEST_CASE("subchannel: shutdown closes the connection and reports nothing more")
   f.sim->drop("10.0.0.1:1");
   f.run();
   CHECK(f.log->updates.size() == n);
+}
+
+TEST_CASE("subchannel: a connection lost within 1 s of READY counts as a failed attempt") {
+  // A server that sends SETTINGS and closes at once: READY, then lost 10 ms later. That
+  // used to report IDLE with the backoff reset, and the policy reconnected at once,
+  // every 10 ms. Now it is TRANSIENT_FAILURE until the attempt's backoff delay is over,
+  // and the backoff keeps growing.
+  subchannel_fixture f{{.drop_after = 10ms}};
+  for (auto wait : {1000ms, 1600ms, 2560ms}) {
+    f.connect();
+    REQUIRE(f.last() == cs::ready);
+    f.advance(10ms);
+    REQUIRE(f.last() == cs::transient_failure);
+    CHECK(f.log->updates.back().last_error.message.find("right after READY") != std::string::npos);
+    CHECK(f.log->updates.back().last_error.message.find("10ms after READY") != std::string::npos);
+    f.advance(wait - 10ms - 1ms);
+    CHECK(f.last() == cs::transient_failure);
+    f.advance(1ms);
+    CHECK(f.last() == cs::idle);
+  }
+  CHECK(f.sim->stats("10.0.0.1:1").connects == 3);
+}
+
+TEST_CASE("subchannel: a connection READY for the initial backoff counts as established") {
+  subchannel_fixture f{{.drop_after = 1s}};
+  f.connect();
+  f.advance(999ms);
+  REQUIRE(f.last() == cs::ready);
+  f.advance(1ms);
+  CHECK(f.last() == cs::idle);  // lost after 1 s of READY: reconnect at once
+  f.connect();
+  CHECK(f.last() == cs::ready);
+  CHECK(f.sim->stats("10.0.0.1:1").connects == 2);
 }
