@@ -81,17 +81,36 @@ std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string
             out.finish({static_cast<status_code>(req.fail_code()), req.fail_message()});
             return;
           }
-          auto n = std::max<std::uint32_t>(1, req.reply_count());
-          for (std::uint32_t i = 0; i < n; ++i) {
-            achan::test::EchoReply reply;
-            reply.set_server(name);
-            reply.set_index(i);
-            reply.set_payload(req.reply_size() > 0 ? std::string(req.reply_size(), 'r')
-                                                   : req.payload());
-            if (!out.write(reply.SerializeAsString()))
-              return;  // the client went away
-          }
-          out.finish();
+          // Paced: the next reply is written once the previous one went into DATA
+          // frames, so a slow client slows this stream instead of filling the server's
+          // send buffer (which ends the call with RESOURCE_EXHAUSTED at its limit).
+          struct pacer : std::enable_shared_from_this<pacer> {
+            std::string name;
+            achan::test::EchoRequest req;
+            transport::server_writer out;
+            std::uint32_t next = 0;
+            void send() {
+              auto n = std::max<std::uint32_t>(1, req.reply_count());
+              if (next == n) {
+                out.finish();
+                return;
+              }
+              achan::test::EchoReply reply;
+              reply.set_server(name);
+              reply.set_index(next++);
+              reply.set_payload(req.reply_size() > 0 ? std::string(req.reply_size(), 'r')
+                                                     : req.payload());
+              out.write(reply.SerializeAsString(), [self = shared_from_this()](bool ok) {
+                if (ok)
+                  self->send();
+              });  // (false: the client went away; nothing more to do)
+            }
+          };
+          auto p = std::make_shared<pacer>();
+          p->name = name;
+          p->req = req;
+          p->out = out;
+          p->send();
         };
         auto pool = weak.lock();
         if (req.delay_ms() == 0 || !pool) {

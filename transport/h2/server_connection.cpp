@@ -167,12 +167,18 @@ void h2_server_connection::flush() {
 }
 
 void h2_server_connection::run_notes() {
+  // A callback that writes again flushes again, which comes back here: the outer loop
+  // runs the new notes, so a writer pacing itself on `sent` never grows the stack.
+  if (running_notes_)
+    return;
+  running_notes_ = true;
   while (!notes_.empty()) {
     auto notes = std::move(notes_);
     notes_.clear();
     for (auto& [fn, ok] : notes)
       fn(ok);
   }
+  running_notes_ = false;
 }
 
 void h2_server_connection::abort_connection(std::uint32_t code, const std::string& reason,

@@ -148,6 +148,7 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   bool lingering_ = false;       // FIN sent after the last GOAWAY; waiting for the client's
   bool closed_ = false;
   bool ping_outstanding_ = false;
+  bool running_notes_ = false;  // inside run_notes()
   h2util::header_budget budget_;
   h2util::ping_policy pings_;
   std::size_t received_ = 0;  // request bytes held by this connection's streams
