@@ -219,3 +219,28 @@ TEST_CASE("hostile: unfinished big messages are bounded by the connection's rece
   CHECK(grown(before) < 8 * 1024 * 1024);
   CHECK(legit_call(s.port));
 }
+
+TEST_CASE("hostile: a 1-byte window gets one byte at a time and the stream its deadline") {
+  target_server s;
+  raw_h2_conn c{s.port};
+  REQUIRE(c.handshake({{setting::initial_window_size, 1}}));
+  REQUIRE(c.send(
+      headers(1, hpack::grpc_request_block("/t.S/Unary", {{"grpc-timeout", "500m"}}), false) +
+      data(1, grpc_message(std::string(1000, 'e')), true)));
+  // Three 1-byte WINDOW_UPDATEs: three more 1-byte DATA frames, no more.
+  auto first = c.wait_for([](const frame& f) { return f.type == frame_type::data; }, 3s);
+  REQUIRE(first);
+  CHECK(first->payload.size() == 1);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(c.send(window_update(1, 1)));
+    auto more = c.wait_for([](const frame& f) { return f.type == frame_type::data; }, 3s);
+    REQUIRE(more);
+    CHECK(more->payload.size() == 1);
+  }
+  auto end = c.wait_for(ends_stream(1), 3s);
+  REQUIRE(end);
+  CHECK(end->type == frame_type::rst_stream);
+  CHECK(rst_code(*end) == h2_error::cancel);
+  CHECK(s.server.active_calls() == 0);
+  CHECK(legit_call(s.port));
+}
