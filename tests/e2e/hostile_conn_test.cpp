@@ -220,3 +220,16 @@ TEST_CASE("hostile: a connection flood past the descriptor limit does not stop a
   CHECK(server.wait_for_line("achan serve: accepting connections again", 5s));
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("hostile: an open idle connection costs the server under 96 KiB of heap") {
+  target_server s;
+  auto before = heap_in_use();
+  std::vector<std::unique_ptr<raw_h2_conn>> idle;
+  for (int i = 0; i < 200; ++i) {
+    idle.push_back(std::make_unique<raw_h2_conn>(s.port));
+    REQUIRE(idle.back()->handshake());
+  }
+  auto per = grown(before) / 200;
+  MESSAGE("heap per idle connection (server and raw client): " << per << " bytes");
+  CHECK(per < 96 * 1024);
+}
