@@ -211,3 +211,31 @@ TEST_CASE("hostile server: GOAWAY too_many_pings doubles the keepalive time of l
   CHECK(ctx->keepalive_ms.load() == 200);
   conn->close();
 }
+
+TEST_CASE("h2 transport: a connection outlives its transport without touching a dead io_context") {
+  raw_server peer{[](raw_peer& p) {
+    p.write(h2_settings());
+    p.read_for(1s);
+  }};
+  struct ready_events final : transport::connection_events {
+    std::promise<void> ready;
+    void on_ready() override { ready.set_value(); }
+    void on_connect_failed(status) override {}
+    void on_closed(status) override {}
+  };
+  auto events = std::make_shared<ready_events>();
+  auto t = transport::make_h2_transport();
+  auto conn = t->connect(peer.address(), events);
+  REQUIRE(events->ready.get_future().wait_for(5s) == std::future_status::ready);
+  t.reset();  // the transport goes first; its I/O threads must stay for the connection
+  std::promise<call_result> done;
+  auto d = std::make_shared<call>(2, "/t.S/Unary", "x", metadata{},
+                                  std::chrono::steady_clock::now() + 200ms, false,
+                                  [&](call_result&& r) { done.set_value(std::move(r)); });
+  conn->start_call(d);
+  auto r = done.get_future();
+  REQUIRE(r.wait_for(5s) == std::future_status::ready);
+  CHECK(r.get().status.code == status_code::deadline_exceeded);
+  conn->close();
+  conn.reset();  // the last owner of the I/O threads: they stop now
+}
