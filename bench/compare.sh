@@ -116,7 +116,10 @@ trap cleanup EXIT
 start_server() {
   case "$1" in
     grpcpp) "$bin/grpcpp_async_server" --port 0 --threads "$server_threads" >"$work/server.out" 2>&1 & ;;
-    achan) "$bin/achan" serve --port 0 --threads "$server_threads" --grace 1s >"$work/server.out" 2>&1 & ;;
+    # (1000 streams per connection, as before the default became 100: the grpc++ server
+    # has no limit, and 256 calls in flight on one connection would otherwise queue 156.)
+    achan) "$bin/achan" serve --port 0 --threads "$server_threads" --grace 1s \
+             --max-concurrent-streams 1000 >"$work/server.out" 2>&1 & ;;
   esac
   server_pid=$!
   for _ in $(seq 100); do

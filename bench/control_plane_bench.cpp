@@ -467,7 +467,10 @@ class server_process {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    const char* argv[] = {bin.c_str(), "serve", "--port", "0", "--grace", "0", nullptr};
+    // 1000 streams per connection (achan serve's default is 100), as the measure assumes.
+    const char* argv[] = {
+        bin.c_str(), "serve", "--port", "0", "--grace", "0", "--max-concurrent-streams",
+        "1000",      nullptr};
     int rc = posix_spawn(&pid_, bin.c_str(), &fa, nullptr, const_cast<char**>(argv), environ);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);

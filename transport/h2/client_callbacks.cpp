@@ -46,19 +46,7 @@ status from_rst_stream(std::uint32_t code) {
 }  // namespace
 
 bool h2_callbacks::new_session(h2_client_connection& c) {
-  nghttp2_session_callbacks* cbs = nullptr;
-  nghttp2_session_callbacks_new(&cbs);
-  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &on_begin_headers);
-  nghttp2_session_callbacks_set_on_header_callback(cbs, &on_header);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &on_data);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &on_frame);
-  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &on_close);
-  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &on_frame_sent);
-  nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, &on_frame_not_sent);
-  h2util::session_options opt;
-  int rv = nghttp2_session_client_new2(&c.session_, cbs, &c, opt.get());
-  nghttp2_session_callbacks_del(cbs);
-  return rv == 0;
+  return h2util::new_session<h2_callbacks>(&c.session_, &c, false);
 }
 
 ssize_t h2_callbacks::read_request(nghttp2_session*, std::int32_t, std::uint8_t* buf,

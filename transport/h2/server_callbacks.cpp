@@ -24,19 +24,7 @@ constexpr std::size_t compact_after = 64 * 1024;
 }  // namespace
 
 bool h2_server_callbacks::new_session(h2_server_connection& c) {
-  nghttp2_session_callbacks* cbs = nullptr;
-  nghttp2_session_callbacks_new(&cbs);
-  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &on_begin_headers);
-  nghttp2_session_callbacks_set_on_header_callback(cbs, &on_header);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &on_data);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &on_frame);
-  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &on_close);
-  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &on_frame_sent);
-  nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, &on_frame_not_sent);
-  h2util::session_options opt;
-  int rv = nghttp2_session_server_new2(&c.session_, cbs, &c, opt.get());
-  nghttp2_session_callbacks_del(cbs);
-  return rv == 0;
+  return h2util::new_session<h2_server_callbacks>(&c.session_, &c, true);
 }
 
 int h2_server_callbacks::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame,

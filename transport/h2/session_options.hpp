@@ -26,4 +26,26 @@ class session_options {
   nghttp2_option* opt_ = nullptr;
 };
 
+/// Creates `*session` (a client or server session for `user`) with the callbacks of
+/// `Callbacks` — static on_begin_headers, on_header, on_data, on_frame, on_close,
+/// on_frame_sent and on_frame_not_sent — and session_options. False if nghttp2 failed.
+template <class Callbacks>
+bool new_session(nghttp2_session** session, void* user, bool server) {
+  nghttp2_session_callbacks* cbs = nullptr;
+  if (nghttp2_session_callbacks_new(&cbs) != 0)
+    return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &Callbacks::on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, &Callbacks::on_header);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Callbacks::on_data);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Callbacks::on_frame);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Callbacks::on_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &Callbacks::on_frame_sent);
+  nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, &Callbacks::on_frame_not_sent);
+  session_options opt;
+  int rv = server ? nghttp2_session_server_new2(session, cbs, user, opt.get())
+                  : nghttp2_session_client_new2(session, cbs, user, opt.get());
+  nghttp2_session_callbacks_del(cbs);
+  return rv == 0;
+}
+
 }  // namespace achan::transport::h2util
