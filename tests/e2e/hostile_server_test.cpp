@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <future>
+#include <mutex>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -238,4 +239,47 @@ TEST_CASE("h2 transport: a connection outlives its transport without touching a 
   CHECK(r.get().status.code == status_code::deadline_exceeded);
   conn->close();
   conn.reset();  // the last owner of the I/O threads: they stop now
+}
+
+TEST_CASE("hostile server: unfinished responses are bounded by the client's receive buffer") {
+  raw_server peer{[](raw_peer& p) {
+    p.write(h2_settings());
+    p.read_for(500ms);  // twelve requests arrive on one connection: streams 1, 3, ... 23
+    const std::string prefix{'\0', '\x00', '\x3b', '\x82', '\x60'};  // a 3 900 000-byte message
+    const std::string part(1000000, 'm');
+    for (std::uint32_t i = 0; i < 12; ++i) {
+      std::string frames = headers(1 + 2 * i, response_block(), false);
+      std::string body = prefix + part;
+      for (std::size_t off = 0; off < body.size(); off += 16384)
+        frames += data(1 + 2 * i, body.substr(off, 16384), false);
+      if (!p.write(frames))
+        return;
+    }
+    p.read_for(4s);
+  }};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  dial_options d;
+  transport::h2_options h2;
+  h2.max_connection_receive_buffer = 4 << 20;
+  d.transport = transport::make_h2_transport(h2);
+  d.block_until_ready = 5s;
+  auto ch = achan::dial(sys, "ipv4:" + peer.address(), d);
+  REQUIRE(ch);
+  auto before = heap_in_use();
+  struct tally {  // shared: completions may still run after the test's scope
+    std::mutex mx;
+    int refused = 0;
+    std::promise<void> refused8;
+  };
+  auto t = std::make_shared<tally>();
+  for (int i = 0; i < 12; ++i)
+    ch->call("/t.S/Unary", "x", {.timeout = 3s}, [t](call_result&& r) {
+      std::lock_guard lk{t->mx};
+      if (r.status.code == status_code::resource_exhausted && ++t->refused == 8)
+        t->refused8.set_value();
+    });
+  REQUIRE(t->refused8.get_future().wait_for(5s) == std::future_status::ready);
+  CHECK(heap_in_use() < before + 8 * 1024 * 1024);  // 4 MiB held, not 12 MB
+  ch->close();
 }

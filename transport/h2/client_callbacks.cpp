@@ -152,15 +152,32 @@ int h2_callbacks::on_header(nghttp2_session* s, const nghttp2_frame* frame,
   return 0;
 }
 
+void h2_callbacks::refuse(nghttp2_session* s, h2_client_connection& c, h2_stream& st, status err) {
+  st.local_error = std::move(err);
+  c.received_ -= st.held;
+  st.held = 0;
+  st.deframer = grpc::deframer{st.deframer.max_message_size()};
+  std::string{}.swap(st.message);
+  nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_CANCEL);
+}
+
 int h2_callbacks::on_data(nghttp2_session* s, std::uint8_t, std::int32_t id,
                           const std::uint8_t* data, std::size_t len, void* user) {
   auto* st = stream(s, id);
   if (!st || !st->local_error.ok())
     return 0;
+  auto& c = self(user);
+  if (c.received_ + len > c.opts_.max_connection_receive_buffer) {
+    refuse(s, c, *st,
+           {status_code::resource_exhausted,
+            "response data held on the connection to " + c.address_ + " would exceed " +
+                std::to_string(c.opts_.max_connection_receive_buffer) +
+                " bytes (h2_options::max_connection_receive_buffer)"});
+    return 0;
+  }
   if (auto err = st->deframer.feed(data, len); !err.ok()) {
     // Over the limit or malformed: end the call now and reset the stream.
-    st->local_error = std::move(err);
-    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    refuse(s, c, *st, std::move(err));
     return 0;
   }
   std::string msg;
@@ -171,7 +188,9 @@ int h2_callbacks::on_data(nghttp2_session* s, std::uint8_t, std::int32_t id,
     else if (st->messages == 1)
       st->message = std::move(msg);
   }
-  (void)user;
+  auto held = st->deframer.buffered_bytes() + st->message.size();
+  c.received_ = c.received_ - st->held + held;
+  st->held = held;
   return 0;
 }
 
@@ -237,6 +256,7 @@ int h2_callbacks::on_close(nghttp2_session*, std::int32_t id, std::uint32_t erro
     return 0;
   auto st = std::move(it->second);
   c.streams_.erase(it);
+  c.received_ -= st->held;
   if (st->deadline != time_point::max())
     c.deadlines_.remove(st->deadline, id);
   c.stream_of_call_.erase(st->c->id());

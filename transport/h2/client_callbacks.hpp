@@ -4,9 +4,12 @@
 
 #include <cstdint>
 
+#include "transport/status.hpp"
+
 namespace achan::transport {
 
 class h2_client_connection;
+struct h2_stream;
 
 /// Static trampolines into the connection; `user_data` is the connection. They run inside
 /// nghttp2_session_mem_recv/mem_send on the connection's strand.
@@ -28,6 +31,8 @@ struct h2_callbacks {
   static int on_frame_not_sent(nghttp2_session*, const nghttp2_frame* frame, int lib_error,
                                void* user);
   static int on_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code, void* user);
+  /// Ends stream `st` with `err` now: frees what it holds and resets it (RST_STREAM CANCEL).
+  static void refuse(nghttp2_session* s, h2_client_connection& c, h2_stream& st, status err);
 };
 
 }  // namespace achan::transport

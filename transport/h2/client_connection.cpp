@@ -244,6 +244,7 @@ void h2_client_connection::fail_connection(status why) {
   reroute_waiting(why);
   auto streams = std::move(streams_);
   streams_.clear();
+  received_ = 0;
   stream_of_call_.clear();
   deadlines_.clear();
   settle_handed_on();  // those did go into DATA frames

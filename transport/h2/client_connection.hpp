@@ -128,6 +128,7 @@ class h2_client_connection final : public connection,
   h2util::frame_input<> input_;
   std::string write_buf_;
   h2util::header_budget budget_;
+  std::size_t received_ = 0;  // response bytes the streams hold (max_connection_receive_buffer)
   bool writing_ = false;
   bool receiving_ = false;                // inside nghttp2_session_mem_recv
   bool flush_posted_ = false;             // a flush_soon() is queued

@@ -35,6 +35,7 @@ struct h2_stream {
   grpc::deframer deframer;
   std::string message;
   int messages = 0;
+  std::size_t held = 0;  // response bytes counted in the connection's received_
   // Streaming: the messages in `out`; those before taken_head are in DATA frames already.
   // (A vector, not a deque: an empty std::deque allocates ~600 bytes, per stream.)
   std::vector<request_stream::taken> taken;

@@ -17,6 +17,11 @@ struct h2_options {
   /// field), advertised as SETTINGS_MAX_HEADER_LIST_SIZE. A bigger one ends the call
   /// with RESOURCE_EXHAUSTED and resets the stream, counted before anything is stored.
   std::uint32_t max_header_list_size = 16 * 1024;
+  /// Bytes of partial or undelivered response messages one connection may hold (a unary
+  /// call's message waits for its trailers): the stream whose data goes over it ends with
+  /// RESOURCE_EXHAUSTED and is reset, so a server cannot make many calls each hold a
+  /// nearly complete message.
+  std::size_t max_connection_receive_buffer = 64 * 1024 * 1024;
   /// Send a PING after this long without one (0: keepalive off, gRPC's client default).
   /// A server's GOAWAY ENHANCE_YOUR_CALM "too_many_pings" doubles it for the later
   /// connections of the transport (gRFC A8).
