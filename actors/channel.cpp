@@ -1,15 +1,15 @@
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
 
 #include <random>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
+#include <achan/h2_transport.hpp>
+#include <achan/request_stream.hpp>
 #include "actors/channel_actor.hpp"
 #include "actors/state/state_manager.hpp"
 #include "actors/support/scheduler_thread.hpp"
-#include "transport/h2/h2_transport.hpp"
-#include "transport/request_stream.hpp"
 
 namespace achan {
 

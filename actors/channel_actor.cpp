@@ -11,10 +11,10 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <achan/request_stream.hpp>
 #include "actors/balancer/balancer.hpp"
 #include "actors/support/duration_text.hpp"
 #include "transport/grpc/wire_text.hpp"
-#include "transport/request_stream.hpp"
 
 namespace achan {
 namespace {

@@ -22,14 +22,14 @@
 #include <atomic>
 #include <memory>
 
+#include <achan/backoff.hpp>
+#include <achan/events.hpp>
+#include <achan/protocol.hpp>
+#include <achan/resolver.hpp>
+#include <achan/target.hpp>
+#include <achan/transport.hpp>
 #include "actors/balancer/picker_slot.hpp"
 #include "actors/balancer/registry.hpp"
-#include "actors/config/events.hpp"
-#include "actors/config/target.hpp"
-#include "actors/protocol.hpp"
-#include "actors/resolver/resolver.hpp"
-#include "actors/subchannel/backoff.hpp"
-#include "transport/transport.hpp"
 
 namespace achan {
 

@@ -1,4 +1,4 @@
-#include "actors/errors.hpp"
+#include <achan/errors.hpp>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>

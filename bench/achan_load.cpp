@@ -36,11 +36,11 @@
 #include "bench/load_recorder.hpp"
 #include "testkit/program_args.hpp"
 
-#include "actors/channel.hpp"
-#include "actors/config/system_config.hpp"
+#include <achan/channel.hpp>
+#include <achan/h2_transport.hpp>
+#include <achan/system_config.hpp>
 #include "bench/load_recorder.hpp"
 #include "proto/echo.pb.h"
-#include "transport/h2/h2_transport.hpp"
 
 namespace {
 

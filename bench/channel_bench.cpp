@@ -11,9 +11,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/support/actor_executor.hpp"
-#include "transport/sim/simulated_transport.hpp"
+#include <achan/actor_executor.hpp>
+#include <achan/channel.hpp>
+#include <achan/simulated_transport.hpp>
 
 namespace {
 

@@ -61,16 +61,16 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include <achan/actor_executor.hpp>
+#include <achan/channel.hpp>
+#include <achan/h2_transport.hpp>
+#include <achan/manual_resolver.hpp>
+#include <achan/simulated_transport.hpp>
+#include <achan/system_config.hpp>
 #include "actors/balancer/round_robin.hpp"
 #include "actors/balancer/rr_picker.hpp"
-#include "actors/channel.hpp"
-#include "actors/config/system_config.hpp"
-#include "actors/resolver/manual_resolver.hpp"
-#include "actors/support/actor_executor.hpp"
 #include "proto/echo.pb.h"
 #include "testkit/program_args.hpp"
-#include "transport/h2/h2_transport.hpp"
-#include "transport/sim/simulated_transport.hpp"
 
 extern char** environ;
 

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
 #include "cli/latency_histogram.hpp"
 
 namespace achan::cli {

@@ -9,8 +9,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/config/system_config.hpp"
+#include <achan/channel.hpp>
+#include <achan/system_config.hpp>
 #include "cli/flags.hpp"
 
 namespace achan::cli {

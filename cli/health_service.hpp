@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "transport/h2/server.hpp"
+#include <achan/server.hpp>
 
 namespace achan::cli {
 

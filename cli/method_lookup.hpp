@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
 #include "cli/flags.hpp"
 #include "cli/json_codec.hpp"
 #include "cli/proto_catalog.hpp"

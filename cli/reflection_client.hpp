@@ -21,7 +21,7 @@
 
 #include <google/protobuf/descriptor.pb.h>
 
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
 #include "cli/proto_catalog.hpp"
 #include "cli/result.hpp"
 

@@ -6,8 +6,8 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 
+#include <achan/status.hpp>
 #include "proto/reflection.pb.h"
-#include "transport/status.hpp"
 
 namespace achan::cli {
 namespace {

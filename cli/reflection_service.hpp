@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "transport/h2/server.hpp"
+#include <achan/server.hpp>
 
 namespace google::protobuf {
 class DescriptorPool;

@@ -2,13 +2,13 @@
 // reflection) on achan's own HTTP/2 server, until SIGINT or SIGTERM.
 #include <cstdio>
 
+#include <achan/server.hpp>
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
 #include "cli/health_service.hpp"
 #include "cli/reflection_service.hpp"
 #include "testkit/echo_service.hpp"
 #include "testkit/program_args.hpp"
-#include "transport/h2/server.hpp"
 
 namespace achan::cli {
 command_spec serve_spec() {

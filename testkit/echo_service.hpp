@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "transport/h2/server.hpp"
+#include <achan/server.hpp>
 
 namespace achan::testkit {
 

@@ -1,4 +1,4 @@
-#include "transport/request_stream.hpp"
+#include <achan/request_stream.hpp>
 
 #include "transport/grpc/framing.hpp"
 

@@ -1,4 +1,4 @@
-#include "transport/status.hpp"
+#include <achan/status.hpp>
 
 #include <array>
 

@@ -18,11 +18,11 @@
 /// later updates reach no policy.
 #include <cstdint>
 
+#include <achan/backoff.hpp>
+#include <achan/events.hpp>
+#include <achan/protocol.hpp>
+#include <achan/transport.hpp>
 #include "actors/balancer/registry.hpp"
-#include "actors/config/events.hpp"
-#include "actors/protocol.hpp"
-#include "actors/subchannel/backoff.hpp"
-#include "transport/transport.hpp"
 
 namespace achan {
 

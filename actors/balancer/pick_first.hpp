@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/balancer/policy.hpp"
+#include <achan/policy.hpp>
 #include "actors/balancer/subchannel_list.hpp"
 
 namespace achan {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "actors/balancer/picker.hpp"
+#include <achan/picker.hpp>
 
 namespace achan {
 

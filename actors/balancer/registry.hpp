@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "actors/balancer/policy.hpp"
+#include <achan/policy.hpp>
 
 namespace achan {
 

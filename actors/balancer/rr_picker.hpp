@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "actors/balancer/picker.hpp"
-#include "transport/transport.hpp"
+#include <achan/picker.hpp>
+#include <achan/transport.hpp>
 
 namespace achan {
 

@@ -8,10 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/balancer/policy.hpp"
-#include "actors/state/connectivity.hpp"
-#include "transport/status.hpp"
-#include "transport/transport.hpp"
+#include <achan/connectivity.hpp>
+#include <achan/policy.hpp>
+#include <achan/status.hpp>
+#include <achan/transport.hpp>
 
 namespace achan {
 

@@ -1,4 +1,4 @@
-#include "actors/config/dns_options.hpp"
+#include <achan/dns_options.hpp>
 
 namespace achan {
 

@@ -1,11 +1,11 @@
-#include "actors/config/system_config.hpp"
+#include <achan/system_config.hpp>
 
 #include <algorithm>
 #include <thread>
 
 #include <caf/actor_system_config.hpp>
 
-#include "actors/errors.hpp"
+#include <achan/errors.hpp>
 
 namespace achan {
 

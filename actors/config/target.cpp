@@ -1,4 +1,4 @@
-#include "actors/config/target.hpp"
+#include <achan/target.hpp>
 
 #include <arpa/inet.h>
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "actors/config/dns_options.hpp"
-#include "actors/subchannel/backoff.hpp"
-#include "transport/call.hpp"
+#include <achan/backoff.hpp>
+#include <achan/call.hpp>
+#include <achan/dns_options.hpp>
 #include "transport/dns/lookup.hpp"
 
 namespace achan {

@@ -13,8 +13,8 @@
 #include <optional>
 #include <string>
 
-#include "actors/config/dns_options.hpp"
-#include "actors/resolver/resolver.hpp"
+#include <achan/dns_options.hpp>
+#include <achan/resolver.hpp>
 #include "transport/dns/lookup.hpp"
 
 namespace achan {

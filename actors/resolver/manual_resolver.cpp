@@ -1,4 +1,4 @@
-#include "actors/resolver/manual_resolver.hpp"
+#include <achan/manual_resolver.hpp>
 
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>

@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <achan/resolver.hpp>
 #include "actors/resolver/dns_resolver.hpp"
-#include "actors/resolver/resolver.hpp"
 #include "actors/resolver/static_resolver.hpp"
 
 namespace achan {

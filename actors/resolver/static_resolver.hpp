@@ -4,7 +4,7 @@
 /// once and again on every resolve_now; the balancer's diff makes the repeats free.
 #include <functional>
 
-#include "actors/resolver/resolver.hpp"
+#include <achan/resolver.hpp>
 
 namespace achan {
 

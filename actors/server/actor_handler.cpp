@@ -1,4 +1,4 @@
-#include "actors/server/actor_handler.hpp"
+#include <achan/actor_handler.hpp>
 
 #include <caf/send.hpp>
 

@@ -1,4 +1,4 @@
-#include "actors/state/connectivity.hpp"
+#include <achan/connectivity.hpp>
 
 namespace achan {
 

@@ -8,7 +8,7 @@
 #include <atomic>
 #include <memory>
 
-#include "actors/protocol.hpp"
+#include <achan/protocol.hpp>
 
 namespace achan {
 

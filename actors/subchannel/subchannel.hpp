@@ -33,9 +33,9 @@
 /// actor).
 #include <string>
 
-#include "actors/protocol.hpp"
-#include "actors/subchannel/backoff.hpp"
-#include "transport/transport.hpp"
+#include <achan/backoff.hpp>
+#include <achan/protocol.hpp>
+#include <achan/transport.hpp>
 
 namespace achan {
 

@@ -1,4 +1,4 @@
-#include "actors/support/actor_executor.hpp"
+#include <achan/actor_executor.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>

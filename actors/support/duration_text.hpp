@@ -2,7 +2,7 @@
 /// Human-readable durations for status messages ("20s", "1.5s", "250ms", "40us").
 #include <string>
 
-#include "transport/call.hpp"
+#include <achan/call.hpp>
 
 namespace achan {
 

@@ -12,7 +12,7 @@
 #include <caf/make_message.hpp>
 #include <caf/send.hpp>
 
-#include "actors/protocol.hpp"
+#include <achan/protocol.hpp>
 #include "actors/state/state_manager.hpp"
 #include "tests/support/actor_fixture.hpp"
 

@@ -8,11 +8,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/config/system_config.hpp"
-#include "actors/support/actor_executor.hpp"
+#include <achan/actor_executor.hpp>
+#include <achan/simulated_transport.hpp>
+#include <achan/system_config.hpp>
 #include "cli/bench_run.hpp"
 #include "tests/support/seed.hpp"
-#include "transport/sim/simulated_transport.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;

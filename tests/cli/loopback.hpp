@@ -10,9 +10,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/config/system_config.hpp"
-#include "transport/h2/server.hpp"
+#include <achan/channel.hpp>
+#include <achan/server.hpp>
+#include <achan/system_config.hpp>
 
 namespace achan::test {
 

@@ -10,7 +10,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
 #include "testkit/echo_service.hpp"
 #include "tests/support/echo_messages.hpp"
 #include "tests/support/process.hpp"

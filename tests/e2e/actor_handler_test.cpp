@@ -6,8 +6,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/server/actor_handler.hpp"
+#include <achan/actor_handler.hpp>
+#include <achan/channel.hpp>
 
 using namespace achan;
 using namespace std::chrono_literals;

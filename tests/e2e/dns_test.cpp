@@ -12,8 +12,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/config/system_config.hpp"
+#include <achan/channel.hpp>
+#include <achan/system_config.hpp>
 #include "testkit/echo_service.hpp"
 #include "tests/support/dnsmasq.hpp"
 #include "tests/support/echo_messages.hpp"

@@ -8,7 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
 #include "tests/support/echo_messages.hpp"
 #include "tests/support/process.hpp"
 

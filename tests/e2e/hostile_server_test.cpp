@@ -9,11 +9,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
+#include <achan/h2_transport.hpp>
 #include "tests/support/heap.hpp"
 #include "tests/support/raw_frames.hpp"
 #include "transport/h2/client_connection.hpp"
-#include "transport/h2/h2_transport.hpp"
 #include "transport/h2/io_pool.hpp"
 
 using namespace achan;

@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include <achan/server.hpp>
 #include "tests/support/heap.hpp"
 #include "tests/support/raw_frames.hpp"
-#include "transport/h2/server.hpp"
 
 namespace achan::test {
 

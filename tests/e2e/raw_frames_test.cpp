@@ -7,9 +7,9 @@
 #include <cstring>
 #include <memory>
 
+#include <achan/server.hpp>
 #include "tests/support/heap.hpp"
 #include "tests/support/raw_frames.hpp"
-#include "transport/h2/server.hpp"
 
 using namespace achan;
 using namespace achan::test;

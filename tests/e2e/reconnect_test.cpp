@@ -11,9 +11,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
+#include <achan/h2_transport.hpp>
 #include "tests/support/raw_server.hpp"
-#include "transport/h2/h2_transport.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;

@@ -7,9 +7,9 @@
 #include <caf/detail/test_actor_clock.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
-#include "actors/errors.hpp"
-#include "actors/support/actor_executor.hpp"
-#include "transport/sim/simulated_transport.hpp"
+#include <achan/actor_executor.hpp>
+#include <achan/errors.hpp>
+#include <achan/simulated_transport.hpp>
 
 namespace achan::test {
 

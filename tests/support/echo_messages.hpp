@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include <achan/call.hpp>
 #include "proto/echo.pb.h"
-#include "transport/call.hpp"
 
 namespace achan::test {
 

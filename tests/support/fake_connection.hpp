@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "transport/call.hpp"
-#include "transport/transport.hpp"
+#include <achan/call.hpp>
+#include <achan/transport.hpp>
 
 namespace achan::test {
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "actors/balancer/policy.hpp"
+#include <achan/policy.hpp>
 #include "tests/support/fake_connection.hpp"
 
 namespace achan::test {

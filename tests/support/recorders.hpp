@@ -9,7 +9,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/protocol.hpp"
+#include <achan/protocol.hpp>
 
 namespace achan::test {
 

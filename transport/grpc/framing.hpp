@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "transport/status.hpp"
+#include <achan/status.hpp>
 
 namespace achan::grpc {
 

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "transport/status.hpp"
+#include <achan/status.hpp>
 
 namespace achan::grpc {
 

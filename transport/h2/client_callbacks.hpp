@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "transport/status.hpp"
+#include <achan/status.hpp>
 
 namespace achan::transport {
 

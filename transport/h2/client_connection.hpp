@@ -28,12 +28,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include <achan/h2_options.hpp>
+#include <achan/request_stream.hpp>
+#include <achan/transport.hpp>
 #include "transport/h2/deadline_timer.hpp"
 #include "transport/h2/frame_cutter.hpp"
-#include "transport/h2/h2_options.hpp"
 #include "transport/h2/header_budget.hpp"
-#include "transport/request_stream.hpp"
-#include "transport/transport.hpp"
 
 struct nghttp2_session;
 

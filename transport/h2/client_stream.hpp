@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "transport/call.hpp"
+#include <achan/call.hpp>
+#include <achan/request_stream.hpp>
 #include "transport/grpc/framing.hpp"
-#include "transport/request_stream.hpp"
 
 namespace achan::transport {
 

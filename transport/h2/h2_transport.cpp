@@ -1,4 +1,4 @@
-#include "transport/h2/h2_transport.hpp"
+#include <achan/h2_transport.hpp>
 
 #include "transport/h2/client_connection.hpp"
 #include "transport/h2/io_pool.hpp"

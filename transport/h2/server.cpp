@@ -1,4 +1,4 @@
-#include "transport/h2/server.hpp"
+#include <achan/server.hpp>
 
 #include <asio/dispatch.hpp>
 #include <asio/ip/tcp.hpp>

@@ -21,12 +21,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include <achan/server.hpp>
 #include "transport/h2/deadline_timer.hpp"
 #include "transport/h2/event_timer.hpp"
 #include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/header_budget.hpp"
 #include "transport/h2/ping_policy.hpp"
-#include "transport/h2/server.hpp"
 #include "transport/h2/server_stream.hpp"
 
 struct nghttp2_session;

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "transport/call.hpp"
+#include <achan/call.hpp>
+#include <achan/server.hpp>
 #include "transport/grpc/framing.hpp"
-#include "transport/h2/server.hpp"
 
 namespace achan::transport {
 

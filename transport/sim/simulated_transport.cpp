@@ -1,6 +1,6 @@
-#include "transport/sim/simulated_transport.hpp"
+#include <achan/simulated_transport.hpp>
 
-#include "transport/request_stream.hpp"
+#include <achan/request_stream.hpp>
 
 #include <atomic>
 #include <unordered_map>

@@ -7,8 +7,8 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/resolver/manual_resolver.hpp"
+#include <achan/channel.hpp>
+#include <achan/manual_resolver.hpp>
 #include "tests/support/actor_fixture.hpp"
 
 using namespace achan;

@@ -9,10 +9,10 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/support/actor_executor.hpp"
+#include <achan/actor_executor.hpp>
+#include <achan/channel.hpp>
+#include <achan/simulated_transport.hpp>
 #include "tests/support/actor_fixture.hpp"
-#include "transport/sim/simulated_transport.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;

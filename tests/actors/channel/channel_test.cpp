@@ -4,9 +4,9 @@
 
 #include <map>
 
+#include <achan/channel.hpp>
+#include <achan/manual_resolver.hpp>
 #include <caf/event_based_actor.hpp>
-#include "actors/channel.hpp"
-#include "actors/resolver/manual_resolver.hpp"
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/recorders.hpp"
 

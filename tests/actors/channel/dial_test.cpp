@@ -1,7 +1,7 @@
 // dial(): clear errors for bad targets and options, and the scheme fallback.
 #include <doctest/doctest.h>
 
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
 #include "tests/support/actor_fixture.hpp"
 
 using namespace achan;

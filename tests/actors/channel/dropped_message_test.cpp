@@ -8,8 +8,8 @@
 
 #include <caf/send.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/resolver/manual_resolver.hpp"
+#include <achan/channel.hpp>
+#include <achan/manual_resolver.hpp>
 #include "tests/support/actor_fixture.hpp"
 
 using namespace achan;

@@ -4,8 +4,8 @@
 
 #include <map>
 
-#include "actors/channel.hpp"
-#include "actors/resolver/manual_resolver.hpp"
+#include <achan/channel.hpp>
+#include <achan/manual_resolver.hpp>
 #include "tests/support/actor_fixture.hpp"
 
 using namespace achan;

@@ -3,8 +3,8 @@
 // time: the backoff must bound the attempts, whatever the policy asks for.
 #include <doctest/doctest.h>
 
-#include "actors/channel.hpp"
-#include "actors/resolver/manual_resolver.hpp"
+#include <achan/channel.hpp>
+#include <achan/manual_resolver.hpp>
 #include "tests/support/actor_fixture.hpp"
 
 using namespace achan;

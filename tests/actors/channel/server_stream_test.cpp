@@ -1,8 +1,8 @@
 // Server-streaming calls through the channel over the simulated transport, in virtual time.
 #include <doctest/doctest.h>
 
-#include "actors/channel.hpp"
-#include "actors/resolver/manual_resolver.hpp"
+#include <achan/channel.hpp>
+#include <achan/manual_resolver.hpp>
 #include "tests/support/actor_fixture.hpp"
 
 using namespace achan;

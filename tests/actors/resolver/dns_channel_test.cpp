@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "actors/channel.hpp"
+#include <achan/channel.hpp>
 #include "actors/resolver/dns_resolver.hpp"
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/fake_lookup.hpp"

@@ -6,7 +6,7 @@
 #include <memory>
 #include <optional>
 
-#include "actors/server/actor_handler.hpp"
+#include <achan/actor_handler.hpp>
 #include "transport/h2/server_connection.hpp"
 
 using namespace achan;

@@ -1,4 +1,4 @@
-#include "actors/subchannel/backoff.hpp"
+#include <achan/backoff.hpp>
 
 #include <doctest/doctest.h>
 

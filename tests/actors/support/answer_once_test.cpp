@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/support/answer_once.hpp"
+#include <achan/answer_once.hpp>
 
 using namespace achan;
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/state/connectivity.hpp"
-#include "transport/call.hpp"
+#include <achan/call.hpp>
+#include <achan/connectivity.hpp>
 
 namespace achan {
 

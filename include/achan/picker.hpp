@@ -6,8 +6,8 @@
 #include <memory>
 #include <utility>
 
-#include "transport/status.hpp"
-#include "transport/transport.hpp"
+#include <achan/status.hpp>
+#include <achan/transport.hpp>
 
 namespace achan {
 

@@ -4,8 +4,8 @@
 /// addition behind the same interface.
 #include <memory>
 
-#include "transport/h2/h2_options.hpp"
-#include "transport/transport.hpp"
+#include <achan/h2_options.hpp>
+#include <achan/transport.hpp>
 
 namespace achan::transport {
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "actors/balancer/picker.hpp"
-#include "actors/state/connectivity.hpp"
-#include "transport/status.hpp"
-#include "transport/transport.hpp"
+#include <achan/connectivity.hpp>
+#include <achan/picker.hpp>
+#include <achan/status.hpp>
+#include <achan/transport.hpp>
 
 namespace achan {
 

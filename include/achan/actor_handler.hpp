@@ -11,8 +11,8 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/support/answer_once.hpp"
-#include "transport/h2/server.hpp"
+#include <achan/answer_once.hpp>
+#include <achan/server.hpp>
 
 namespace achan {
 

@@ -11,7 +11,7 @@
 #include <memory>
 #include <optional>
 
-#include "actors/resolver/resolver.hpp"
+#include <achan/resolver.hpp>
 
 namespace achan {
 

@@ -3,7 +3,7 @@
 /// simulated one) runs on the actor clock: virtual time under CAF's test coordinator.
 #include <caf/fwd.hpp>
 
-#include "transport/executor.hpp"
+#include <achan/executor.hpp>
 
 namespace achan {
 

@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "transport/request_stream.hpp"
-#include "transport/status.hpp"
+#include <achan/request_stream.hpp>
+#include <achan/status.hpp>
 
 namespace achan {
 

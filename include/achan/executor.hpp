@@ -3,7 +3,7 @@
 /// clock (the simulated transport runs on CAF's virtual clock in tests).
 #include <functional>
 
-#include "transport/call.hpp"
+#include <achan/call.hpp>
 
 namespace achan::transport {
 

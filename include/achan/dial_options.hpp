@@ -7,12 +7,12 @@
 #include <utility>
 #include <vector>
 
-#include "actors/balancer/policy.hpp"
-#include "actors/config/dns_options.hpp"
-#include "actors/config/events.hpp"
-#include "actors/resolver/resolver.hpp"
-#include "actors/subchannel/backoff.hpp"
-#include "transport/transport.hpp"
+#include <achan/backoff.hpp>
+#include <achan/dns_options.hpp>
+#include <achan/events.hpp>
+#include <achan/policy.hpp>
+#include <achan/resolver.hpp>
+#include <achan/transport.hpp>
 
 namespace achan {
 

@@ -12,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "transport/executor.hpp"
-#include "transport/transport.hpp"
+#include <achan/executor.hpp>
+#include <achan/transport.hpp>
 
 namespace achan::transport {
 

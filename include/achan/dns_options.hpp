@@ -14,8 +14,8 @@
 #include <chrono>
 #include <string>
 
-#include "actors/subchannel/backoff.hpp"
-#include "transport/call.hpp"
+#include <achan/backoff.hpp>
+#include <achan/call.hpp>
 
 namespace achan {
 

@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "transport/call.hpp"
-#include "transport/status.hpp"
+#include <achan/call.hpp>
+#include <achan/status.hpp>
 
 namespace achan::transport {
 

@@ -14,9 +14,9 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/config/dns_options.hpp"
-#include "actors/config/target.hpp"
-#include "actors/protocol.hpp"
+#include <achan/dns_options.hpp>
+#include <achan/protocol.hpp>
+#include <achan/target.hpp>
 
 namespace achan {
 
