@@ -13,7 +13,7 @@
 
 #include <achan/request_stream.hpp>
 #include "actors/balancer/balancer.hpp"
-#include "actors/support/duration_text.hpp"
+#include "core/support/duration_text.hpp"
 #include "transport/grpc/wire_text.hpp"
 
 namespace achan {

@@ -28,8 +28,8 @@
 #include <achan/resolver.hpp>
 #include <achan/target.hpp>
 #include <achan/transport.hpp>
-#include "actors/balancer/picker_slot.hpp"
-#include "actors/balancer/registry.hpp"
+#include "core/balancer/picker_slot.hpp"
+#include "core/balancer/registry.hpp"
 
 namespace achan {
 

@@ -67,8 +67,8 @@
 #include <achan/manual_resolver.hpp>
 #include <achan/simulated_transport.hpp>
 #include <achan/system_config.hpp>
-#include "actors/balancer/round_robin.hpp"
-#include "actors/balancer/rr_picker.hpp"
+#include "core/balancer/round_robin.hpp"
+#include "core/balancer/rr_picker.hpp"
 #include "proto/echo.pb.h"
 #include "testkit/program_args.hpp"
 

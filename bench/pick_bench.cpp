@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/balancer/rr_picker.hpp"
+#include "core/balancer/rr_picker.hpp"
 #include "tests/support/fake_connection.hpp"
 
 namespace {

@@ -6,8 +6,8 @@
 #include <mutex>
 #include <set>
 
-#include "actors/support/duration_text.hpp"
 #include "cli/well_known_types.hpp"
+#include "core/support/duration_text.hpp"
 #include "proto/reflection.pb.h"
 
 namespace achan::cli {

@@ -22,7 +22,7 @@
 #include <achan/events.hpp>
 #include <achan/protocol.hpp>
 #include <achan/transport.hpp>
-#include "actors/balancer/registry.hpp"
+#include "core/balancer/registry.hpp"
 
 namespace achan {
 

@@ -9,7 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/weak_intrusive_ptr.hpp>
 
-#include "actors/resolver/dns_core.hpp"
+#include "core/resolver/dns_core.hpp"
 #include "transport/dns/ares_service.hpp"
 
 namespace achan {

@@ -5,7 +5,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/support/duration_text.hpp"
+#include "core/support/duration_text.hpp"
 
 namespace achan {
 namespace {

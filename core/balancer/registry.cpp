@@ -1,10 +1,10 @@
-#include "actors/balancer/registry.hpp"
+#include "core/balancer/registry.hpp"
 
 #include <memory>
 #include <utility>
 
-#include "actors/balancer/pick_first.hpp"
-#include "actors/balancer/round_robin.hpp"
+#include "core/balancer/pick_first.hpp"
+#include "core/balancer/round_robin.hpp"
 
 namespace achan {
 

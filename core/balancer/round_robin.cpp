@@ -1,9 +1,9 @@
-#include "actors/balancer/round_robin.hpp"
+#include "core/balancer/round_robin.hpp"
 
 #include <memory>
 #include <utility>
 
-#include "actors/balancer/rr_picker.hpp"
+#include "core/balancer/rr_picker.hpp"
 
 namespace achan {
 

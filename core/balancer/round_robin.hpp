@@ -12,7 +12,7 @@
 #include <vector>
 
 #include <achan/policy.hpp>
-#include "actors/balancer/subchannel_list.hpp"
+#include "core/balancer/subchannel_list.hpp"
 
 namespace achan {
 

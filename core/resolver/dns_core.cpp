@@ -1,4 +1,4 @@
-#include "actors/resolver/dns_core.hpp"
+#include "core/resolver/dns_core.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "actors/support/duration_text.hpp"
+#include "core/support/duration_text.hpp"
 
 #include <cstdio>
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/balancer/pick_first.hpp"
+#include "core/balancer/pick_first.hpp"
 #include "tests/support/allocation_counter.hpp"
 #include "tests/support/fake_policy_helper.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/balancer/pick_first.hpp"
+#include "core/balancer/pick_first.hpp"
 
 #include <doctest/doctest.h>
 

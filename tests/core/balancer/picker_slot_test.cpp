@@ -1,5 +1,5 @@
 // picker_slot: lock-free publication of picker snapshots with deferred reclamation.
-#include "actors/balancer/picker_slot.hpp"
+#include "core/balancer/picker_slot.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,9 +1,9 @@
-#include "actors/balancer/registry.hpp"
+#include "core/balancer/registry.hpp"
 
 #include <doctest/doctest.h>
 
-#include "actors/balancer/pick_first.hpp"
-#include "actors/balancer/round_robin.hpp"
+#include "core/balancer/pick_first.hpp"
+#include "core/balancer/round_robin.hpp"
 #include "tests/support/fake_policy_helper.hpp"
 
 using namespace achan;

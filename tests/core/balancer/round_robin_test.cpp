@@ -1,11 +1,11 @@
-#include "actors/balancer/round_robin.hpp"
+#include "core/balancer/round_robin.hpp"
 
 #include <doctest/doctest.h>
 
 #include <map>
 #include <set>
 
-#include "actors/balancer/rr_picker.hpp"
+#include "core/balancer/rr_picker.hpp"
 #include "tests/support/fake_policy_helper.hpp"
 
 using namespace achan;

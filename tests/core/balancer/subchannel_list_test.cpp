@@ -1,4 +1,4 @@
-#include "actors/balancer/subchannel_list.hpp"
+#include "core/balancer/subchannel_list.hpp"
 
 #include <doctest/doctest.h>
 
