@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
@@ -17,7 +18,7 @@ struct channel::impl {
   caf::actor_system& sys;
   achan::target tgt;
   bool wait_for_ready = false;
-  channel_actor actor;
+  channel_control actor;
   state_manager_actor states;
   std::shared_ptr<std::atomic<connectivity_state>> mirror;
   std::shared_ptr<channel_shared> shared;
@@ -27,7 +28,7 @@ struct channel::impl {
 
 void call_handle::cancel() {
   if (c_ && c_->fail(status_code::cancelled, "call cancelled by the client"))
-    caf::anon_send(ch_, cancel_call{c_});
+    caf::anon_send(caf::actor_cast<channel_control>(ch_), cancel_call{c_});
 }
 
 connectivity_state channel::state() const noexcept {
@@ -64,7 +65,7 @@ call_handle channel::call(std::string method, std::string payload, call_options 
   auto c = make_call(shared, now(), std::move(method), std::move(payload), std::move(opts),
                      impl_->wait_for_ready, std::move(done));
   submit_call(*shared, impl_->actor, c, now());
-  return call_handle{std::move(c), impl_->actor};
+  return call_handle{std::move(c), caf::actor_cast<caf::actor>(impl_->actor)};
 }
 
 call_handle channel::server_stream(std::string method, std::string request, call_options opts,
@@ -79,7 +80,7 @@ call_handle channel::server_stream(std::string method, std::string request, call
                      impl_->wait_for_ready, std::move(done));
   c->on_message = std::move(on_message);
   submit_call(*shared, impl_->actor, c, now());
-  return call_handle{std::move(c), impl_->actor};
+  return call_handle{std::move(c), caf::actor_cast<caf::actor>(impl_->actor)};
 }
 
 stream_call channel::client_stream(std::string method, call_options opts,
@@ -99,7 +100,7 @@ stream_call channel::bidi_stream(std::string method, call_options opts,
     c->fail(status_code::cancelled, "channel closed");
   else
     submit_call(*shared, impl_->actor, c, now());
-  return stream_call{std::move(c), impl_->actor};
+  return stream_call{std::move(c), caf::actor_cast<caf::actor>(impl_->actor)};
 }
 
 bool stream_call::write(std::string message, std::function<void(bool)> sent) {
@@ -135,7 +136,7 @@ void channel::close() {
 }
 
 channel_actor channel::actor() const {
-  return impl_->actor;
+  return caf::actor_cast<channel_actor>(impl_->actor);  // the user interface only
 }
 
 const achan::target& channel::target() const noexcept {
@@ -208,9 +209,9 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   auto policies = policy_registry::with_builtins();
   for (auto& [name, factory] : opts.policies)
     policies.add(name, factory);
-  if (!policies.find(opts.balancer))
-    return make_error(errc::unknown_balancer,
-                      "unknown load-balancing policy '" + opts.balancer + "'");
+  if (!policies.find(opts.lb_policy))
+    return make_error(errc::unknown_policy,
+                      "unknown load-balancing policy '" + opts.lb_policy + "'");
   if (auto err = validate(opts.backoff); !err.empty())
     return make_error(errc::invalid_option, err);
   if (opts.idle_timeout < clock_duration::zero())
@@ -232,7 +233,7 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   i->states = spawn_state_manager(sys, i->mirror);
   channel_config cfg{*parsed.value,
                      std::move(builder),
-                     lb_config{opts.balancer, opts.shuffle_address_list},
+                     lb_config{opts.lb_policy, opts.shuffle_address_list},
                      std::move(policies),
                      std::move(opts.transport),
                      opts.backoff,

@@ -13,8 +13,28 @@
 
 #include <achan/request_stream.hpp>
 #include "actors/balancer/balancer.hpp"
+#include "actors/fast_path.hpp"
 #include "core/support/duration_text.hpp"
-#include "transport/grpc/wire_text.hpp"
+
+namespace achan {
+
+/// Channel → itself: the deadline of a call may have passed.
+struct call_deadline {
+  std::weak_ptr<call> c;
+};
+/// Channel → itself: idle timer with generation `gen`.
+struct idle_check {
+  std::uint64_t gen = 0;
+};
+
+/// The channel actor with the timers it sends itself.
+using channel_impl =
+    channel_control::extend<caf::reacts_to<call_deadline>, caf::reacts_to<idle_check>>;
+
+}  // namespace achan
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::call_deadline)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::idle_check)
 
 namespace achan {
 namespace {
@@ -39,7 +59,7 @@ struct channel_state {
   static inline const char* name = "achan.channel";
 };
 
-using self_ptr = channel_actor::stateful_pointer<channel_state>;
+using self_ptr = channel_impl::stateful_pointer<channel_state>;
 
 void publish_state(self_ptr self, connectivity_state s) {
   auto& st = self->state;
@@ -143,30 +163,6 @@ void repick_waiting(self_ptr self) {
       dispatch(self, c);
 }
 
-constexpr int max_reroutes = 3;
-
-/// What every call gets before its first pick: the reroute hook, and the checks that
-/// can end it at once. False if it ended the call.
-bool admit_call(const channel_actor& me, const call_ptr& c, time_point now) {
-  c->reroute = [me, left = max_reroutes](const call_ptr& rc) mutable {
-    if (left-- <= 0)
-      return false;
-    caf::anon_send(me, reroute_call{rc});
-    return true;
-  };
-  if (c->deadline() <= now) {
-    c->fail(status_code::deadline_exceeded, "deadline exceeded before the call started");
-    return false;
-  }
-  if (!c->request_metadata().empty()) {
-    if (auto err = grpc::metadata_error(c->request_metadata()); !err.empty()) {
-      c->fail(status_code::internal, std::move(err));  // as grpc-go reports bad metadata
-      return false;
-    }
-  }
-  return true;
-}
-
 void on_call(self_ptr self, const call_ptr& c) {
   auto& st = self->state;
   if (st.closed) {
@@ -175,7 +171,7 @@ void on_call(self_ptr self, const call_ptr& c) {
   }
   auto now = self->clock().now();
   st.last_activity = now;
-  if (admit_call(channel_actor{self}, c, now))
+  if (admit_call(caf::actor_cast<channel_control>(self), c, now))
     dispatch(self, c);
 }
 
@@ -209,7 +205,7 @@ void close_channel(self_ptr self) {
 
 namespace {
 
-channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
+channel_impl::behavior_type channel_behavior(self_ptr self, channel_config cfg) {
   self->state.cfg = std::move(cfg);
   self->state.last_activity = self->clock().now();
   return {
@@ -223,7 +219,7 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         on_call(self, make_call(st.cfg.shared, self->clock().now(), std::move(req.method),
                                 std::move(req.payload), std::move(req.options),
                                 st.cfg.default_wait_for_ready,
-                                [me = channel_actor{self}, id](call_result&& r) {
+                                [me = caf::actor_cast<channel_control>(self), id](call_result&& r) {
                                   caf::anon_send(me, deliver_result{id, std::move(r)});
                                 }));
         return rp;
@@ -237,7 +233,7 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
         st.promises.emplace(id, rp);
         auto c = make_call(st.cfg.shared, self->clock().now(), std::move(req.method), {},
                            std::move(req.options), st.cfg.default_wait_for_ready,
-                           [me = channel_actor{self}, id](call_result&& r) {
+                           [me = caf::actor_cast<channel_control>(self), id](call_result&& r) {
                              caf::anon_send(me, deliver_result{id, std::move(r)});
                            });
         c->requests = std::make_shared<transport::request_stream>();
@@ -381,42 +377,8 @@ channel_actor::behavior_type channel(self_ptr self, channel_config cfg) {
 
 }  // namespace
 
-call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now,
-                   std::string method, std::string payload, call_options opts,
-                   bool default_wait_for_ready, call::completion done) {
-  auto deadline = opts.timeout ? now + *opts.timeout : time_point::max();
-  shared->active_calls.fetch_add(1, std::memory_order_relaxed);
-  auto c = call_ptr{new call(shared->next_call_id.fetch_add(1, std::memory_order_relaxed),
-                             std::move(method), std::move(payload), std::move(opts.md), deadline,
-                             opts.wait_for_ready.value_or(default_wait_for_ready),
-                             [shared, done = std::move(done)](call_result&& r) {
-                               shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
-                               done(std::move(r));
-                             })};
-  c->authority = shared->authority;
-  return c;
-}
-
-void submit_call(channel_shared& shared, const channel_actor& actor, const call_ptr& c,
-                 time_point now) {
-  transport::connection_ptr conn;
-  shared.ready_picker.with([&conn](const picker& p) noexcept {
-    if (auto r = p.pick(); r.what == pick_result::kind::complete)
-      conn = *r.conn;
-  });
-  if (!conn) {
-    caf::anon_send(actor, start_call{c});
-    return;
-  }
-  if (!admit_call(actor, c, now))
-    return;
-  shared.last_fast_call.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-  c->carrier = conn;
-  conn->start_call(c);
-}
-
-channel_actor spawn_channel_actor(caf::actor_system& sys, channel_config cfg) {
-  return sys.spawn(channel, std::move(cfg));
+channel_control spawn_channel_actor(caf::actor_system& sys, channel_config cfg) {
+  return caf::actor_cast<channel_control>(sys.spawn(channel_behavior, std::move(cfg)));
 }
 
 }  // namespace achan

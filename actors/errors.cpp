@@ -14,8 +14,8 @@ const char* to_string(errc e) noexcept {
   switch (e) {
     case errc::invalid_target:
       return "invalid_target";
-    case errc::unknown_balancer:
-      return "unknown_balancer";
+    case errc::unknown_policy:
+      return "unknown_policy";
     case errc::invalid_option:
       return "invalid_option";
     case errc::dial_timeout:

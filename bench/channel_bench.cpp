@@ -68,7 +68,7 @@ void BM_channel_unary(benchmark::State& state) {
     auto sim =
         std::make_shared<achan::transport::simulated_transport>(achan::make_actor_executor(sys));
     achan::dial_options opts;
-    opts.balancer = "round_robin";
+    opts.lb_policy = "round_robin";
     opts.transport = sim;
     opts.block_until_ready = 5s;
     auto ch = achan::dial(sys, "ipv4:127.0.0.1:1,127.0.0.1:2,127.0.0.1:3,127.0.0.1:4", opts);

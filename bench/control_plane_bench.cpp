@@ -332,7 +332,7 @@ void measure_resolver(const options& o) {
       d.policies.emplace_back("probed_round_robin", [probe](achan::policy_helper& h) {
         return std::make_unique<probed_round_robin>(h, *probe);
       });
-      d.balancer = "probed_round_robin";
+      d.lb_policy = "probed_round_robin";
       auto ch = achan::dial(sys, "manual:///bench", d);
       if (!ch) {
         check(false, "resolver: dial: " + achan::to_string_with_message(ch.error()));
@@ -426,7 +426,7 @@ void measure_idle(const options& o) {
     d.policies.emplace_back("idle_subchannels", [updates](achan::policy_helper& h) {
       return std::make_unique<idle_policy>(h, updates);
     });
-    d.balancer = "idle_subchannels";
+    d.lb_policy = "idle_subchannels";
     auto ch = achan::dial(sys, "manual:///bench", d);
     if (!ch) {
       check(false, "idle: dial: " + achan::to_string_with_message(ch.error()));
@@ -620,7 +620,7 @@ void measure_inflight(const options& o, unsigned connections, bool simulated = f
           simulated ? achan::transport::transport_ptr{sim} : achan::transport::make_h2_transport());
       achan::dial_options d;
       d.transport = counting;
-      d.balancer = "round_robin";  // pick_first would use one of the K connections
+      d.lb_policy = "round_robin";  // pick_first would use one of the K connections
       d.connections_per_address = connections;
       d.block_until_ready = 10s;
       auto ch = achan::dial(sys, "ipv4:" + target, d);

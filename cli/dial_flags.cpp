@@ -34,7 +34,7 @@ void add_dial_flags(std::vector<flag_spec>& flags, unsigned set) {
 dial_options dial_options_from(const parsed_args& args) {
   dial_options o;
   if (args.has("--lb"))
-    o.balancer = args.get("--lb");
+    o.lb_policy = args.get("--lb");
   if (args.has("--authority"))
     o.authority = args.get("--authority");
   if (auto d = args.duration("--dns-refresh"))

@@ -96,7 +96,7 @@ int main() {
   achan::configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   achan::dial_options opts;
-  opts.balancer = "round_robin";
+  opts.lb_policy = "round_robin";
   opts.backoff.initial = 100ms;  // reconnect quickly when backend-2 comes back
   auto ch = achan::dial(sys, target, opts);
   if (!ch) {

@@ -1,5 +1,7 @@
 #include "actors/balancer/balancer.hpp"
 
+#include <caf/actor_cast.hpp>
+
 #include <algorithm>
 #include <random>
 #include <unordered_map>
@@ -12,20 +14,31 @@
 #include "actors/subchannel/subchannel.hpp"
 
 namespace achan {
+
+/// Balancer → itself: deliver policy::flush() after the updates queued before this.
+struct balancer_flush {};
+/// The balancer with the message it sends itself.
+using balancer_impl = balancer_actor::extend<caf::reacts_to<balancer_flush>>;
+
+}  // namespace achan
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_flush)
+
+namespace achan {
 namespace {
 
 struct balancer_state;
-using self_ptr = balancer_actor::stateful_pointer<balancer_state>;
+using self_ptr = balancer_impl::stateful_pointer<balancer_state>;
 
 /// One hosted policy plus the helper through which it acts.
-struct slot final : policy_helper {
+struct hosted_policy final : policy_helper {
   self_ptr self;
   lb_config cfg;
   std::unique_ptr<policy> impl;
   connectivity_state state = connectivity_state::connecting;
   picker_ptr picker;  // null until the policy published one
 
-  slot(self_ptr s, lb_config c) : self(s), cfg(std::move(c)) {}
+  hosted_policy(self_ptr s, lb_config c) : self(s), cfg(std::move(c)) {}
 
   subchannel_id create_subchannel(const std::string& address) override;
   void connect(subchannel_id id) override;
@@ -39,11 +52,11 @@ struct slot final : policy_helper {
 struct balancer_state {
   balancer_config cfg;
   std::mt19937_64 rng;
-  std::unique_ptr<slot> current;
-  std::unique_ptr<slot> pending;
+  std::unique_ptr<hosted_policy> current;
+  std::unique_ptr<hosted_policy> pending;
   struct owned {
     subchannel_actor actor;
-    slot* owner;  // never dangles: retire() shuts down what a slot still owns
+    hosted_policy* owner;  // never dangles: retire() shuts down what a hosted_policy still owns
     std::string address;
     connectivity_state state = connectivity_state::idle;
   };
@@ -83,7 +96,7 @@ void notify(self_ptr self, channel_event e) {
   self->state.cfg.observer(e);
 }
 
-subchannel_id slot::create_subchannel(const std::string& key) {
+subchannel_id hosted_policy::create_subchannel(const std::string& key) {
   auto& st = self->state;
   auto id = st.next_id++;
   auto address = address_of(key);
@@ -98,12 +111,12 @@ subchannel_id slot::create_subchannel(const std::string& key) {
   return id;
 }
 
-void slot::connect(subchannel_id id) {
+void hosted_policy::connect(subchannel_id id) {
   if (auto i = self->state.subchannels.find(id); i != self->state.subchannels.end())
     self->send(i->second.actor, subchannel_connect{});
 }
 
-void slot::shutdown_subchannel(subchannel_id id) {
+void hosted_policy::shutdown_subchannel(subchannel_id id) {
   auto& subs = self->state.subchannels;
   if (auto i = subs.find(id); i != subs.end()) {
     self->send(i->second.actor, subchannel_shutdown{});
@@ -119,23 +132,23 @@ void slot::shutdown_subchannel(subchannel_id id) {
   }
 }
 
-void slot::update_state(connectivity_state s, picker_ptr p) {
+void hosted_policy::update_state(connectivity_state s, picker_ptr p) {
   state = s;
   picker = std::move(p);
   if (this == self->state.current.get())
     self->send(self->state.cfg.channel, picker_update{state, picker});
 }
 
-void slot::request_reresolution() {
+void hosted_policy::request_reresolution() {
   if (self->state.resolver)
     self->send(self->state.resolver, resolve_now{});
 }
 
-std::mt19937_64& slot::random() {
+std::mt19937_64& hosted_policy::random() {
   return self->state.rng;
 }
 
-bool slot::defer_evaluation() {
+bool hosted_policy::defer_evaluation() {
   if (!self->state.flush_pending) {
     self->state.flush_pending = true;
     self->send(self, balancer_flush{});
@@ -143,16 +156,16 @@ bool slot::defer_evaluation() {
   return true;
 }
 
-std::unique_ptr<slot> make_slot(self_ptr self, const lb_config& cfg) {
-  auto s = std::make_unique<slot>(self, cfg);
+std::unique_ptr<hosted_policy> make_hosted_policy(self_ptr self, const lb_config& cfg) {
+  auto s = std::make_unique<hosted_policy>(self, cfg);
   s->impl = (*self->state.cfg.policies.find(cfg.name))(*s);
   return s;
 }
 
-/// Shuts the policy down and destroys its slot. A policy must shut down every
+/// Shuts the policy down and destroys its hosted_policy. A policy must shut down every
 /// subchannel it created (policy::shutdown), but a user policy may forget some: they are
-/// shut down here, so no subchannel entry outlives the slot its updates are routed to.
-void retire(std::unique_ptr<slot>& s) {
+/// shut down here, so no subchannel entry outlives the hosted_policy its updates are routed to.
+void retire(std::unique_ptr<hosted_policy>& s) {
   if (!s)
     return;
   s->impl->shutdown();
@@ -182,7 +195,7 @@ void maybe_swap(self_ptr self) {
 
 void apply_addresses(self_ptr self, const std::vector<std::string>& addresses, lb_config cfg) {
   auto& st = self->state;
-  slot* newest = st.pending ? st.pending.get() : st.current.get();
+  hosted_policy* newest = st.pending ? st.pending.get() : st.current.get();
   if (cfg.name == newest->cfg.name) {
     newest->cfg = cfg;
     newest->impl->update_addresses(addresses, cfg);
@@ -192,15 +205,15 @@ void apply_addresses(self_ptr self, const std::vector<std::string>& addresses, l
     st.current->impl->update_addresses(addresses, cfg);
   } else {
     retire(st.pending);
-    st.pending = make_slot(self, cfg);
+    st.pending = make_hosted_policy(self, cfg);
     st.pending->impl->update_addresses(addresses, cfg);
   }
 }
 
-balancer_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
+balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cfg) {
   self->state.rng.seed(cfg.seed);
   self->state.cfg = std::move(cfg);
-  self->state.current = make_slot(self, self->state.cfg.initial);
+  self->state.current = make_hosted_policy(self, self->state.cfg.initial);
   return {
       [=](resolver_update& u) {
         auto& st = self->state;
@@ -277,7 +290,7 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
 }  // namespace
 
 balancer_actor spawn_balancer(caf::actor_system& sys, balancer_config cfg) {
-  return sys.spawn(balancer, std::move(cfg));
+  return caf::actor_cast<balancer_actor>(sys.spawn(balancer_behavior, std::move(cfg)));
 }
 
 }  // namespace achan

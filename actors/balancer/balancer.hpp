@@ -20,14 +20,26 @@
 
 #include <achan/backoff.hpp>
 #include <achan/events.hpp>
-#include <achan/protocol.hpp>
+#include <achan/resolver.hpp>
 #include <achan/transport.hpp>
+#include "actors/channel_protocol.hpp"
+#include "actors/subchannel/update_sink.hpp"
 #include "core/balancer/registry.hpp"
 
 namespace achan {
 
-/// Where the balancer sends its pickers.
-using picker_sink = caf::typed_actor<caf::reacts_to<picker_update>>;
+/// Channel → balancer: a call is waiting or connect() was called; leave IDLE.
+struct balancer_exit_idle {};
+/// Channel → balancer: shut down the policies and every subchannel, then stop.
+struct balancer_shutdown {};
+/// Channel → balancer: the resolver to send resolve_now to.
+struct balancer_set_resolver {
+  resolver_actor resolver;
+};
+
+using balancer_actor =
+    resolver_sink::extend<caf::reacts_to<subchannel_update>, caf::reacts_to<balancer_exit_idle>,
+                          caf::reacts_to<balancer_shutdown>, caf::reacts_to<balancer_set_resolver>>;
 
 /// What a balancer needs to start.
 struct balancer_config {
@@ -47,3 +59,7 @@ struct balancer_config {
 balancer_actor spawn_balancer(caf::actor_system& sys, balancer_config cfg);
 
 }  // namespace achan
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_exit_idle)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_shutdown)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_set_resolver)

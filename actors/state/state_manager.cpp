@@ -1,11 +1,26 @@
 #include "actors/state/state_manager.hpp"
 
+#include <caf/actor_cast.hpp>
+
 #include <map>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+
+namespace achan {
+
+/// State manager → itself: waiter `id` timed out.
+struct waiter_timeout {
+  std::uint64_t id = 0;
+};
+/// The state manager with the timeouts it sends itself.
+using state_manager_impl = state_manager_actor::extend<caf::reacts_to<waiter_timeout>>;
+
+}  // namespace achan
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::waiter_timeout)
 
 namespace achan {
 namespace {
@@ -24,9 +39,8 @@ struct manager_state {
   static inline const char* name = "achan.state_manager";
 };
 
-state_manager_actor::behavior_type manager(
-    state_manager_actor::stateful_pointer<manager_state> self,
-    std::shared_ptr<std::atomic<connectivity_state>> mirror) {
+state_manager_impl::behavior_type manager(state_manager_impl::stateful_pointer<manager_state> self,
+                                          std::shared_ptr<std::atomic<connectivity_state>> mirror) {
   self->state.mirror = std::move(mirror);
   return {
       [=](set_state s) {
@@ -99,7 +113,7 @@ state_manager_actor::behavior_type manager(
 
 state_manager_actor spawn_state_manager(caf::actor_system& sys,
                                         std::shared_ptr<std::atomic<connectivity_state>> mirror) {
-  return sys.spawn(manager, std::move(mirror));
+  return caf::actor_cast<state_manager_actor>(sys.spawn(manager, std::move(mirror)));
 }
 
 }  // namespace achan

@@ -1,11 +1,29 @@
 #include "actors/subchannel/subchannel.hpp"
 
+#include <caf/actor_cast.hpp>
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "core/support/duration_text.hpp"
+
+namespace achan {
+
+/// Subchannel → itself: a timer armed for attempt `attempt` fired.
+struct subchannel_timer {
+  enum class kind : std::uint8_t { connect_timeout, backoff_done };
+  std::uint64_t attempt = 0;
+  kind what = kind::connect_timeout;
+};
+
+/// The subchannel with the timers it sends itself.
+using subchannel_impl = subchannel_actor::extend<caf::reacts_to<subchannel_timer>>;
+
+}  // namespace achan
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::subchannel_timer)
 
 namespace achan {
 namespace {
@@ -42,7 +60,7 @@ struct subchannel_state {
   static inline const char* name = "achan.subchannel";
 };
 
-using self_ptr = subchannel_actor::stateful_pointer<subchannel_state>;
+using self_ptr = subchannel_impl::stateful_pointer<subchannel_state>;
 
 void report(self_ptr self, connectivity_state s, status why = {}) {
   auto& st = self->state;
@@ -68,7 +86,8 @@ void start_attempt(self_ptr self) {
   auto attempt = ++st.attempt;
   report(self, connectivity_state::connecting);
   st.conn = st.cfg.transport->connect(
-      st.cfg.address, std::make_shared<events_to_actor>(subchannel_actor{self}, attempt));
+      st.cfg.address,
+      std::make_shared<events_to_actor>(caf::actor_cast<subchannel_actor>(self), attempt));
   self->delayed_send(self, timeout,
                      subchannel_timer{attempt, subchannel_timer::kind::connect_timeout});
 }
@@ -83,7 +102,7 @@ void attempt_failed(self_ptr self, status why) {
                      subchannel_timer{st.attempt, subchannel_timer::kind::backoff_done});
 }
 
-subchannel_actor::behavior_type subchannel(self_ptr self, subchannel_config cfg) {
+subchannel_impl::behavior_type subchannel_behavior(self_ptr self, subchannel_config cfg) {
   auto seed = cfg.seed;
   self->state.backoff = achan::backoff{cfg.backoff, seed};
   self->state.cfg = std::move(cfg);
@@ -145,7 +164,8 @@ subchannel_actor::behavior_type subchannel(self_ptr self, subchannel_config cfg)
 subchannel_actor spawn_subchannel(caf::actor_system& sys, subchannel_config cfg) {
   // lazy_init: the actor initialises on its first message, on a scheduler thread, not
   // inside spawn on the balancer's (a 10 000-address update spawns 10 000 at once).
-  return sys.spawn<caf::lazy_init>(subchannel, std::move(cfg));
+  return caf::actor_cast<subchannel_actor>(
+      sys.spawn<caf::lazy_init>(subchannel_behavior, std::move(cfg)));
 }
 
 }  // namespace achan

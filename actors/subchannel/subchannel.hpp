@@ -34,10 +34,30 @@
 #include <string>
 
 #include <achan/backoff.hpp>
-#include <achan/protocol.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <achan/policy.hpp>
+#include <achan/status.hpp>
 #include <achan/transport.hpp>
+#include "actors/subchannel/update_sink.hpp"
 
 namespace achan {
+
+/// Balancer → subchannel: leave IDLE and connect (ignored in other states).
+struct subchannel_connect {};
+/// Balancer → subchannel: close and stop; nothing is reported afterwards.
+struct subchannel_shutdown {};
+/// Transport → subchannel (through its connection_events): what happened to attempt `attempt`.
+struct connection_event {
+  enum class kind : std::uint8_t { ready, connect_failed, closed };
+  std::uint64_t attempt = 0;
+  kind what = kind::ready;
+  status why;
+};
+using subchannel_actor =
+    caf::typed_actor<caf::reacts_to<subchannel_connect>, caf::reacts_to<subchannel_shutdown>,
+                     caf::reacts_to<connection_event>>;
 
 /// What a subchannel needs to start.
 struct subchannel_config {
@@ -45,11 +65,15 @@ struct subchannel_config {
   std::string address;
   transport::transport_ptr transport;
   backoff_params backoff;
-  std::uint64_t seed = 0;   ///< backoff jitter seed
-  balancer_actor balancer;  ///< receives every state change
+  std::uint64_t seed = 0;           ///< backoff jitter seed
+  subchannel_update_sink balancer;  ///< receives every state change
 };
 
 /// Spawns a subchannel in IDLE. It connects only when told to (subchannel_connect).
 subchannel_actor spawn_subchannel(caf::actor_system& sys, subchannel_config cfg);
 
 }  // namespace achan
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::subchannel_connect)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::subchannel_shutdown)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::connection_event)

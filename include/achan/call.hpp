@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,13 @@ struct call_result {
   std::string payload;  ///< serialized response message (empty unless OK)
   metadata trailers;    ///< response headers and trailers, in arrival order
   std::string peer;     ///< address of the subchannel that carried the call ("" if none)
+};
+
+/// Per-call options. Unset fields take the channel's defaults.
+struct call_options {
+  std::optional<clock_duration> timeout;  ///< relative deadline; none = no deadline
+  std::optional<bool> wait_for_ready;     ///< queue through TRANSIENT_FAILURE
+  metadata md;                            ///< request metadata
 };
 
 /// One call in flight. Shared by the channel (queue, deadline timer), the transport

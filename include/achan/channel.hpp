@@ -3,7 +3,7 @@
 ///
 ///   caf::actor_system sys{cfg};
 ///   achan::dial_options opts;
-///   opts.balancer = "round_robin";
+///   opts.lb_policy = "round_robin";
 ///   auto ch = achan::dial(sys, "ipv4:10.0.0.1:50051,10.0.0.2:50051", opts);
 ///   if (!ch) { std::cerr << achan::to_string_with_message(ch.error()); return 1; }
 ///   auto reply = ch->call("/echo.Echo/Unary", bytes).get();   // std::future
@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include <caf/actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
@@ -32,7 +33,8 @@ namespace achan {
 class call_handle {
  public:
   call_handle() = default;
-  call_handle(call_ptr c, channel_actor ch) : c_(std::move(c)), ch_(std::move(ch)) {}
+  /// (Made by channel; `ch` is the channel actor.)
+  call_handle(call_ptr c, caf::actor ch) : c_(std::move(c)), ch_(std::move(ch)) {}
   /// Ends the call with CANCELLED unless it already ended, and releases its stream.
   /// Thread-safe; a no-op on a default-constructed or finished handle.
   void cancel();
@@ -41,7 +43,7 @@ class call_handle {
 
  private:
   call_ptr c_;
-  channel_actor ch_;
+  caf::actor ch_;
 };
 
 /// A client- or bidi-streaming call in progress: write request messages, half-close,
@@ -52,7 +54,8 @@ class call_handle {
 class stream_call {
  public:
   stream_call() = default;
-  stream_call(call_ptr c, channel_actor ch) : handle_(c, std::move(ch)), c_(std::move(c)) {}
+  /// (Made by channel; `ch` is the channel actor.)
+  stream_call(call_ptr c, caf::actor ch) : handle_(c, std::move(ch)), c_(std::move(c)) {}
   /// Queues one request message; false (and `sent` is not called) once writes_done()
   /// was called or the call ended. `sent`, if given, runs exactly once on an achan
   /// thread (it must not block): true when the message went into HTTP/2 DATA frames —
@@ -150,7 +153,7 @@ class channel {
 
 /// Parses and validates `target` and `opts`, and creates a channel in IDLE (or, with
 /// opts.block_until_ready, connects and waits for READY). Errors (errc): invalid_target,
-/// unknown_balancer, invalid_option, dial_timeout; would_deadlock when
+/// unknown_policy, invalid_option, dial_timeout; would_deadlock when
 /// opts.block_until_ready is set and the calling thread runs `sys`'s actors (a handler
 /// of an actor, i.e. a CAF scheduler worker, or any thread under CAF's test
 /// coordinator): the wait needs those actors to run, so dial fails at once instead of

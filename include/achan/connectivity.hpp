@@ -20,6 +20,11 @@ enum class connectivity_state : std::uint8_t {
 /// "IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE", "SHUTDOWN".
 std::string_view to_string(connectivity_state s) noexcept;
 
+/// A change of the channel's state, as watchers see it.
+struct state_change {
+  connectivity_state from = connectivity_state::idle;
+  connectivity_state to = connectivity_state::idle;
+};
 /// Counts subchannels per state and derives the aggregate: READY if any is READY, else
 /// CONNECTING if any is, else IDLE if any is, else TRANSIENT_FAILURE (also for zero
 /// subchannels). SHUTDOWN subchannels are not counted. Like grpc-go's

@@ -20,7 +20,7 @@ namespace achan {
 struct dial_options {
   /// Load-balancing policy used until the resolver's service config names another:
   /// "pick_first" (gRPC's default) or "round_robin", or one added in `policies`.
-  std::string balancer = "pick_first";
+  std::string lb_policy = "pick_first";
   /// pick_first: shuffle the address list (with the seeded generator) before use.
   bool shuffle_address_list = false;
   /// Default for calls that do not say: queue through TRANSIENT_FAILURE until READY or

@@ -13,7 +13,7 @@ namespace achan {
 /// Errors `dial` and the channel API report.
 enum class errc : std::uint8_t {
   invalid_target = 1,  ///< the target string does not parse or its scheme rejects it
-  unknown_balancer,    ///< no load-balancing policy of that name is registered
+  unknown_policy,      ///< no load-balancing policy of that name is registered
   invalid_option,      ///< a dial option is out of range (backoff, timeouts, ...)
   dial_timeout,        ///< a blocking dial did not reach READY before its deadline
   channel_closed,      ///< the channel was closed while waiting
@@ -23,7 +23,7 @@ enum class errc : std::uint8_t {
   would_deadlock,
 };
 
-/// "invalid_target", "unknown_balancer", ...
+/// "invalid_target", "unknown_policy", ...
 const char* to_string(errc e) noexcept;
 
 /// A caf::error for `e` carrying `message` as its context.

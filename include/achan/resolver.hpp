@@ -8,17 +8,40 @@
 /// so there is no global mutable registry.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <achan/dns_options.hpp>
-#include <achan/protocol.hpp>
+#include <achan/policy.hpp>
+#include <achan/status.hpp>
 #include <achan/target.hpp>
 
 namespace achan {
+
+/// A resolver's complete answer. `error` not OK means resolution failed (the address
+/// list is then ignored); `config` carries a service config's balancer choice.
+struct resolver_update {
+  std::vector<std::string> addresses;
+  std::optional<lb_config> config;
+  status error;
+};
+
+/// Asks a resolver to resolve again (it may rate-limit).
+struct resolve_now {};
+/// Tells a resolver its channel no longer listens; it stops sending updates.
+struct resolver_stop {};
+
+/// Where a resolver sends its updates (the balancer).
+using resolver_sink = caf::typed_actor<caf::reacts_to<resolver_update>>;
+/// What every resolver actor understands.
+using resolver_actor = caf::typed_actor<caf::reacts_to<resolve_now>, caf::reacts_to<resolver_stop>>;
 
 /// Builds resolvers for one scheme. Implementations must be thread-safe to share
 /// between channels.
@@ -61,3 +84,7 @@ class resolver_registry {
 };
 
 }  // namespace achan
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::resolver_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::resolve_now)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::resolver_stop)

@@ -9,10 +9,12 @@
 #include <vector>
 
 #include <caf/actor_cast.hpp>
+#include <caf/detail/type_list.hpp>
 #include <caf/make_message.hpp>
 #include <caf/send.hpp>
 
 #include <achan/protocol.hpp>
+#include "actors/channel_protocol.hpp"
 #include "actors/state/state_manager.hpp"
 #include "tests/support/actor_fixture.hpp"
 
@@ -112,4 +114,19 @@ TEST_CASE("protocol: a message CAF copies for its handler is answered once") {
   caf::anon_send(f.manager, set_state{cs::connecting});
   f.run();
   CHECK(answers == std::vector<bool>{true});
+}
+
+// The channel's public handle lists only what users may send; the library's own handle
+// (channel_control) adds the internal hand-offs. Checked at compile time.
+static_assert(caf::detail::tl_contains<channel_actor::signatures,
+                                       caf::replies_to<call_request>::with<call_result>>::value);
+static_assert(
+    !caf::detail::tl_contains<channel_actor::signatures, caf::reacts_to<start_call>>::value);
+static_assert(
+    !caf::detail::tl_contains<channel_actor::signatures, caf::reacts_to<picker_update>>::value);
+static_assert(
+    caf::detail::tl_contains<channel_control::signatures, caf::reacts_to<start_call>>::value);
+
+TEST_CASE("protocol: the channel's public handle is the user interface only") {
+  CHECK(caf::detail::tl_size<channel_actor::signatures>::value == 5);
 }

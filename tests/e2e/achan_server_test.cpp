@@ -380,7 +380,7 @@ TEST_CASE("achan server: shutdown under load - no wait-for-ready call on the cha
   for (int round = 0; round < 3; ++round) {
     auto leaves = std::make_unique<echo_server>();
     dial_options o;
-    o.balancer = "round_robin";
+    o.lb_policy = "round_robin";
     o.block_until_ready = 10s;
     auto ch = achan::dial(c.sys, "ipv4:" + stays->address + "," + leaves->address, o);
     REQUIRE(ch);

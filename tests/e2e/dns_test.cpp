@@ -79,7 +79,7 @@ struct client {
   caf::actor_system sys{prepared(cfg)};
 
   channel dial(const std::string& target, dial_options o) {
-    o.balancer = "round_robin";
+    o.lb_policy = "round_robin";
     auto ch = achan::dial(sys, target, std::move(o));
     REQUIRE_MESSAGE(ch, to_string_with_message(ch.error()));
     return *ch;

@@ -139,7 +139,7 @@ TEST_CASE("interop: round_robin spreads calls evenly over three grpc++ servers")
   grpcpp_server a{"a"}, b{"b"}, s3{"c"};
   client c;
   dial_options o;
-  o.balancer = "round_robin";
+  o.lb_policy = "round_robin";
   auto ch = c.dial("ipv4:" + a.address + "," + b.address + "," + s3.address, o);
   // Wait (bounded) until every backend has answered once: all three are READY.
   std::map<std::string, int> seen;
@@ -174,7 +174,7 @@ TEST_CASE("interop: graceful server shutdown (GOAWAY) lets the in-flight call fi
   grpcpp_server second{"second"};
   client c;
   dial_options o;
-  o.balancer = "round_robin";
+  o.lb_policy = "round_robin";
   auto ch = c.dial("ipv4:" + first->address + "," + second.address, o);
   std::map<std::string, int> seen;
   for (int i = 0; i < 200 && seen.size() < 2; ++i)

@@ -68,7 +68,7 @@ TEST_CASE("reconnect: a server that sends SETTINGS and hangs up is retried on th
   caf::actor_system sys{cfg};
   dial_options d;
   d.transport = transport::make_h2_transport();
-  d.balancer = "round_robin";  // reconnects every IDLE subchannel at once
+  d.lb_policy = "round_robin";  // reconnects every IDLE subchannel at once
   d.backoff.initial = 300ms;
   d.backoff.min_connect_timeout = 1s;
   d.observer = [seen](const channel_event& e) { seen->add(e); };

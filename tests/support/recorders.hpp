@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <achan/protocol.hpp>
+#include "actors/balancer/balancer.hpp"
 
 namespace achan::test {
 
@@ -47,7 +48,6 @@ inline balancer_actor spawn_recording_balancer(caf::actor_system& sys,
         [](balancer_exit_idle) {},
         [](balancer_shutdown) {},
         [](balancer_set_resolver&) {},
-        [](balancer_flush) {},
     };
   };
   return sys.spawn(fn, std::move(log));

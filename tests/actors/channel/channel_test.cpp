@@ -31,7 +31,7 @@ struct channel_fixture : test::actor_fixture {
   ~channel_fixture() { run(); }  // callbacks may still write to `results`
 
   channel dial_manual(std::string balancer = "pick_first") {
-    opts.balancer = std::move(balancer);
+    opts.lb_policy = std::move(balancer);
     auto ch = achan::dial(sys, "manual:///backends", opts);
     REQUIRE(ch);
     run();

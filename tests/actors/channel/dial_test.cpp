@@ -46,9 +46,9 @@ TEST_CASE("dial: an unregistered scheme falls back to dns with the whole target"
 TEST_CASE("dial: unknown balancer and bad backoff are errors") {
   test::actor_fixture f;
   dial_options o;
-  o.balancer = "weighted_magic";
+  o.lb_policy = "weighted_magic";
   CHECK(dial_error(f, "127.0.0.1:1", o) ==
-        "unknown_balancer: unknown load-balancing policy 'weighted_magic'");
+        "unknown_policy: unknown load-balancing policy 'weighted_magic'");
   dial_options b;
   b.backoff.multiplier = 0.5;
   CHECK(dial_error(f, "127.0.0.1:1", b).find("invalid_option") == 0);

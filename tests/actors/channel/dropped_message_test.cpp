@@ -6,10 +6,12 @@
 #include <optional>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
 #include <achan/channel.hpp>
 #include <achan/manual_resolver.hpp>
+#include "actors/channel_protocol.hpp"
 #include "tests/support/actor_fixture.hpp"
 
 using namespace achan;
@@ -49,7 +51,7 @@ struct channel_fixture : test::actor_fixture {
   void check_served_after_dropping_a_copy() {
     std::optional<Message> msg;
     msg.emplace(make());
-    caf::anon_send(ch->actor(), *msg);
+    caf::anon_send(caf::actor_cast<channel_control>(ch->actor()), *msg);
     run();
     msg.reset();
     run();

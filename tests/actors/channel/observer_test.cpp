@@ -25,7 +25,7 @@ struct observed : test::actor_fixture {
     opts.transport = sim;
     opts.resolvers.push_back(resolver);
     opts.seed = 1;
-    opts.balancer = "round_robin";
+    opts.lb_policy = "round_robin";
     opts.observer = [log = events](const channel_event& e) { log->push_back(e); };
   }
 

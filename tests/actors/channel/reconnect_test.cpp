@@ -25,7 +25,7 @@ struct flapping_backend : test::actor_fixture {
     o.transport = sim;
     o.resolvers.push_back(resolver);
     o.seed = 1;
-    o.balancer = std::move(balancer);
+    o.lb_policy = std::move(balancer);
     auto ch = achan::dial(sys, "manual:///backends", o);
     REQUIRE(ch);
     resolver->update({"10.0.0.1:1"});

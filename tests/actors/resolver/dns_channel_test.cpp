@@ -36,7 +36,7 @@ struct dns_channel_fixture : test::actor_fixture {
 
   /// Dials svc.test with `balancer` and leaves IDLE (the first lookup starts).
   void dial(std::string balancer) {
-    opts.balancer = std::move(balancer);
+    opts.lb_policy = std::move(balancer);
     opts.resolvers.push_back(make_dns_builder(opts.dns, dns.fn()));
     auto c = achan::dial(sys, "dns:///svc.test:1", opts);
     REQUIRE(c);

@@ -1,0 +1,66 @@
+// The caller-thread fast path of a channel (fast_path.hpp).
+#include "actors/fast_path.hpp"
+
+#include <caf/send.hpp>
+
+#include "transport/grpc/wire_text.hpp"
+
+namespace achan {
+
+constexpr int max_reroutes = 3;
+
+bool admit_call(const channel_control& me, const call_ptr& c, time_point now) {
+  c->reroute = [me, left = max_reroutes](const call_ptr& rc) mutable {
+    if (left-- <= 0)
+      return false;
+    caf::anon_send(me, reroute_call{rc});
+    return true;
+  };
+  if (c->deadline() <= now) {
+    c->fail(status_code::deadline_exceeded, "deadline exceeded before the call started");
+    return false;
+  }
+  if (!c->request_metadata().empty()) {
+    if (auto err = grpc::metadata_error(c->request_metadata()); !err.empty()) {
+      c->fail(status_code::internal, std::move(err));  // as grpc-go reports bad metadata
+      return false;
+    }
+  }
+  return true;
+}
+
+call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now,
+                   std::string method, std::string payload, call_options opts,
+                   bool default_wait_for_ready, call::completion done) {
+  auto deadline = opts.timeout ? now + *opts.timeout : time_point::max();
+  shared->active_calls.fetch_add(1, std::memory_order_relaxed);
+  auto c = call_ptr{new call(shared->next_call_id.fetch_add(1, std::memory_order_relaxed),
+                             std::move(method), std::move(payload), std::move(opts.md), deadline,
+                             opts.wait_for_ready.value_or(default_wait_for_ready),
+                             [shared, done = std::move(done)](call_result&& r) {
+                               shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
+                               done(std::move(r));
+                             })};
+  c->authority = shared->authority;
+  return c;
+}
+
+void submit_call(channel_shared& shared, const channel_control& actor, const call_ptr& c,
+                 time_point now) {
+  transport::connection_ptr conn;
+  shared.ready_picker.with([&conn](const picker& p) noexcept {
+    if (auto r = p.pick(); r.what == pick_result::kind::complete)
+      conn = *r.conn;
+  });
+  if (!conn) {
+    caf::anon_send(actor, start_call{c});
+    return;
+  }
+  if (!admit_call(actor, c, now))
+    return;
+  shared.last_fast_call.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  c->carrier = conn;
+  conn->start_call(c);
+}
+
+}  // namespace achan
