@@ -197,27 +197,26 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
     resolvers.add(r);
   auto parsed =
       parse_target(text, [&](std::string_view s) { return resolvers.find(s) != nullptr; });
-  if (!parsed.value)
-    return make_error(errc::invalid_target, parsed.error);
-  auto builder = resolvers.find(parsed.value->scheme);
+  if (!parsed)
+    return make_error(errc::invalid_target, parsed.error().message);
+  auto builder = resolvers.find(parsed->scheme);
   if (!builder)
-    return make_error(errc::invalid_target, "no resolver registered for scheme '" +
-                                                parsed.value->scheme + "' (target '" +
-                                                std::string{text} + "')");
-  if (auto err = builder->validate(*parsed.value); !err.empty())
-    return make_error(errc::invalid_target, err);
+    return make_error(errc::invalid_target, "no resolver registered for scheme '" + parsed->scheme +
+                                                "' (target '" + std::string{text} + "')");
+  if (auto ok = builder->validate(*parsed); !ok)
+    return make_error(errc::invalid_target, ok.error().message);
   auto policies = policy_registry::with_builtins();
   for (auto& [name, factory] : opts.policies)
     policies.add(name, factory);
   if (!policies.find(opts.lb_policy))
     return make_error(errc::unknown_policy,
                       "unknown load-balancing policy '" + opts.lb_policy + "'");
-  if (auto err = validate(opts.backoff); !err.empty())
-    return make_error(errc::invalid_option, err);
+  if (auto ok = validate(opts.backoff); !ok)
+    return make_error(errc::invalid_option, ok.error().message);
   if (opts.idle_timeout < clock_duration::zero())
     return make_error(errc::invalid_option, "idle_timeout must not be negative");
-  if (auto err = validate(opts.dns); !err.empty())
-    return make_error(errc::invalid_option, err);
+  if (auto ok = validate(opts.dns); !ok)
+    return make_error(errc::invalid_option, ok.error().message);
   if (opts.connections_per_address < 1 || opts.connections_per_address > 1000)
     return make_error(errc::invalid_option, "connections_per_address must be 1..1000, not " +
                                                 std::to_string(opts.connections_per_address));
@@ -225,13 +224,12 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
     opts.transport = transport::make_h2_transport();
 
   auto i = std::make_shared<channel::impl>(
-      channel::impl{sys, *parsed.value, opts.wait_for_ready, {}, {}, nullptr, nullptr});
+      channel::impl{sys, *parsed, opts.wait_for_ready, {}, {}, nullptr, nullptr});
   i->mirror = std::make_shared<std::atomic<connectivity_state>>(connectivity_state::idle);
   i->shared = std::make_shared<channel_shared>();
-  i->shared->authority =
-      std::make_shared<const std::string>(default_authority(*parsed.value, opts));
+  i->shared->authority = std::make_shared<const std::string>(default_authority(*parsed, opts));
   i->states = spawn_state_manager(sys, i->mirror);
-  channel_config cfg{*parsed.value,
+  channel_config cfg{*parsed,
                      std::move(builder),
                      lb_config{opts.lb_policy, opts.shuffle_address_list},
                      std::move(policies),

@@ -66,7 +66,7 @@ int run_bench(const parsed_args& args) {
   auto method = find_method(args, ch, args.positionals[1],
                             s.options.timeout.value_or(std::chrono::seconds(10)), s.options.md);
   if (!method) {
-    std::fprintf(stderr, "ERROR: %s\n", method.error().c_str());
+    std::fprintf(stderr, "ERROR: %s\n", method.error().message.c_str());
     return 1;
   }
   if (method->info.client_streaming || method->info.server_streaming)

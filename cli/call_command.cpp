@@ -52,7 +52,7 @@ int run_call(const parsed_args& args) {
   auto lookup_timeout = copts.timeout.value_or(std::chrono::seconds(10));
   auto method = find_method(args, ch, args.positionals[1], lookup_timeout, copts.md);
   if (!method) {
-    std::fprintf(stderr, "ERROR: %s\n", method.error().c_str());
+    std::fprintf(stderr, "ERROR: %s\n", method.error().message.c_str());
     return 1;
   }
   auto requests = read_requests(args, *method);
@@ -84,7 +84,7 @@ int run_call(const parsed_args& args) {
     for (auto& m : batch) {
       auto text = out.to_json(m, format);
       if (!text) {
-        std::fprintf(stderr, "ERROR: %s\n", text.error().c_str());
+        std::fprintf(stderr, "ERROR: %s\n", text.error().message.c_str());
         rc = 1;
         continue;
       }

@@ -46,10 +46,10 @@ result<resolved_method> find_method(const parsed_args& args, channel& ch, const 
   if (args.has("--proto")) {
     auto cat = proto_catalog::from_files(args.all("--proto"), args.all("--import-path"));
     if (!cat)
-      throw usage_error(cat.error());
+      throw usage_error(cat.error().message);
     auto m = cat->find_method(method);
     if (!m)
-      throw usage_error(m.error());
+      throw usage_error(m.error().message);
     auto info = *m;
     return resolved_method{std::move(*cat), info};
   }
@@ -63,7 +63,7 @@ std::vector<std::string> read_requests(const parsed_args& args, const resolved_m
                : std::vector<std::string>{};
   auto texts = split_json_objects(read_source(args.get("--data")));
   if (!texts)
-    throw usage_error("--data: " + texts.error());
+    throw usage_error("--data: " + texts.error().message);
   if (one && texts->size() != 1)
     throw usage_error("--data: " + m.info.path + " takes one request message, got " +
                       std::to_string(texts->size()));
@@ -72,7 +72,7 @@ std::vector<std::string> read_requests(const parsed_args& args, const resolved_m
   for (auto& t : *texts) {
     auto bytes = codec.to_binary(t);
     if (!bytes)
-      throw usage_error("--data: " + bytes.error());
+      throw usage_error("--data: " + bytes.error().message);
     out.push_back(std::move(*bytes));
   }
   return out;

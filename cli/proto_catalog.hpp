@@ -5,7 +5,7 @@
 /// as the catalog (moving the catalog keeps them valid).
 ///
 ///   auto cat = proto_catalog::from_files({"echo.proto"}, {"protos/"});
-///   if (!cat) { std::cerr << cat.error() << "\n"; return 1; }
+///   if (!cat) { std::cerr << cat.error().message << "\n"; return 1; }
 ///   auto m = cat->find_method("/achan.test.Echo/Unary");   // m->input, m->output
 ///
 /// Files importing the well-known types (google/protobuf/timestamp.proto, ...) load

@@ -6,7 +6,7 @@
 /// optionally for the service list; requests are pipelined and answered in order.
 ///
 ///   auto cat = catalog_from_reflection(ch, {"achan.test.Echo"}, 5s);
-///   if (!cat) { std::cerr << cat.error() << "\n"; return 1; }   // one line
+///   if (!cat) { std::cerr << cat.error().message << "\n"; return 1; }   // one line
 ///   auto m = cat->find_method("/achan.test.Echo/Unary");
 ///
 /// Errors (one line each): "server does not support the reflection service; pass

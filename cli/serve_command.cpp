@@ -75,11 +75,11 @@ int run_serve(const parsed_args& args) {
   add_reflection_service(
       server, {echo_service, "grpc.health.v1.Health", std::string{reflection_service_name}});
   auto l = server.listen(host, port);
-  if (!l.error.empty()) {
-    std::fprintf(stderr, "achan serve: %s\n", l.error.c_str());
+  if (!l.ok()) {
+    std::fprintf(stderr, "achan serve: %s\n", l.error().message.c_str());
     return 1;
   }
-  std::printf("listening on %s:%u\n", host.c_str(), l.port);
+  std::printf("listening on %s:%u\n", host.c_str(), (*l));
   std::fflush(stdout);
   testkit::wait_for_stop(stop);
   health->shutdown();  // NOT_SERVING to watchers, and their streams end

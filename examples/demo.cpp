@@ -33,11 +33,11 @@ struct backend {
     server = std::make_unique<achan::transport::h2_server>();
     service = achan::testkit::add_echo_service(*server, name);
     auto l = server->listen("127.0.0.1", on_port);
-    if (!l.error.empty()) {
-      std::fprintf(stderr, "%s: %s\n", name.c_str(), l.error.c_str());
+    if (!l.ok()) {
+      std::fprintf(stderr, "%s: %s\n", name.c_str(), l.error().message.c_str());
       return false;
     }
-    port = l.port;
+    port = (*l);
     return true;
   }
   void stop() {

@@ -86,10 +86,10 @@ dns_actor::behavior_type dns_resolver(self_ptr self, dns_resolver_config cfg, re
         auto& st = self->state;
         if (auto out = st.core->finish_query(a.seq, self->clock().now(), a.result)) {
           resolver_update u;
-          if (out->error.empty())
-            u.addresses = std::move(out->addresses);
+          if (*out)
+            u.addresses = std::move(**out);
           else
-            u.error = {status_code::unavailable, std::move(out->error)};
+            u.error = out->error();
           self->send(st.sink, std::move(u));
         }
         pump(self);
@@ -117,11 +117,14 @@ class dns_builder final : public resolver_builder {
   dns_builder(dns_options opts, dns::lookup_fn lookup)
       : opts_(std::move(opts)), lookup_(std::move(lookup)) {}
   std::string scheme() const override { return "dns"; }
-  std::string validate(const target& t) const override { return parse_dns_target(t).error; }
+  result<void> validate(const target& t) const override {
+    auto r = parse_dns_target(t);
+    return r ? result<void>{} : result<void>{r.error()};
+  }
   resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink,
                        std::uint64_t seed) override {
     dns_resolver_config cfg;
-    cfg.request = *parse_dns_target(t).value;
+    cfg.request = *parse_dns_target(t);
     cfg.request.timeout = std::chrono::ceil<std::chrono::milliseconds>(opts_.query_timeout);
     cfg.options = opts_;
     cfg.seed = seed;
@@ -138,21 +141,23 @@ class dns_builder final : public resolver_builder {
 
 dns_target_result parse_dns_target(const target& t) {
   auto hp = split_host_port(t.endpoint, 443);
-  if (!hp.value)
-    return {std::nullopt, "invalid dns target '" + t.original + "': " + hp.error};
+  if (!hp)
+    return status{status_code::invalid_argument,
+                  "invalid dns target '" + t.original + "': " + hp.error().message};
   dns::lookup_request req;
-  req.host = hp.value->host;
-  req.port = hp.value->port;
+  req.host = hp->host;
+  req.port = hp->port;
   if (!t.authority.empty()) {
     auto server = split_host_port(t.authority, 53);
-    auto ip = server.value ? ip_literal(server.value->host) : std::nullopt;
+    auto ip = server ? ip_literal(server->host) : std::nullopt;
     if (!ip)
-      return {std::nullopt, "invalid DNS server '" + t.authority + "' in target '" + t.original +
-                                "': expected an IP address with an optional port, as in "
-                                "dns://127.0.0.1:53/host:port"};
-    req.server = join_host_port(*ip, server.value->port);
+      return status{status_code::invalid_argument,
+                    "invalid DNS server '" + t.authority + "' in target '" + t.original +
+                        "': expected an IP address with an optional port, as in "
+                        "dns://127.0.0.1:53/host:port"};
+    req.server = join_host_port(*ip, server->port);
   }
-  return {std::move(req), ""};
+  return req;
 }
 
 resolver_actor spawn_dns_resolver(caf::actor_system& sys, dns_resolver_config cfg,

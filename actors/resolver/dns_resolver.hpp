@@ -22,10 +22,7 @@ namespace achan {
 /// The lookup request of a dns: target (host, port, DNS server; timeout left at its
 /// default), or a one-line error for dial(): bad host:port, or an authority that is not
 /// an IP literal with an optional port.
-struct dns_target_result {
-  std::optional<dns::lookup_request> value;
-  std::string error;
-};
+using dns_target_result = result<dns::lookup_request>;
 
 /// Parses a dns: target. Pure; any thread.
 dns_target_result parse_dns_target(const target& t);

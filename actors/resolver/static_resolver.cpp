@@ -29,15 +29,18 @@ class static_builder final : public resolver_builder {
   static_builder(std::string scheme, static_resolve_fn fn)
       : scheme_(std::move(scheme)), fn_(std::move(fn)) {}
   std::string scheme() const override { return scheme_; }
-  std::string validate(const target& t) const override { return fn_(t).error; }
+  result<void> validate(const target& t) const override {
+    auto r = fn_(t);
+    return r ? result<void>{} : result<void>{r.error()};
+  }
   resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink,
                        std::uint64_t /*seed: no randomness*/) override {
     auto r = fn_(t);
     resolver_update answer;
-    if (r.error.empty())
-      answer.addresses = std::move(r.addresses);
+    if (r)
+      answer.addresses = std::move(*r);
     else
-      answer.error = {status_code::unavailable, r.error};
+      answer.error = {status_code::unavailable, r.error().message};
     return sys.spawn(static_resolver, std::move(answer), std::move(sink));
   }
 
@@ -54,13 +57,11 @@ resolver_builder_ptr make_static_builder(std::string scheme, static_resolve_fn f
 
 std::vector<resolver_builder_ptr> builtin_static_builders() {
   std::vector<resolver_builder_ptr> out;
-  out.push_back(make_static_builder("passthrough", [](const target& t) {
-    address_list_result r;
+  out.push_back(make_static_builder("passthrough", [](const target& t) -> address_list_result {
     if (t.endpoint.empty())
-      r.error = "passthrough target '" + t.original + "' has an empty endpoint";
-    else
-      r.addresses.push_back(t.endpoint);
-    return r;
+      return status{status_code::invalid_argument,
+                    "passthrough target '" + t.original + "' has an empty endpoint"};
+    return std::vector<std::string>{t.endpoint};
   }));
   out.push_back(make_static_builder(
       "ipv4", [](const target& t) { return parse_ip_list(t.endpoint, false); }));

@@ -49,8 +49,11 @@ std::optional<std::uint16_t> parse_port(std::string_view s) {
   return static_cast<std::uint16_t>(value);
 }
 
-host_port_result fail(std::string message) {
-  return {std::nullopt, std::move(message)};
+status invalid(std::string message) {
+  return {status_code::invalid_argument, std::move(message)};
+}
+status fail(std::string message) {
+  return invalid(std::move(message));
 }
 
 }  // namespace
@@ -59,10 +62,10 @@ target_result parse_target(std::string_view text,
                            const std::function<bool(std::string_view)>& is_registered,
                            std::string_view default_scheme) {
   if (text.empty())
-    return {std::nullopt, "empty target"};
+    return invalid("empty target");
   auto fallback = [&] {
     return target_result{
-        target{std::string(default_scheme), "", std::string(text), std::string(text)}, ""};
+        target{std::string(default_scheme), "", std::string(text), std::string(text)}};
   };
   auto colon = text.find(':');
   if (colon == std::string_view::npos)
@@ -78,17 +81,17 @@ target_result parse_target(std::string_view text,
     if (slash == std::string_view::npos) {
       // unix: leave the verdict to parse_unix, which knows the unix rules.
       if (t.scheme != "unix" && t.scheme != "unix-abstract")
-        return {std::nullopt, "target " + quoted(text) + " has no endpoint: expected '/' after " +
-                                  "authority " + quoted(rest)};
+        return invalid("target " + quoted(text) + " has no endpoint: expected '/' after " +
+                       "authority " + quoted(rest));
       t.authority = std::string(rest);
-      return {std::move(t), ""};
+      return t;
     }
     t.authority = std::string(rest.substr(0, slash));
     t.endpoint = std::string(rest.substr(slash + 1));
   } else {
     t.endpoint = std::string(rest);
   }
-  return {std::move(t), ""};
+  return t;
 }
 
 host_port_result split_host_port(std::string_view text, std::uint16_t default_port) {
@@ -120,11 +123,11 @@ host_port_result split_host_port(std::string_view text, std::uint16_t default_po
   if (host.empty())
     return fail("empty host in " + quoted(text));
   if (!port)
-    return {host_port{std::string(host), default_port}, ""};
+    return host_port{std::string(host), default_port};
   auto value = parse_port(*port);
   if (!value)
     return fail("invalid port " + quoted(*port) + " in " + quoted(text));
-  return {host_port{std::string(host), *value}, ""};
+  return host_port{std::string(host), *value};
 }
 
 std::string join_host_port(std::string_view host, std::uint16_t port) {
@@ -139,27 +142,27 @@ std::string join_host_port(std::string_view host, std::uint16_t port) {
 address_list_result parse_ip_list(std::string_view endpoint, bool v6) {
   const char* family = v6 ? "ipv6" : "ipv4";
   if (endpoint.empty())
-    return {{}, std::string("empty ") + family + " address list"};
-  address_list_result out;
+    return invalid(std::string("empty ") + family + " address list");
+  std::vector<std::string> out;
   std::size_t begin = 0;
   while (true) {
     auto comma = endpoint.find(',', begin);
     auto element = endpoint.substr(
         begin, comma == std::string_view::npos ? endpoint.size() - begin : comma - begin);
     if (element.empty())
-      return {{}, std::string("empty element in ") + family + " address list " + quoted(endpoint)};
+      return invalid(std::string("empty element in ") + family + " address list " +
+                     quoted(endpoint));
     auto hp = split_host_port(element, 443);
-    if (!hp.value)
-      return {{}, hp.error};
+    if (!hp)
+      return hp.error();
     unsigned char buf[16];
     char text[INET6_ADDRSTRLEN];
     int af = v6 ? AF_INET6 : AF_INET;
-    if (inet_pton(af, hp.value->host.c_str(), buf) != 1 ||
+    if (inet_pton(af, hp->host.c_str(), buf) != 1 ||
         inet_ntop(af, buf, text, sizeof text) == nullptr)
-      return {{},
-              std::string("invalid ") + family + " address " + quoted(hp.value->host) + " in " +
-                  quoted(element)};
-    out.addresses.push_back(join_host_port(text, hp.value->port));
+      return invalid(std::string("invalid ") + family + " address " + quoted(hp->host) + " in " +
+                     quoted(element));
+    out.push_back(join_host_port(text, hp->port));
     if (comma == std::string_view::npos)
       break;
     begin = comma + 1;
@@ -169,18 +172,17 @@ address_list_result parse_ip_list(std::string_view endpoint, bool v6) {
 
 address_list_result parse_unix(const target& t) {
   if (t.scheme != "unix" && t.scheme != "unix-abstract")
-    return {{}, "not a unix target: scheme " + quoted(t.scheme)};
+    return invalid("not a unix target: scheme " + quoted(t.scheme));
   if (!t.authority.empty())
-    return {{},
-            "invalid (non-empty) authority " + quoted(t.authority) + " in unix target " +
-                quoted(t.original)};
+    return invalid("invalid (non-empty) authority " + quoted(t.authority) + " in unix target " +
+                   quoted(t.original));
   if (t.endpoint.empty())
-    return {{}, "empty path in unix target " + quoted(t.original)};
+    return invalid("empty path in unix target " + quoted(t.original));
   // "unix:///abs" lost its leading '/' to the authority syntax; "unix:/abs" and "unix:rel" did not.
   std::string_view after_scheme = t.original;
   after_scheme.remove_prefix(std::min(after_scheme.size(), t.scheme.size() + 1));
   bool had_authority = after_scheme.starts_with("//");
-  return {{t.scheme + ":" + (had_authority ? "/" : "") + t.endpoint}, ""};
+  return std::vector<std::string>{t.scheme + ":" + (had_authority ? "/" : "") + t.endpoint};
 }
 
 }  // namespace achan

@@ -64,7 +64,8 @@ std::optional<dns_outcome> dns_core::finish_query(std::uint64_t seq, time_point 
   in_flight_ = false;
   if (!r.ok() || r.addresses.empty()) {
     retry_at_ = now + std::chrono::duration_cast<clock_duration>(retry_.next_delay());
-    return dns_outcome{{}, r.ok() ? "DNS lookup returned no addresses" : r.message};
+    return dns_outcome{
+        status{status_code::unavailable, r.ok() ? "DNS lookup returned no addresses" : r.message}};
   }
   retry_.reset();
   if (opts_.refresh_interval > clock_duration::zero())
@@ -76,7 +77,7 @@ std::optional<dns_outcome> dns_core::finish_query(std::uint64_t seq, time_point 
   if (last_sent_ && *last_sent_ == sorted)
     return std::nullopt;  // unchanged: the balancer already has it
   last_sent_ = std::move(sorted);
-  return dns_outcome{r.addresses, ""};
+  return dns_outcome{r.addresses};
 }
 
 }  // namespace achan

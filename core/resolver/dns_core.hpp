@@ -20,16 +20,14 @@
 #include <achan/backoff.hpp>
 #include <achan/call.hpp>
 #include <achan/dns_options.hpp>
+#include <achan/result.hpp>
 #include "transport/dns/lookup.hpp"
 
 namespace achan {
 
-/// What to send the balancer after a query: a complete list, or an error message
-/// (`error` non-empty; `addresses` then empty).
-struct dns_outcome {
-  std::vector<std::string> addresses;
-  std::string error;
-};
+/// What to send the balancer after a query: a complete list, or the error (UNAVAILABLE,
+/// saying why the lookup failed).
+using dns_outcome = result<std::vector<std::string>>;
 
 /// The scheduling and dedupe state of one resolver. Owned by its actor; not thread-safe.
 class dns_core {

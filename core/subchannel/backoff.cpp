@@ -5,19 +5,25 @@
 
 namespace achan {
 
-std::string validate(const backoff_params& p) {
+namespace {
+status invalid(std::string m) {
+  return {status_code::invalid_argument, std::move(m)};
+}
+}  // namespace
+
+result<void> validate(const backoff_params& p) {
   using std::chrono::nanoseconds;
   if (p.initial <= nanoseconds::zero())
-    return "backoff: initial delay must be > 0";
+    return invalid("backoff: initial delay must be > 0");
   if (!(p.multiplier >= 1.0))
-    return "backoff: multiplier must be >= 1";
+    return invalid("backoff: multiplier must be >= 1");
   if (!(p.jitter >= 0.0 && p.jitter < 1.0))
-    return "backoff: jitter must be in [0, 1)";
+    return invalid("backoff: jitter must be in [0, 1)");
   if (p.max < p.initial)
-    return "backoff: max delay must be >= initial delay";
+    return invalid("backoff: max delay must be >= initial delay");
   if (p.min_connect_timeout <= nanoseconds::zero())
-    return "backoff: min connect timeout must be > 0";
-  return "";
+    return invalid("backoff: min connect timeout must be > 0");
+  return {};
 }
 
 backoff::backoff(backoff_params p, std::uint64_t seed) : params_(p), rng_state_(seed) {}

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+#include <achan/result.hpp>
+
 namespace achan {
 
 /// Parameters of connection backoff; defaults are gRPC's.
@@ -28,13 +30,13 @@ struct backoff_params {
 
 /// Returns a one-line message naming the first unusable parameter (initial <= 0,
 /// multiplier < 1 or NaN, jitter outside [0, 1) or NaN, max < initial,
-/// min_connect_timeout <= 0), or "" if `p` is usable.
-std::string validate(const backoff_params& p);
+/// min_connect_timeout <= 0) as INVALID_ARGUMENT, or ok if `p` is usable.
+result<void> validate(const backoff_params& p);
 
 /// The backoff schedule of one subchannel. Owned by that subchannel's actor; not thread-safe.
 class backoff {
  public:
-  /// Precondition: validate(p) is "" (the caller validates configuration once, up front).
+  /// Precondition: validate(p) is ok (the caller validates configuration once, up front).
   /// `seed` fixes the jitter sequence.
   backoff(backoff_params p, std::uint64_t seed);
 

@@ -40,8 +40,8 @@ struct dns_options {
   backoff_params retry_backoff;
 };
 
-/// "" if `o` is usable, else a one-line message naming the first bad field
+/// Ok if `o` is usable, else INVALID_ARGUMENT naming the first bad field
 /// ("dns.min_resolve_interval must not be negative", ...). Pure; dial() calls it.
-std::string validate(const dns_options& o);
+result<void> validate(const dns_options& o);
 
 }  // namespace achan

@@ -33,7 +33,7 @@ class manual_resolver final : public resolver_builder {
   std::size_t resolve_now_count() const noexcept { return counter_->load(); }
 
   std::string scheme() const override { return scheme_; }
-  std::string validate(const target&) const override { return {}; }
+  result<void> validate(const target&) const override { return {}; }
   resolver_actor build(caf::actor_system& sys, const target& t, resolver_sink sink,
                        std::uint64_t seed) override;
 

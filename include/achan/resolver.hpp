@@ -50,8 +50,9 @@ class resolver_builder {
   virtual ~resolver_builder() = default;
   /// The scheme served, lower-case ("ipv4", "dns", ...).
   virtual std::string scheme() const = 0;
-  /// Checks `t` when the channel is dialed: "" if usable, else a one-line error.
-  virtual std::string validate(const target& t) const = 0;
+  /// Checks `t` when the channel is dialed: ok if usable, else INVALID_ARGUMENT with a
+  /// one-line message (dial() fails with errc::invalid_target and that message).
+  virtual result<void> validate(const target& t) const = 0;
   /// Starts resolving `t`, sending every result to `sink`. Called on the channel actor.
   /// `seed` comes from the channel's seed (dial_options::seed): a resolver that needs
   /// randomness (retry jitter) seeds its generator with it, so channels dialed with the

@@ -5,7 +5,7 @@
 ///   achan::transport::h2_server srv;
 ///   srv.add_unary("/pkg.Svc/Echo", [](server_call_info info, std::string req,
 ///                                     responder respond) { respond.reply(req); });
-///   auto l = srv.listen("127.0.0.1", 0);          // l.port, or l.error
+///   auto l = srv.listen("127.0.0.1", 0);          // *l is the port, or l.error()
 ///   ...
 ///   srv.shutdown(std::chrono::seconds(2));        // GOAWAY, let calls finish, close
 ///
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <achan/call.hpp>
+#include <achan/result.hpp>
 #include <achan/status.hpp>
 
 namespace achan::transport {
@@ -173,11 +174,9 @@ struct server_options {
   std::function<void(const std::string&)> log;
 };
 
-/// Result of listen(): the bound port, or an error message.
-struct listen_result {
-  std::uint16_t port = 0;
-  std::string error;
-};
+/// Result of listen(): the bound port, or an error with a message: INVALID_ARGUMENT for a
+/// bad address, UNAVAILABLE when it cannot be bound (taken, not local).
+using listen_result = result<std::uint16_t>;
 
 /// The server. Register methods, listen, serve until shutdown() or destruction.
 class h2_server {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include <achan/result.hpp>
+
 namespace achan {
 
 /// A parsed dial target: scheme:[//authority/]endpoint.
@@ -24,12 +26,9 @@ struct target {
   std::string original;
 };
 
-/// Result of parse_target: either `value` is set (and `error` empty) or `error` is a one-line
-/// message naming the problem.
-struct target_result {
-  std::optional<target> value;
-  std::string error;
-};
+/// Result of parse_target: the target, or INVALID_ARGUMENT with a one-line message naming the
+/// problem.
+using target_result = result<target>;
 
 /// Parses the dial target `text`. `is_registered(scheme)` is asked (with the lower-cased scheme)
 /// whether a resolver exists for it; an empty function counts as "nothing registered".
@@ -54,11 +53,8 @@ struct host_port {
   std::uint16_t port = 0;
 };
 
-/// Result of split_host_port: either `value` is set or `error` says what is wrong.
-struct host_port_result {
-  std::optional<host_port> value;
-  std::string error;
-};
+/// Result of split_host_port: the host and port, or INVALID_ARGUMENT saying what is wrong.
+using host_port_result = result<host_port>;
 
 /// Splits "host:port", "[v6]:port", "host", "[v6]" or a bare IPv6 literal without brackets and
 /// port ("::1"; any text with two or more colons and no brackets is taken whole as the host, as
@@ -72,11 +68,8 @@ host_port_result split_host_port(std::string_view text, std::uint16_t default_po
 /// host containing ':' ("[::1]:80").
 std::string join_host_port(std::string_view host, std::uint16_t port);
 
-/// Result of the address-list parsers: either `addresses` (non-empty) or `error`.
-struct address_list_result {
-  std::vector<std::string> addresses;
-  std::string error;
-};
+/// Result of the address-list parsers: the addresses (non-empty), or INVALID_ARGUMENT.
+using address_list_result = result<std::vector<std::string>>;
 
 /// Parses the endpoint of the ipv4: (`v6` false) or ipv6: (`v6` true) schemes: comma-separated
 /// addresses with optional ports (default 443). Each host must be a literal of that family

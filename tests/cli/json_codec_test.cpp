@@ -21,7 +21,7 @@ TEST_CASE("json_codec: EchoRequest JSON round trip with base64 bytes and camelCa
   auto codec = request_codec();
   CHECK(codec.type().full_name() == "achan.test.EchoRequest");
   auto bytes = codec.to_binary(R"({"payload": "AAH+/w==", "delayMs": 5, "failMessage": "x"})");
-  REQUIRE_MESSAGE(bytes, (bytes ? "" : bytes.error()));
+  REQUIRE_MESSAGE(bytes, (bytes ? "" : bytes.error().message));
   achan::test::EchoRequest req;
   REQUIRE(req.ParseFromString(*bytes));
   CHECK(req.payload() == std::string("\x00\x01\xfe\xff", 4));
@@ -45,7 +45,7 @@ TEST_CASE("json_codec: EchoRequest JSON round trip with base64 bytes and camelCa
 TEST_CASE("json_codec: proto field names are accepted and printed on request") {
   auto codec = request_codec();
   auto bytes = codec.to_binary(R"({"reply_count": 3})");
-  REQUIRE_MESSAGE(bytes, (bytes ? "" : bytes.error()));
+  REQUIRE_MESSAGE(bytes, (bytes ? "" : bytes.error().message));
   auto proto_names = codec.to_json(*bytes, {.pretty = false, .proto_names = true});
   REQUIRE(proto_names);
   CHECK(*proto_names == R"({"reply_count":3})");
@@ -68,23 +68,23 @@ TEST_CASE("json_codec: bad JSON and unknown fields are one-line errors naming th
     CAPTURE(bad);
     auto r = codec.to_binary(bad);
     REQUIRE_FALSE(r);
-    CHECK(r.error().starts_with(prefix));
-    CHECK(r.error().size() > prefix.size());
-    CHECK(r.error().find('\n') == std::string::npos);
+    CHECK(r.error().message.starts_with(prefix));
+    CHECK(r.error().message.size() > prefix.size());
+    CHECK(r.error().message.find('\n') == std::string::npos);
   }
   auto unknown = codec.to_binary(R"({"nope": 1})");
   REQUIRE_FALSE(unknown);
-  CHECK(unknown.error() == prefix + "nope: Cannot find field.");
+  CHECK(unknown.error().message == prefix + "nope: Cannot find field.");
   auto cut = codec.to_binary(R"({"payload": )");  // protobuf adds a caret line: dropped
   REQUIRE_FALSE(cut);
-  CHECK(cut.error() == prefix + "Unexpected end of string. Expected a value.");
+  CHECK(cut.error().message == prefix + "Unexpected end of string. Expected a value.");
 }
 
 TEST_CASE("json_codec: bytes that are not the message type are an error") {
   json_codec reply{*achan::test::EchoReply::descriptor()};
   auto r = reply.to_json(std::string("\xff\xff\xff", 3));
   REQUIRE_FALSE(r);
-  CHECK(r.error() == "cannot parse achan.test.EchoReply from 3 bytes");
+  CHECK(r.error().message == "cannot parse achan.test.EchoReply from 3 bytes");
 }
 
 TEST_CASE("split_json_objects: one per line concatenated and pretty-printed objects") {
@@ -113,16 +113,16 @@ TEST_CASE("split_json_objects: one per line concatenated and pretty-printed obje
 TEST_CASE("split_json_objects: malformed input gives the line column and message number") {
   auto bad = split_json_objects("{\"a\":1}\n{\"b\":2,}\n");
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().starts_with("malformed JSON at line 2 column 8 (message 2): "));
-  CHECK(bad.error().find('\n') == std::string::npos);
+  CHECK(bad.error().message.starts_with("malformed JSON at line 2 column 8 (message 2): "));
+  CHECK(bad.error().message.find('\n') == std::string::npos);
 
   auto junk = split_json_objects("{\"a\":1} nope");
   REQUIRE_FALSE(junk);
-  CHECK(junk.error().starts_with("malformed JSON at line 1 column "));
-  CHECK(junk.error().find("(message 2)") != std::string::npos);
+  CHECK(junk.error().message.starts_with("malformed JSON at line 1 column "));
+  CHECK(junk.error().message.find("(message 2)") != std::string::npos);
 
   auto open = split_json_objects("{\"a\":1}\n\n  {\"b\": {\"c\": 2}\n");
   REQUIRE_FALSE(open);
-  CHECK(open.error() ==
+  CHECK(open.error().message ==
         "unterminated JSON value at end of input (message 2 starts at line 3 column 3)");
 }

@@ -19,8 +19,8 @@ namespace achan::test {
 /// Listens on 127.0.0.1:0 and returns "127.0.0.1:PORT" (fails the test otherwise).
 inline std::string listen_loopback(transport::h2_server& server) {
   auto l = server.listen("127.0.0.1", 0);
-  REQUIRE_MESSAGE(l.error.empty(), l.error);
-  return "127.0.0.1:" + std::to_string(l.port);
+  REQUIRE_MESSAGE(l.ok(), l.error().message);
+  return "127.0.0.1:" + std::to_string((*l));
 }
 
 /// Call options with just a timeout.

@@ -31,12 +31,12 @@ TEST_CASE("proto_catalog: loads a .proto file and resolves its methods") {
   temp_dir dir;
   auto file = dir.write("greeter.proto", greeter_proto);
   auto cat = proto_catalog::from_files({file}, {});
-  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error()));
+  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error().message));
   CHECK(cat->services() == std::vector<std::string>{"demo.Greeter"});
   CHECK(cat->origin() == "greeter.proto");
 
   auto hello = cat->find_method("/demo.Greeter/Hello");
-  REQUIRE_MESSAGE(hello, (hello ? "" : hello.error()));
+  REQUIRE_MESSAGE(hello, (hello ? "" : hello.error().message));
   CHECK(hello->path == "/demo.Greeter/Hello");
   CHECK(hello->input->full_name() == "demo.HelloRequest");
   CHECK(hello->output->full_name() == "demo.HelloReply");
@@ -61,8 +61,8 @@ TEST_CASE("proto_catalog: a syntax error is one line with file line and column")
                         "syntax = \"proto3\";\npackage demo;\nmessage A {\n  string x = 1\n}\n");
   auto cat = proto_catalog::from_files({file}, {});
   REQUIRE_FALSE(cat);
-  CHECK(cat.error() == "bad.proto:5:1: Expected \";\".");
-  CHECK(cat.error().find('\n') == std::string::npos);
+  CHECK(cat.error().message == "bad.proto:5:1: Expected \";\".");
+  CHECK(cat.error().message.find('\n') == std::string::npos);
 }
 
 TEST_CASE("proto_catalog: a semantic error names the file and place") {
@@ -71,8 +71,8 @@ TEST_CASE("proto_catalog: a semantic error names the file and place") {
                         "syntax = \"proto3\";\npackage demo;\nmessage A {\n  Missing m = 1;\n}\n");
   auto cat = proto_catalog::from_files({file}, {});
   REQUIRE_FALSE(cat);
-  CHECK(cat.error().starts_with("types.proto:4:3: "));
-  CHECK(cat.error().find("\"Missing\" is not defined") != std::string::npos);
+  CHECK(cat.error().message.starts_with("types.proto:4:3: "));
+  CHECK(cat.error().message.find("\"Missing\" is not defined") != std::string::npos);
 }
 
 TEST_CASE("proto_catalog: a missing file names the file and the reason") {
@@ -80,11 +80,11 @@ TEST_CASE("proto_catalog: a missing file names the file and the reason") {
   auto missing = dir.str() + "/nope.proto";
   auto cat = proto_catalog::from_files({missing}, {});
   REQUIRE_FALSE(cat);
-  CHECK(cat.error() == "cannot read '" + missing + "': No such file or directory");
+  CHECK(cat.error().message == "cannot read '" + missing + "': No such file or directory");
 
   auto none = proto_catalog::from_files({}, {});
   REQUIRE_FALSE(none);
-  CHECK(none.error() == "no .proto file given");
+  CHECK(none.error().message == "no .proto file given");
 }
 
 TEST_CASE("proto_catalog: imports resolve through the -I directories in order") {
@@ -101,7 +101,7 @@ service Api { rpc Get(Req) returns (demo.types.Name); }
 
   SUBCASE("a disk path under an import path") {
     auto cat = proto_catalog::from_files({main_file}, {api, common});
-    REQUIRE_MESSAGE(cat, (cat ? "" : cat.error()));
+    REQUIRE_MESSAGE(cat, (cat ? "" : cat.error().message));
     auto m = cat->find_method("demo.Api/Get");
     REQUIRE(m);
     CHECK(m->output->full_name() == "demo.types.Name");
@@ -110,13 +110,13 @@ service Api { rpc Get(Req) returns (demo.types.Name); }
   }
   SUBCASE("a name relative to an import path") {
     auto cat = proto_catalog::from_files({"main.proto"}, {api, common});
-    REQUIRE_MESSAGE(cat, (cat ? "" : cat.error()));
+    REQUIRE_MESSAGE(cat, (cat ? "" : cat.error().message));
     CHECK(cat->find_method("demo.Api.Get"));
   }
   SUBCASE("an import not in the import path") {
     auto cat = proto_catalog::from_files({main_file}, {api});
     REQUIRE_FALSE(cat);
-    CHECK(cat.error() == "cannot read 'demo/types.proto': not found in import path " + api);
+    CHECK(cat.error().message == "cannot read 'demo/types.proto': not found in import path " + api);
   }
 }
 
@@ -134,7 +134,7 @@ service Events { rpc Put(Event) returns (google.protobuf.Timestamp); }
 )");
   // Only the temp directory is searched: the well-known files come from libprotobuf.
   auto cat = proto_catalog::from_files({file}, {dir.str()});
-  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error()));
+  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error().message));
   auto m = cat->find_method("/demo.Events/Put");
   REQUIRE(m);
   CHECK(m->output->full_name() == "google.protobuf.Timestamp");
@@ -149,14 +149,14 @@ TEST_CASE("proto_catalog: method lookup accepts slash and dot forms and rejects 
   for (const char* name : {"/demo.Greeter/Hello", "demo.Greeter/Hello", "demo.Greeter.Hello"}) {
     CAPTURE(name);
     auto m = cat->find_method(name);
-    REQUIRE_MESSAGE(m, (m ? "" : m.error()));
+    REQUIRE_MESSAGE(m, (m ? "" : m.error().message));
     CHECK(m->path == "/demo.Greeter/Hello");
   }
   for (const char* name : {"Hello", "/demo.Greeter/", "/demo.Greeter/Hello/x", "", "/"}) {
     CAPTURE(name);
     auto m = cat->find_method(name);
     REQUIRE_FALSE(m);
-    CHECK(m.error() ==
+    CHECK(m.error().message ==
           "invalid method name '" + std::string(name) + "': expected /package.Service/Method");
   }
   auto parts = achan::cli::split_method_name("/a.b.Svc/Do");
@@ -171,10 +171,11 @@ TEST_CASE("proto_catalog: an unknown service or method says what exists") {
   REQUIRE(cat);
   auto svc = cat->find_method("/demo.Nope/Hello");
   REQUIRE_FALSE(svc);
-  CHECK(svc.error() == "service 'demo.Nope' not found in greeter.proto (it has: demo.Greeter)");
+  CHECK(svc.error().message ==
+        "service 'demo.Nope' not found in greeter.proto (it has: demo.Greeter)");
   auto method = cat->find_method("/demo.Greeter/Bye");
   REQUIRE_FALSE(method);
-  CHECK(method.error() ==
+  CHECK(method.error().message ==
         "method 'Bye' not found in service demo.Greeter (it has: Hello, Chat, Feed)");
 }
 
@@ -183,7 +184,7 @@ TEST_CASE("proto_catalog: from_descriptors builds files in any order and names m
   achan::test::EchoRequest::descriptor()->file()->CopyTo(&echo);
 
   auto cat = proto_catalog::from_descriptors({echo}, "the server's reflection");
-  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error()));
+  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error().message));
   auto m = cat->find_method("/achan.test.Echo/ClientStream");
   REQUIRE(m);
   CHECK(m->client_streaming);
@@ -207,12 +208,12 @@ TEST_CASE("proto_catalog: from_descriptors builds files in any order and names m
   f->set_type_name(".achan.test.EchoRequest");
 
   auto both = proto_catalog::from_descriptors({user, echo}, "the server's reflection");
-  REQUIRE_MESSAGE(both, (both ? "" : both.error()));
+  REQUIRE_MESSAGE(both, (both ? "" : both.error().message));
   CHECK(both->find_message("demo.Wrap") != nullptr);
 
   auto missing = proto_catalog::from_descriptors({user}, "the server's reflection");
   REQUIRE_FALSE(missing);
-  CHECK(missing.error() ==
+  CHECK(missing.error().message ==
         "invalid descriptor from the server's reflection: 'user.proto' imports 'echo.proto', "
         "which is missing");
 }

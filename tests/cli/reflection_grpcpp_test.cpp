@@ -41,26 +41,26 @@ TEST_CASE("reflection client: resolves achan.test.Echo from grpc++'s reflection 
   auto ch = d.dial(server.address);
 
   auto answer = cli::fetch_reflection(ch, {.symbols = {"achan.test.Echo"}}, 10s);
-  REQUIRE_MESSAGE(answer, (answer ? "" : answer.error()));
+  REQUIRE_MESSAGE(answer, (answer ? "" : answer.error().message));
   CHECK(contains(answer->services, "achan.test.Echo"));
   CHECK(contains(answer->services, "grpc.reflection.v1alpha.ServerReflection"));
   REQUIRE_FALSE(answer->files.empty());
   CHECK(answer->files[0].name() == "echo.proto");
 
   auto cat = cli::catalog_from_reflection(ch, {"achan.test.Echo"}, 10s);
-  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error()));
+  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error().message));
   auto unary = cat->find_method("achan.test.Echo.Unary");
-  REQUIRE_MESSAGE(unary, (unary ? "" : unary.error()));
+  REQUIRE_MESSAGE(unary, (unary ? "" : unary.error().message));
   CHECK_FALSE(unary->client_streaming);
   CHECK_FALSE(unary->server_streaming);
 
   // What `achan call` will do with it: JSON in, a real call, JSON out.
   auto req = cli::json_codec{*unary->input}.to_binary(R"({"payload": "aGVsbG8="})");
-  REQUIRE_MESSAGE(req, (req ? "" : req.error()));
+  REQUIRE_MESSAGE(req, (req ? "" : req.error().message));
   auto r = ch.call(unary->path, *req, test::within(5s)).get();
   REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
   auto json = cli::json_codec{*unary->output}.to_json(r.payload, {.pretty = false});
-  REQUIRE_MESSAGE(json, (json ? "" : json.error()));
+  REQUIRE_MESSAGE(json, (json ? "" : json.error().message));
   CHECK(*json == R"({"payload":"aGVsbG8=","server":"grpcpp-reflected","received":1})");
 }
 
@@ -70,7 +70,7 @@ TEST_CASE("reflection client: grpc++ reports an unknown symbol as not found") {
   auto ch = d.dial(server.address);
   auto cat = cli::catalog_from_reflection(ch, {"achan.test.Nope"}, 10s);
   REQUIRE_FALSE(cat);
-  CHECK(cat.error() == "symbol 'achan.test.Nope' not found on the server");
+  CHECK(cat.error().message == "symbol 'achan.test.Nope' not found on the server");
 }
 
 TEST_CASE("reflection client: a grpc++ server without reflection gives the pass --proto message") {
@@ -79,5 +79,5 @@ TEST_CASE("reflection client: a grpc++ server without reflection gives the pass 
   auto ch = d.dial(server.address);
   auto cat = cli::catalog_from_reflection(ch, {"achan.test.Echo"}, 10s);
   REQUIRE_FALSE(cat);
-  CHECK(cat.error() == "server does not support the reflection service; pass --proto");
+  CHECK(cat.error().message == "server does not support the reflection service; pass --proto");
 }

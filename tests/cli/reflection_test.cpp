@@ -48,7 +48,7 @@ message Base { extensions 100 to 200; }
 extend Base { optional int32 level = 150; optional string tag = 160; }
 )");
     auto cat = cli::proto_catalog::from_files({"api.proto", "ext.proto"}, {dir.str()});
-    REQUIRE_MESSAGE(cat, (cat ? "" : cat.error()));
+    REQUIRE_MESSAGE(cat, (cat ? "" : cat.error().message));
     return std::move(*cat);
   }
 };
@@ -165,22 +165,22 @@ TEST_CASE(
   auto ch = d.dial(s.address);
 
   auto answer = cli::fetch_reflection(ch, {.symbols = {echo_service}, .list_services = true}, 5s);
-  REQUIRE_MESSAGE(answer, (answer ? "" : answer.error()));
+  REQUIRE_MESSAGE(answer, (answer ? "" : answer.error().message));
   CHECK(answer->services ==
         std::vector<std::string>{echo_service, "grpc.reflection.v1alpha.ServerReflection"});
   REQUIRE(answer->files.size() == 1);
   CHECK(answer->files[0].name() == "echo.proto");
 
   auto cat = cli::catalog_from_reflection(ch, {echo_service}, 5s);
-  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error()));
+  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error().message));
   auto bidi = cat->find_method("/achan.test.Echo/Bidi");
-  REQUIRE_MESSAGE(bidi, (bidi ? "" : bidi.error()));
+  REQUIRE_MESSAGE(bidi, (bidi ? "" : bidi.error().message));
   CHECK(bidi->client_streaming);
   CHECK(bidi->server_streaming);
   CHECK(bidi->input->full_name() == "achan.test.EchoRequest");
   // The types are usable for the JSON mapping.
   auto bytes = cli::json_codec{*bidi->input}.to_binary(R"({"payload":"aGk=","replyCount":2})");
-  REQUIRE_MESSAGE(bytes, (bytes ? "" : bytes.error()));
+  REQUIRE_MESSAGE(bytes, (bytes ? "" : bytes.error().message));
   auto json = cli::json_codec{*bidi->input}.to_json(*bytes, {.pretty = false});
   REQUIRE(json);
   CHECK(*json == R"({"payload":"aGk=","replyCount":2})");
@@ -192,7 +192,7 @@ TEST_CASE("reflection: an unknown symbol is reported as not found on the server"
   auto ch = d.dial(s.address);
   auto cat = cli::catalog_from_reflection(ch, {"no.Such"}, 5s);
   REQUIRE_FALSE(cat);
-  CHECK(cat.error() == "symbol 'no.Such' not found on the server");
+  CHECK(cat.error().message == "symbol 'no.Such' not found on the server");
 }
 
 TEST_CASE("reflection client: an UNIMPLEMENTED answer gives the pass --proto message") {
@@ -208,7 +208,7 @@ TEST_CASE("reflection client: an UNIMPLEMENTED answer gives the pass --proto mes
   auto ch = d.dial(address);
   auto cat = cli::catalog_from_reflection(ch, {echo_service}, 5s);
   REQUIRE_FALSE(cat);
-  CHECK(cat.error() == "server does not support the reflection service; pass --proto");
+  CHECK(cat.error().message == "server does not support the reflection service; pass --proto");
 }
 
 // achan's h2_server answers an unregistered method at its HEADERS (as grpc++ does); a
@@ -220,7 +220,7 @@ TEST_CASE("reflection: achan's server without reflection gives the pass --proto 
   auto ch = d.dial(s.address);
   auto cat = cli::catalog_from_reflection(ch, {echo_service}, 2s);
   REQUIRE_FALSE(cat);
-  CHECK(cat.error() == "server does not support the reflection service; pass --proto");
+  CHECK(cat.error().message == "server does not support the reflection service; pass --proto");
 }
 
 TEST_CASE("reflection client: asks by file name for dependencies the server left out") {
@@ -253,7 +253,7 @@ TEST_CASE("reflection client: asks by file name for dependencies the server left
   auto ch = d.dial(address);
 
   auto cat = cli::catalog_from_reflection(ch, {"demo.Store"}, 5s);
-  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error()));
+  REQUIRE_MESSAGE(cat, (cat ? "" : cat.error().message));
   auto m = cat->find_method("/demo.Store/Get");
   REQUIRE(m);
   CHECK(m->input->FindFieldByName("at")->message_type()->full_name() ==
@@ -276,7 +276,7 @@ TEST_CASE("reflection client: a silent server ends the session at its deadline")
   auto answer = cli::fetch_reflection(ch, {.symbols = {echo_service}}, 300ms);
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
   REQUIRE_FALSE(answer);
-  CHECK(answer.error() ==
+  CHECK(answer.error().message ==
         "server reflection did not finish within 300ms; pass --proto if the "
         "server has no reflection service");
 }

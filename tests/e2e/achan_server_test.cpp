@@ -31,8 +31,8 @@ struct echo_server {
 
   echo_server() {
     auto l = server.listen("127.0.0.1", 0);
-    REQUIRE_MESSAGE(l.error.empty(), l.error);
-    address = "127.0.0.1:" + std::to_string(l.port);
+    REQUIRE_MESSAGE(l.ok(), l.error().message);
+    address = "127.0.0.1:" + std::to_string((*l));
   }
 };
 
@@ -128,7 +128,7 @@ TEST_CASE(
     held.push_back(std::move(r));
   });
   auto l = server.listen("127.0.0.1", 0);
-  REQUIRE(l.error.empty());
+  REQUIRE(l.ok());
   auto request = [](const std::string& timeout) {
     return test::raw_h2_request{{{":method", "POST"},
                                  {":scheme", "http"},
@@ -139,7 +139,7 @@ TEST_CASE(
                                  {"grpc-timeout", timeout}},
                                 std::string("\0\0\0\0\1x", 6)};
   };
-  auto r = test::raw_h2_exchange(l.port, {request("2500m"), request("600m"), request("1200m")}, 5s);
+  auto r = test::raw_h2_exchange((*l), {request("2500m"), request("600m"), request("1200m")}, 5s);
   REQUIRE(r.size() == 3);
   for (auto& one : r) {
     CHECK(one.closed);
@@ -172,9 +172,9 @@ TEST_CASE("achan server: the handler sees the client's deadline from grpc-timeou
         respond.reply("ok");
       });
   auto l = server.listen("127.0.0.1", 0);
-  REQUIRE(l.error.empty());
+  REQUIRE(l.ok());
   client c;
-  auto ch = c.dial("127.0.0.1:" + std::to_string(l.port));
+  auto ch = c.dial("127.0.0.1:" + std::to_string((*l)));
   auto sent_at = std::chrono::steady_clock::now();
   CHECK(ch.call(unary, "x", {.timeout = 7s}).get().status.ok());
   auto deadline = seen.get_future().get();
@@ -204,9 +204,9 @@ TEST_CASE("achan server: graceful shutdown lets the in-flight call finish") {
   server.add_unary(unary, [&](transport::server_call_info, std::string req,
                               transport::responder respond) { arrived.set_value(respond); });
   auto l = server.listen("127.0.0.1", 0);
-  REQUIRE(l.error.empty());
+  REQUIRE(l.ok());
   client c;
-  auto ch = c.dial("127.0.0.1:" + std::to_string(l.port));
+  auto ch = c.dial("127.0.0.1:" + std::to_string((*l)));
   auto pending = ch.call(unary, test::echo_request("x"), {.timeout = 10s});
   auto in_handler = arrived.get_future();
   REQUIRE(in_handler.wait_for(10s) == std::future_status::ready);
@@ -265,8 +265,8 @@ TEST_CASE("achan server: :authority is the target's host or the dial option") {
         respond.reply("ok");
       });
   auto l = server.listen("127.0.0.1", 0);
-  REQUIRE(l.error.empty());
-  auto addr = "127.0.0.1:" + std::to_string(l.port);
+  REQUIRE(l.ok());
+  auto addr = "127.0.0.1:" + std::to_string((*l));
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   auto call_via = [&](const std::string& target, std::optional<std::string> authority) {
@@ -277,13 +277,13 @@ TEST_CASE("achan server: :authority is the target's host or the dial option") {
     REQUIRE(ch);
     CHECK(ch->call(unary, "x", {.timeout = 5s}).get().status.ok());
   };
-  call_via("dns:///localhost:" + std::to_string(l.port), std::nullopt);  // the target's host
+  call_via("dns:///localhost:" + std::to_string((*l)), std::nullopt);  // the target's host
   call_via("ipv4:" + addr, std::nullopt);        // no host in the target: the address
   call_via("ipv4:" + addr, "api.example.test");  // the dial option wins
   server.shutdown(1s);
   std::lock_guard lk{mx};
   CHECK(seen ==
-        std::vector<std::string>{"localhost:" + std::to_string(l.port), addr, "api.example.test"});
+        std::vector<std::string>{"localhost:" + std::to_string((*l)), addr, "api.example.test"});
 }
 
 TEST_CASE("achan server: all three streaming kinds from achan's channel") {
@@ -424,9 +424,9 @@ TEST_CASE(
   transport::h2_server server{so};
   auto service = testkit::add_echo_service(server, "narrow");
   auto l = server.listen("127.0.0.1", 0);
-  REQUIRE(l.error.empty());
+  REQUIRE(l.ok());
   client c;
-  auto ch = c.dial("127.0.0.1:" + std::to_string(l.port));
+  auto ch = c.dial("127.0.0.1:" + std::to_string((*l)));
   std::vector<std::future<call_result>> calls;
   for (int i = 0; i < 40; ++i)
     calls.push_back(ch.call(unary, test::echo_request("w", 20), {.timeout = 10s}));

@@ -46,8 +46,8 @@ struct fixture {
   fixture() {
     add_actor_unary(server, "/t.Counter/Count", handler);
     auto l = server.listen("127.0.0.1", 0);
-    REQUIRE(l.error.empty());
-    address = "ipv4:127.0.0.1:" + std::to_string(l.port);
+    REQUIRE(l.ok());
+    address = "ipv4:127.0.0.1:" + std::to_string((*l));
   }
   ~fixture() {
     server.shutdown(1s);

@@ -55,9 +55,9 @@ struct backends {
     auto s = std::make_unique<transport::h2_server>();
     auto svc = testkit::add_echo_service(*s, name(ip));
     auto l = s->listen(ip, port);
-    if (!l.error.empty())
+    if (!l.ok())
       return false;
-    port = l.port;
+    port = (*l);
     services[ip] = std::move(svc);
     servers[ip] = std::move(s);
     return true;

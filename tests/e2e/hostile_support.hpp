@@ -44,8 +44,8 @@ struct target_server {
       return transport::stream_reader{[](std::string&&) {}, [] {}};
     });
     auto l = server.listen("127.0.0.1", 0);
-    REQUIRE_MESSAGE(l.error.empty(), l.error);
-    port = l.port;
+    REQUIRE_MESSAGE(l.ok(), l.error().message);
+    port = (*l);
   }
 
   /// The log lines so far.

@@ -38,8 +38,8 @@ struct echo_h2_server {
       respond.reply(std::move(request), std::move(echoed));
     });
     auto l = server.listen("127.0.0.1", 0);
-    REQUIRE_MESSAGE(l.error.empty(), l.error);
-    port = l.port;
+    REQUIRE_MESSAGE(l.ok(), l.error().message);
+    port = (*l);
   }
 };
 

@@ -28,10 +28,10 @@ struct fixture {
   explicit fixture(transport::server_options o = {}) : server(o) {}
   channel& dial() {
     auto l = server.listen("127.0.0.1", 0);
-    REQUIRE_MESSAGE(l.error.empty(), l.error);
+    REQUIRE_MESSAGE(l.ok(), l.error().message);
     dial_options d;
     d.block_until_ready = 10s;
-    auto c = achan::dial(sys, "ipv4:127.0.0.1:" + std::to_string(l.port), d);
+    auto c = achan::dial(sys, "ipv4:127.0.0.1:" + std::to_string((*l)), d);
     REQUIRE(c);
     ch = *c;
     return *ch;

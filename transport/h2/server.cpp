@@ -46,7 +46,8 @@ listen_result h2_server::listen(const std::string& host, std::uint16_t port) {
   std::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec)
-    return {0, "invalid listen address '" + host + "': " + ec.message()};
+    return status{status_code::invalid_argument,
+                  "invalid listen address '" + host + "': " + ec.message()};
   auto a = std::make_shared<acceptor_state>(pool_->context());
   asio::ip::tcp::endpoint ep{addr, port};
   a->acceptor.open(ep.protocol(), ec);
@@ -57,14 +58,15 @@ listen_result h2_server::listen(const std::string& host, std::uint16_t port) {
   if (!ec)
     a->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    return {0, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message()};
+    return status{status_code::unavailable,
+                  "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message()};
   auto bound = a->acceptor.local_endpoint().port();
   {
     std::lock_guard lk{mx_};
     acceptors_.push_back(a);
   }
   accept(a);
-  return {bound, {}};
+  return bound;
 }
 
 void h2_server::accept(const std::shared_ptr<acceptor_state>& a) {

@@ -239,22 +239,22 @@ TEST_CASE("dns resolver: parse_dns_target - ports - DNS server authority - IPv6 
         target{"dns", authority, endpoint, "dns://" + authority + "/" + endpoint});
   };
   auto a = parse("svc.test");
-  REQUIRE(a.value);
-  CHECK(a.value->host == "svc.test");
-  CHECK(a.value->port == 443);
-  CHECK(a.value->server.empty());
+  REQUIRE(a.ok());
+  CHECK(a->host == "svc.test");
+  CHECK(a->port == 443);
+  CHECK(a->server.empty());
   auto b = parse("[::1]:50051", "127.0.0.1");
-  REQUIRE(b.value);
-  CHECK(b.value->host == "::1");
-  CHECK(b.value->port == 50051);
-  CHECK(b.value->server == "127.0.0.1:53");
+  REQUIRE(b.ok());
+  CHECK(b->host == "::1");
+  CHECK(b->port == 50051);
+  CHECK(b->server == "127.0.0.1:53");
   auto c = parse("svc:1", "[0:0::1]:5353");
-  REQUIRE(c.value);
-  CHECK(c.value->server == "[::1]:5353");
-  CHECK(parse("svc:1", "dns.example.com:53").error.find("invalid DNS server") == 0);
-  CHECK(parse("svc:1", "127.0.0.1:x").error.find("invalid DNS server") == 0);
-  CHECK(parse("svc:notaport").error.find("invalid dns target") == 0);
-  CHECK(parse("").error.find("invalid dns target") == 0);
+  REQUIRE(c.ok());
+  CHECK(c->server == "[::1]:5353");
+  CHECK(parse("svc:1", "dns.example.com:53").error().message.find("invalid DNS server") == 0);
+  CHECK(parse("svc:1", "127.0.0.1:x").error().message.find("invalid DNS server") == 0);
+  CHECK(parse("svc:notaport").error().message.find("invalid dns target") == 0);
+  CHECK(parse("").error().message.find("invalid dns target") == 0);
 }
 
 TEST_CASE("dns: answer_locally covers literals and localhost only") {

@@ -65,29 +65,29 @@ TEST_CASE("target: valid and invalid forms parse as grpc-go does") {
     INFO("target: '" << c.text << "'");
     auto r = parse_target(c.text, registered);
     if (c.scheme.empty()) {
-      CHECK_FALSE(r.value);
-      CHECK_FALSE(r.error.empty());
+      CHECK_FALSE(r.ok());
+      CHECK_FALSE(r.ok());
       continue;
     }
-    REQUIRE_MESSAGE(r.value, r.error);
-    CHECK(r.error.empty());
-    CHECK(r.value->scheme == c.scheme);
-    CHECK(r.value->authority == c.authority);
-    CHECK(r.value->endpoint == c.endpoint);
-    CHECK(r.value->original == c.text);
+    REQUIRE_MESSAGE(r.ok(), r.error().message);
+    CHECK(r.ok());
+    CHECK(r->scheme == c.scheme);
+    CHECK(r->authority == c.authority);
+    CHECK(r->endpoint == c.endpoint);
+    CHECK(r->original == c.text);
   }
 }
 
 TEST_CASE("target: unregistered scheme and empty registry fall back to the default scheme") {
   auto none = parse_target("dns:///foo", nullptr);
-  REQUIRE(none.value);
-  CHECK(none.value->scheme == "dns");
-  CHECK(none.value->endpoint == "dns:///foo");
+  REQUIRE(none.ok());
+  CHECK(none->scheme == "dns");
+  CHECK(none->endpoint == "dns:///foo");
 
   auto custom = parse_target("foo:bar", registered, "passthrough");
-  REQUIRE(custom.value);
-  CHECK(custom.value->scheme == "passthrough");
-  CHECK(custom.value->endpoint == "foo:bar");
+  REQUIRE(custom.ok());
+  CHECK(custom->scheme == "passthrough");
+  CHECK(custom->endpoint == "foo:bar");
 
   std::string asked;
   parse_target("MyScheme:x", [&](std::string_view s) {
@@ -99,9 +99,9 @@ TEST_CASE("target: unregistered scheme and empty registry fall back to the defau
 
 TEST_CASE("target: error messages name the problem") {
   auto r = parse_target("dns://host-without-slash", registered);
-  CHECK(r.error.find("host-without-slash") != std::string::npos);
-  CHECK(parse_target("", registered).error == "empty target");
-  CHECK(split_host_port("127.0.0.1:x", 443).error == "invalid port 'x' in '127.0.0.1:x'");
+  CHECK(r.error().message.find("host-without-slash") != std::string::npos);
+  CHECK(parse_target("", registered).error().message == "empty target");
+  CHECK(split_host_port("127.0.0.1:x", 443).error().message == "invalid port 'x' in '127.0.0.1:x'");
 }
 
 TEST_CASE("target: split_host_port table") {
@@ -140,13 +140,13 @@ TEST_CASE("target: split_host_port table") {
     INFO("text: '" << c.text << "'");
     auto r = split_host_port(c.text, 443);
     if (c.host.empty()) {
-      CHECK_FALSE(r.value);
-      CHECK_FALSE(r.error.empty());
+      CHECK_FALSE(r.ok());
+      CHECK_FALSE(r.ok());
       continue;
     }
-    REQUIRE_MESSAGE(r.value, r.error);
-    CHECK(r.value->host == c.host);
-    CHECK(r.value->port == c.port);
+    REQUIRE_MESSAGE(r.ok(), r.error().message);
+    CHECK(r->host == c.host);
+    CHECK(r->port == c.port);
   }
 }
 
@@ -183,21 +183,21 @@ TEST_CASE("target: ipv4 and ipv6 address lists") {
   for (const auto& c : cases) {
     INFO("target: '" << c.text << "'");
     auto t = parse_target(c.text, registered);
-    REQUIRE_MESSAGE(t.value, t.error);
-    auto r = parse_ip_list(t.value->endpoint, t.value->scheme == "ipv6");
+    REQUIRE_MESSAGE(t.ok(), t.error().message);
+    auto r = parse_ip_list(t->endpoint, t->scheme == "ipv6");
     if (c.addresses.empty()) {
-      CHECK(r.addresses.empty());
-      CHECK_FALSE(r.error.empty());
+      CHECK_FALSE(r.ok());
       continue;
     }
-    CHECK(r.error.empty());
-    CHECK(r.addresses == c.addresses);
+    REQUIRE(r.ok());
+    CHECK(*r == c.addresses);
   }
 }
 
 TEST_CASE("target: ipv4 list errors name the bad element") {
-  CHECK(parse_ip_list("1.2.3.4,1.2.3:80", false).error.find("'1.2.3:80'") != std::string::npos);
-  CHECK(parse_ip_list("1.2.3.4:99999", false).error.find("99999") != std::string::npos);
+  CHECK(parse_ip_list("1.2.3.4,1.2.3:80", false).error().message.find("'1.2.3:80'") !=
+        std::string::npos);
+  CHECK(parse_ip_list("1.2.3.4:99999", false).error().message.find("99999") != std::string::npos);
 }
 
 TEST_CASE("target: unix forms and errors") {
@@ -223,20 +223,19 @@ TEST_CASE("target: unix forms and errors") {
   for (const auto& c : cases) {
     INFO("target: '" << c.text << "'");
     auto t = parse_target(c.text, registered);
-    if (!t.value) {
+    if (!t.ok()) {
       CHECK(c.address.empty());
       continue;
     }
-    auto r = parse_unix(*t.value);
+    auto r = parse_unix(*t);
     if (c.address.empty()) {
-      CHECK(r.addresses.empty());
-      CHECK_FALSE(r.error.empty());
+      CHECK_FALSE(r.ok());
       continue;
     }
-    CHECK(r.error.empty());
-    CHECK(r.addresses == std::vector<std::string>{c.address});
+    REQUIRE(r.ok());
+    CHECK(*r == std::vector<std::string>{c.address});
   }
   auto dns = parse_target("dns:///x", registered);
-  REQUIRE(dns.value);
-  CHECK_FALSE(parse_unix(*dns.value).error.empty());
+  REQUIRE(dns.ok());
+  CHECK_FALSE(parse_unix(*dns).ok());
 }

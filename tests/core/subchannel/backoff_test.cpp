@@ -39,7 +39,7 @@ TEST_CASE("backoff: defaults are gRPC's") {
   CHECK(p.jitter == 0.2);
   CHECK(p.max == 120s);
   CHECK(p.min_connect_timeout == 20s);
-  CHECK(validate(p).empty());
+  CHECK(validate(p).ok());
 }
 
 TEST_CASE("backoff: without jitter the schedule is 1s 1.6s 2.56s ... capped at 120s") {
@@ -131,16 +131,16 @@ TEST_CASE("backoff: validate rejects unusable parameters") {
     mutate(p);
     return validate(p);
   };
-  CHECK_FALSE(bad([](backoff_params& p) { p.initial = 0s; }).empty());
-  CHECK_FALSE(bad([](backoff_params& p) { p.initial = -1s; }).empty());
-  CHECK_FALSE(bad([](backoff_params& p) { p.multiplier = 0.99; }).empty());
-  CHECK_FALSE(bad([](backoff_params& p) { p.multiplier = std::nan(""); }).empty());
-  CHECK_FALSE(bad([](backoff_params& p) { p.jitter = -0.01; }).empty());
-  CHECK_FALSE(bad([](backoff_params& p) { p.jitter = 1.0; }).empty());
-  CHECK_FALSE(bad([](backoff_params& p) { p.jitter = std::nan(""); }).empty());
-  CHECK_FALSE(bad([](backoff_params& p) { p.max = 999ms; }).empty());
-  CHECK_FALSE(bad([](backoff_params& p) { p.min_connect_timeout = 0s; }).empty());
-  CHECK(bad([](backoff_params& p) { p.multiplier = 1.0; }).empty());
-  CHECK(bad([](backoff_params& p) { p.jitter = 0.0; }).empty());
-  CHECK(bad([](backoff_params& p) { p.max = p.initial; }).empty());
+  CHECK_FALSE(bad([](backoff_params& p) { p.initial = 0s; }).ok());
+  CHECK_FALSE(bad([](backoff_params& p) { p.initial = -1s; }).ok());
+  CHECK_FALSE(bad([](backoff_params& p) { p.multiplier = 0.99; }).ok());
+  CHECK_FALSE(bad([](backoff_params& p) { p.multiplier = std::nan(""); }).ok());
+  CHECK_FALSE(bad([](backoff_params& p) { p.jitter = -0.01; }).ok());
+  CHECK_FALSE(bad([](backoff_params& p) { p.jitter = 1.0; }).ok());
+  CHECK_FALSE(bad([](backoff_params& p) { p.jitter = std::nan(""); }).ok());
+  CHECK_FALSE(bad([](backoff_params& p) { p.max = 999ms; }).ok());
+  CHECK_FALSE(bad([](backoff_params& p) { p.min_connect_timeout = 0s; }).ok());
+  CHECK(bad([](backoff_params& p) { p.multiplier = 1.0; }).ok());
+  CHECK(bad([](backoff_params& p) { p.jitter = 0.0; }).ok());
+  CHECK(bad([](backoff_params& p) { p.max = p.initial; }).ok());
 }
