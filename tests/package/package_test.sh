@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The installed package, used the way a user's project uses it:
+#   1. cmake --install the build into a fresh prefix;
+#   2. configure and build examples/external with find_package(achan 0.2 CONFIG REQUIRED)
+#      against that prefix only (its include/ holds nothing but the public headers), and
+#      compile it once more with pkg-config's flags;
+#   3. start `achan serve` (from the prefix) on a free loopback port and make one call
+#      with each client.
+# Usage: package_test.sh SOURCE_DIR BUILD_DIR WORK_DIR "EXTRA_CXX_FLAGS"
+set -euo pipefail
+src=$1 build=$2 work=$3 flags=${4:-}
+rm -rf "$work" && mkdir -p "$work"
+prefix=$work/prefix
+cmake --install "$build" --prefix "$prefix" >"$work/install.log"
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S "$src/examples/external" -B "$work/ext" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
+  "${launcher[@]}" >"$work/configure.log"
+cmake --build "$work/ext" >"$work/build.log"
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+# shellcheck disable=SC2046,SC2086
+${launcher[0]:+ccache} c++ $flags "$src/examples/external/main.cpp" -o "$work/pc_client" \
+  $(pkg-config --cflags --libs achan)
+
+"$prefix/bin/achan" serve --port 0 >"$work/serve.out" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/serve.out")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "achan serve did not start"; cat "$work/serve.out"; exit 1; }
+"$work/ext/external_client" "127.0.0.1:$port" | tee "$work/client.out"
+grep -q '^status OK peer 127.0.0.1:' "$work/client.out"
+"$work/pc_client" "127.0.0.1:$port" | grep -q '^status OK'
+# A call the server does not know: the client reports it and exits 1.
+if "$work/ext/external_client" "127.0.0.1:$port" /nope.Svc/Nope >"$work/bad.out"; then
+  echo "an unknown method succeeded"; exit 1
+fi
+grep -q 'UNIMPLEMENTED' "$work/bad.out"
+echo "package test OK"
