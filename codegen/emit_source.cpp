@@ -10,15 +10,15 @@ namespace {
 constexpr const char* client_unary = R"(
 ::std::future<::achan::typed_result<$resp$>> Client::$name$(
     const $req$& request, ::achan::call_options options) {
-  return ::achan::glue::unary<$resp$>(channel_, $svc$::Methods::$name$, request,
-                                      ::std::move(options));
+  return ::achan::glue::unary<$resp$>(
+      channel_, $svc$::Methods::$name$, request, ::std::move(options));
 }
 
 ::achan::call_handle Client::$name$(
     const $req$& request, ::achan::call_options options,
     ::std::function<void(::achan::typed_result<$resp$>&&)> done) {
-  return ::achan::glue::unary<$resp$>(channel_, $svc$::Methods::$name$, request,
-                                      ::std::move(options), ::std::move(done));
+  return ::achan::glue::unary<$resp$>(
+      channel_, $svc$::Methods::$name$, request, ::std::move(options), ::std::move(done));
 }
 )";
 
@@ -27,9 +27,9 @@ constexpr const char* client_server_stream = R"(
     const $req$& request, ::achan::call_options options,
     ::std::function<void($resp$&&)> on_message,
     ::std::function<void(::achan::stream_result&&)> done) {
-  return ::achan::glue::server_stream<$resp$>(channel_, $svc$::Methods::$name$, request,
-                                              ::std::move(options), ::std::move(on_message),
-                                              ::std::move(done));
+  return ::achan::glue::server_stream<$resp$>(
+      channel_, $svc$::Methods::$name$, request, ::std::move(options), ::std::move(on_message),
+      ::std::move(done));
 }
 )";
 
@@ -89,9 +89,8 @@ StubActor::behavior_type stub_behavior(StubActor::pointer self, ::achan::channel
 )";
 
 constexpr const char* stub_handler = R"(      [self, channel](const $svc$::$name$Call& call) {
-        return ::achan::glue::forward_unary<$resp$>(self, channel.actor(),
-                                                    $svc$::Methods::$name$, call.request,
-                                                    call.options);
+        return ::achan::glue::forward_unary<$resp$>(
+            self, channel.actor(), $svc$::Methods::$name$, call.request, call.options);
       },
 )";
 
@@ -148,8 +147,8 @@ std::string service_text(const service_model& s, const generator_options& option
   out += s.methods.empty() ? "\nvoid Service::add_to(::achan::transport::h2_server&) {}\n"
                            : "\nvoid Service::add_to(::achan::transport::h2_server& server) {\n";
   for (const auto& m : s.methods)
-    out += fill("  ::achan::glue::$fn$(server, $svc$::Methods::$name$, this,\n"
-                "                      &$svc$::Service::$name$);\n",
+    out += fill("  ::achan::glue::$fn$(\n"
+                "      server, $svc$::Methods::$name$, this, &$svc$::Service::$name$);\n",
                 {{"fn", registrar(m.kind)}, {"svc", s.qualified}, {"name", m.name}});
   if (!s.methods.empty())
     out += "}\n";
