@@ -193,7 +193,7 @@ class response_writer {
   explicit response_writer(transport::server_writer w) : w_(std::move(w)) {}
   /// Serializes and queues one response; false once the call ended (then `sent` is not
   /// called). A response that cannot be serialized ends the call with INTERNAL.
-  bool write(const Response& response, transport::server_writer::sent_fn sent = {}) const {
+  bool write(const Response& response, std::function<void(bool)> sent = {}) const {
     std::string bytes;
     if (!serialize_message(response, bytes)) {
       w_.finish({status_code::internal, "cannot serialize the response message " +
