@@ -2,6 +2,7 @@
 # libraries (static by default; shared with -DBUILD_SHARED_LIBS=ON), the achan command,
 # achanConfig.cmake + version file with imported targets (achan::achan, achan::core,
 # achan::transport, achan::h2, achan::dns, achan::actors), the CAF find module it needs,
+# protoc-gen-achan with achan_generate() (cmake/AchanGenerate.cmake),
 # and achan.pc for pkg-config, all under PREFIX/lib (not the multiarch dir, so the
 # relocatable .pc and the config find them). tests/package builds an external project
 # against it.
@@ -31,7 +32,7 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/achanConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/achanConfigVersion.cmake
                                  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/achanConfig.cmake ${PROJECT_BINARY_DIR}/achanConfigVersion.cmake
-              ${PROJECT_SOURCE_DIR}/cmake/FindCAF.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/FindCAF.cmake ${PROJECT_SOURCE_DIR}/cmake/AchanGenerate.cmake
         DESTINATION ${ACHAN_CMAKE_DIR})
 configure_file(${PROJECT_SOURCE_DIR}/cmake/achan.pc.in ${PROJECT_BINARY_DIR}/achan.pc @ONLY)
 # (Relocatable: the .pc finds the prefix from its own place, lib/pkgconfig.)

@@ -144,8 +144,8 @@ struct fixture {
     pinger.add_to(server);
     more(server);
     auto l = server.listen("127.0.0.1", 0);
-    REQUIRE_MESSAGE(l.error.empty(), l.error);
-    address = "ipv4:127.0.0.1:" + std::to_string(l.port);
+    REQUIRE_MESSAGE(l.ok(), l.error().message);
+    address = "ipv4:127.0.0.1:" + std::to_string((*l));
   }
   fixture() : fixture([](achan::transport::h2_server&) {}) {}
   ~fixture() {
