@@ -21,7 +21,7 @@
 # its bin/protoc-gen-achan), else the protoc-gen-achan target of this build. Outputs are
 # regenerated when a proto, a file it imports (protoc's dependency file) or the plugin
 # changes. Generate each proto only once per OUT_DIR.
-include_guard(GLOBAL)
+include_guard(DIRECTORY)  # per directory: protobuf's imported targets are directory-scoped
 find_package(Protobuf REQUIRED)
 
 function(achan_generate)

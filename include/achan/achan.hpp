@@ -22,3 +22,4 @@
 #include <achan/status.hpp>
 #include <achan/system_config.hpp>
 #include <achan/target.hpp>
+#include <achan/typed.hpp>
