@@ -2,25 +2,50 @@
 
 #include <algorithm>
 
-#include "proto/health.pb.h"
+#include "proto/health.achan.pb.h"
 
 namespace achan::cli {
 namespace {
 
 namespace hpb = grpc::health::v1;
 
-const char* const check_method = "/grpc.health.v1.Health/Check";
-const char* const watch_method = "/grpc.health.v1.Health/Watch";
-
-std::string encode(serving_status s) {
+hpb::HealthCheckResponse response(serving_status s) {
   hpb::HealthCheckResponse r;
   r.set_status(static_cast<hpb::HealthCheckResponse::ServingStatus>(s));
-  return r.SerializeAsString();
+  return r;
 }
 
+std::string encode(serving_status s) { return response(s).SerializeAsString(); }
+
 const status gone{status_code::unavailable, "health service stopped"};
-const status bad_request{status_code::invalid_argument,
-                         "cannot parse grpc.health.v1.HealthCheckRequest"};
+
+/// The generated Health service over a health_service that may be gone (UNAVAILABLE).
+class health_impl final : public hpb::Health::Service {
+ public:
+  explicit health_impl(std::weak_ptr<health_service> h) : h_(std::move(h)) {}
+
+  void Check(transport::server_call_info, hpb::HealthCheckRequest req,
+             typed_responder<hpb::HealthCheckResponse> respond) override {
+    auto h = h_.lock();
+    if (!h)
+      return respond.fail(gone);
+    auto s = h->status(req.service());
+    if (!s)
+      return respond.fail({status_code::not_found, "unknown service '" + req.service() + "'"});
+    respond.reply(response(*s));
+  }
+
+  void Watch(transport::server_call_info, hpb::HealthCheckRequest req,
+             response_writer<hpb::HealthCheckResponse> out) override {
+    if (auto h = h_.lock())
+      h->watch(req.service(), out.raw());
+    else
+      out.finish(gone);
+  }
+
+ private:
+  const std::weak_ptr<health_service> h_;
+};
 
 }  // namespace
 
@@ -33,50 +58,18 @@ health_service::health_service(const std::vector<std::string>& services) {
 std::shared_ptr<health_service> health_service::add(transport::h2_server& server,
                                                     const std::vector<std::string>& services) {
   auto self = std::make_shared<health_service>(services);
-  std::weak_ptr<health_service> weak = self;
-  server.add_unary(check_method, [weak](transport::server_call_info, std::string request,
-                                        transport::responder respond) {
-    if (auto h = weak.lock())
-      h->check(request, respond);
-    else
-      respond.fail(gone);
-  });
-  server.add_server_stream(watch_method, [weak](transport::server_call_info, std::string request,
-                                                transport::server_writer out) {
-    if (auto h = weak.lock())
-      h->watch(request, out);
-    else
-      out.finish(gone);
-  });
+  hpb::Health::Service::add_to(server, std::make_shared<health_impl>(self));
   return self;
 }
 
-void health_service::check(const std::string& request, const transport::responder& respond) const {
-  hpb::HealthCheckRequest req;
-  if (!req.ParseFromString(request))
-    return respond.fail(bad_request);
-  std::unique_lock lk{mx_};
-  auto it = statuses_.find(req.service());
-  if (it == statuses_.end()) {
-    lk.unlock();
-    return respond.fail({status_code::not_found, "unknown service '" + req.service() + "'"});
-  }
-  auto s = it->second;
-  lk.unlock();
-  respond.reply(encode(s));
-}
-
-void health_service::watch(const std::string& request, const transport::server_writer& out) {
-  hpb::HealthCheckRequest req;
-  if (!req.ParseFromString(request))
-    return out.finish(bad_request);
+void health_service::watch(const std::string& service, const transport::server_writer& out) {
   std::lock_guard lk{mx_};
   if (shut_down_)
     return out.finish({status_code::unavailable, "server shutting down"});
   prune();
-  auto it = statuses_.find(req.service());
+  auto it = statuses_.find(service);
   out.write(encode(it == statuses_.end() ? serving_status::service_unknown : it->second));
-  watchers_.push_back({req.service(), out});
+  watchers_.push_back({service, out});
 }
 
 void health_service::set_status(const std::string& service, serving_status s) {

@@ -1,6 +1,6 @@
 #pragma once
 /// The standard gRPC health service (grpc.health.v1.Health, proto/health.proto) for
-/// `achan serve`, on achan's h2_server:
+/// `achan serve`, on achan's h2_server through the generated stubs:
 ///   Check  unary: the status of "" (the whole server) or of a known service; an unknown
 ///          service is the NOT_FOUND status.
 ///   Watch  server stream: the current status at once (SERVICE_UNKNOWN for a service not
@@ -54,6 +54,11 @@ class health_service {
   /// Watch streams currently open (ones the client cancelled are dropped first).
   std::size_t watchers() const;
 
+  /// Starts a Watch of `service` on `out` (serialized HealthCheckResponses): the current
+  /// status at once (SERVICE_UNKNOWN if not known), then every change; after
+  /// shutdown(), ends `out` with UNAVAILABLE instead. The Watch method calls it.
+  void watch(const std::string& service, const transport::server_writer& out);
+
   /// Use add(); public only for std::make_shared.
   explicit health_service(const std::vector<std::string>& services);
 
@@ -62,8 +67,6 @@ class health_service {
     std::string service;
     transport::server_writer out;
   };
-  void check(const std::string& request, const transport::responder& respond) const;
-  void watch(const std::string& request, const transport::server_writer& out);
   /// Drops watchers whose call has ended. Lock held.
   void prune() const;
 

@@ -7,7 +7,7 @@
 #include <google/protobuf/descriptor.pb.h>
 
 #include <achan/status.hpp>
-#include "proto/reflection.pb.h"
+#include "proto/reflection.achan.pb.h"
 
 namespace achan::cli {
 namespace {
@@ -102,26 +102,36 @@ rpb::ServerReflectionResponse answer_reflection_request(const rpb::ServerReflect
   return out;
 }
 
+namespace {
+
+/// ServerReflectionInfo: one answer per request, in order; OK after the half-close.
+class reflection_impl final : public rpb::ServerReflection::Service {
+ public:
+  reflection_impl(std::vector<std::string> services, const pb::DescriptorPool* pool)
+      : services_(std::move(services)), pool_(pool) {}
+
+  request_reader<rpb::ServerReflectionRequest> ServerReflectionInfo(
+      transport::server_call_info,
+      response_writer<rpb::ServerReflectionResponse> out) override {
+    return {[this, out](rpb::ServerReflectionRequest&& request) {
+              out.write(answer_reflection_request(request, services_, *pool_));
+            },
+            [out] { out.finish(); }};
+  }
+
+ private:
+  const std::vector<std::string> services_;
+  const pb::DescriptorPool* const pool_;
+};
+
+}  // namespace
+
 void add_reflection_service(transport::h2_server& server, std::vector<std::string> services,
                             const pb::DescriptorPool* pool) {
   if (pool == nullptr)
     pool = pb::DescriptorPool::generated_pool();
-  auto names = std::make_shared<const std::vector<std::string>>(std::move(services));
-  server.add_streaming(
-      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-      [names, pool](transport::server_call_info, transport::server_writer out) {
-        return transport::stream_reader{
-            [names, pool, out](std::string&& bytes) {
-              rpb::ServerReflectionRequest request;
-              if (!request.ParseFromString(bytes)) {
-                out.finish({status_code::invalid_argument,
-                            "cannot parse grpc.reflection.v1alpha.ServerReflectionRequest"});
-                return;
-              }
-              out.write(answer_reflection_request(request, *names, *pool).SerializeAsString());
-            },
-            [out] { out.finish(); }};
-      });
+  rpb::ServerReflection::Service::add_to(
+      server, std::make_shared<reflection_impl>(std::move(services), pool));
 }
 
 }  // namespace achan::cli

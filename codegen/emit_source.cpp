@@ -137,6 +137,19 @@ std::string method_text(const char* tmpl, const service_model& s, const method_m
               {{"name", m.name}, {"req", m.request}, {"resp", m.response}, {"svc", s.qualified}});
 }
 
+/// One add_to overload: `head` (its signature and opening brace), then each method
+/// registered with `holder` ("this" or the shared_ptr "service").
+std::string registration(const service_model& s, const char* holder, const char* head) {
+  std::string out = "\n";
+  out += head;
+  for (const auto& m : s.methods)
+    out += fill("  ::achan::glue::$fn$(\n"
+                "      server, $svc$::Methods::$name$, $holder$, &$svc$::Service::$name$);\n",
+                {{"fn", registrar(m.kind)}, {"svc", s.qualified}, {"name", m.name},
+                 {"holder", holder}});
+  return out + "}\n";
+}
+
 std::string service_text(const service_model& s, const generator_options& options) {
   std::string out = "\nnamespace " + s.ns + " {\n";
   for (const auto& m : s.methods)
@@ -144,14 +157,17 @@ std::string service_text(const service_model& s, const generator_options& option
   for (const auto& m : s.methods)
     out += method_text(service_template(m.kind), s, m);
 
-  out += s.methods.empty() ? "\nvoid Service::add_to(::achan::transport::h2_server&) {}\n"
-                           : "\nvoid Service::add_to(::achan::transport::h2_server& server) {\n";
-  for (const auto& m : s.methods)
-    out += fill("  ::achan::glue::$fn$(\n"
-                "      server, $svc$::Methods::$name$, this, &$svc$::Service::$name$);\n",
-                {{"fn", registrar(m.kind)}, {"svc", s.qualified}, {"name", m.name}});
-  if (!s.methods.empty())
-    out += "}\n";
+  if (s.methods.empty()) {
+    out += "\nvoid Service::add_to(::achan::transport::h2_server&) {}\n"
+           "\nvoid Service::add_to(::achan::transport::h2_server&, ::std::shared_ptr<Service>) {}\n";
+  } else {
+    out += registration(s, "this", "void Service::add_to(::achan::transport::h2_server& server) {\n");
+    out += registration(s, "service",
+                        "void Service::add_to(::achan::transport::h2_server& server,\n"
+                        "                     ::std::shared_ptr<Service> service) {\n"
+                        "  if (!service)\n"
+                        "    return;\n");
+  }
 
   if (options.actor && s.has_unary()) {
     out += stub_head;

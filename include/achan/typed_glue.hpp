@@ -164,23 +164,24 @@ request_writer<Request> bidi_stream(channel& ch, std::string method, call_option
   return request_writer<Request>{std::move(s)};
 }
 
-// Server registration: generated S::Service::add_to forwards here. `svc` must outlive
-// the server's serving; `fn` is a (virtual) member of it.
+// Server registration: generated S::Service::add_to forwards here. `svc` is a plain
+// pointer (the service must outlive the server's serving) or a std::shared_ptr (every
+// handler holds it, so the server keeps the service alive); `fn` is a (virtual) member.
 
-template <class S, class Request, class Response>
-void add_unary(transport::h2_server& server, std::string method, S* svc,
+template <class P, class S, class Request, class Response>
+void add_unary(transport::h2_server& server, std::string method, P svc,
                void (S::*fn)(transport::server_call_info, Request, typed_responder<Response>)) {
   server.add_unary(std::move(method), [svc, fn](transport::server_call_info info, std::string bytes,
                                                 transport::responder r) {
     auto req = parse_message<Request>(bytes);
     if (!req)
       return r.fail(bad_request<Request>());
-    (svc->*fn)(std::move(info), std::move(*req), typed_responder<Response>{std::move(r)});
+    ((*svc).*fn)(std::move(info), std::move(*req), typed_responder<Response>{std::move(r)});
   });
 }
 
-template <class S, class Request, class Response>
-void add_server_stream(transport::h2_server& server, std::string method, S* svc,
+template <class P, class S, class Request, class Response>
+void add_server_stream(transport::h2_server& server, std::string method, P svc,
                        void (S::*fn)(transport::server_call_info, Request,
                                      response_writer<Response>)) {
   server.add_server_stream(
@@ -189,7 +190,7 @@ void add_server_stream(transport::h2_server& server, std::string method, S* svc,
         auto req = parse_message<Request>(bytes);
         if (!req)
           return out.finish(bad_request<Request>());
-        (svc->*fn)(std::move(info), std::move(*req), response_writer<Response>{std::move(out)});
+        ((*svc).*fn)(std::move(info), std::move(*req), response_writer<Response>{std::move(out)});
       });
 }
 
@@ -220,23 +221,23 @@ transport::stream_reader byte_reader(request_reader<Request> typed, transport::s
                                   }};
 }
 
-template <class S, class Request, class Response>
-void add_client_stream(transport::h2_server& server, std::string method, S* svc,
+template <class P, class S, class Request, class Response>
+void add_client_stream(transport::h2_server& server, std::string method, P svc,
                        request_reader<Request> (S::*fn)(transport::server_call_info,
                                                         typed_responder<Response>)) {
   server.add_streaming(std::move(method), [svc, fn](transport::server_call_info info,
                                                     transport::server_writer out) {
-    return byte_reader<Request>((svc->*fn)(std::move(info), typed_responder<Response>{out}), out);
+    return byte_reader<Request>(((*svc).*fn)(std::move(info), typed_responder<Response>{out}), out);
   });
 }
 
-template <class S, class Request, class Response>
-void add_bidi_stream(transport::h2_server& server, std::string method, S* svc,
+template <class P, class S, class Request, class Response>
+void add_bidi_stream(transport::h2_server& server, std::string method, P svc,
                      request_reader<Request> (S::*fn)(transport::server_call_info,
                                                       response_writer<Response>)) {
   server.add_streaming(std::move(method), [svc, fn](transport::server_call_info info,
                                                     transport::server_writer out) {
-    return byte_reader<Request>((svc->*fn)(std::move(info), response_writer<Response>{out}), out);
+    return byte_reader<Request>(((*svc).*fn)(std::move(info), response_writer<Response>{out}), out);
   });
 }
 

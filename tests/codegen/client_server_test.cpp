@@ -168,3 +168,35 @@ TEST_CASE("codegen unary: cancel through the handle ends the call CANCELLED") {
   auto r = get(fut);
   CHECK(r.status.code == achan::status_code::cancelled);
 }
+
+TEST_CASE("codegen service: add_to with a shared_ptr makes the server keep the service") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::weak_ptr<pinger_impl> weak;
+  {
+    achan::transport::h2_server server;
+    {
+      auto impl = std::make_shared<pinger_impl>();
+      weak = impl;
+      Pinger::Service::add_to(server, impl);
+      Pinger::Service::add_to(server, nullptr);  // ignored: the registration stays
+    }
+    REQUIRE_FALSE(weak.expired());  // the caller's reference is gone; the server's is not
+    auto l = server.listen("127.0.0.1", 0);
+    REQUIRE_MESSAGE(l.ok(), l.error().message);
+    achan::dial_options o;
+    o.block_until_ready = 10s;
+    auto ch = achan::dial(sys, "ipv4:127.0.0.1:" + std::to_string(*l), o);
+    REQUIRE(ch);
+    Pinger::Client client{*ch};
+    ::Ping ping;
+    ping.set_token("shared");
+    auto fut = client.Ping(ping, {.timeout = 5s});
+    auto r = get(fut);
+    REQUIRE_MESSAGE(r.ok(), r.status.to_string());
+    CHECK(r.response.token() == "shared");
+    ch->close();
+    server.shutdown(1s);
+  }
+  CHECK(weak.expired());  // released with the server
+}
