@@ -160,6 +160,35 @@ std::string default_authority(const target& t, const dial_options& opts) {
   return {};
 }
 
+/// The host of an authority ("svc.local:50051" -> "svc.local", "[::1]:443" -> "::1").
+std::string authority_host(const std::string& authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    auto end = authority.find(']');
+    return end == std::string::npos ? authority : authority.substr(1, end - 1);
+  }
+  auto colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(':') == colon)
+    return authority.substr(0, colon);
+  return authority;  // no port, or a bare IPv6 address
+}
+
+/// The channel's own transport with dial_options::tls: the server name defaults to the
+/// channel's authority (without port) when it has one.
+caf::expected<transport::transport_ptr> tls_transport(const dial_options& opts,
+                                                      const std::string& authority) {
+  if (opts.transport)
+    return make_error(errc::invalid_option,
+                      "dial_options::tls applies to the channel's own transport: with a "
+                      "transport of your own, set h2_options::tls on it instead");
+  transport::h2_options h;
+  h.tls = *opts.tls;
+  if (h.tls->server_name.empty())
+    h.tls->server_name = authority_host(authority);
+  if (auto ok = transport::validate(h); !ok.ok())
+    return make_error(errc::invalid_option, ok.message);
+  return transport::make_h2_transport(std::move(h));
+}
+
 caf::expected<channel> wait_until_ready(channel ch, clock_duration limit) {
   auto deadline = ch.now() + limit;
   ch.connect();
@@ -220,6 +249,13 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   if (opts.connections_per_address < 1 || opts.connections_per_address > 1000)
     return make_error(errc::invalid_option, "connections_per_address must be 1..1000, not " +
                                                 std::to_string(opts.connections_per_address));
+  auto authority = default_authority(*parsed, opts);
+  if (opts.tls) {
+    auto t = tls_transport(opts, authority);
+    if (!t)
+      return std::move(t.error());
+    opts.transport = std::move(*t);
+  }
   if (!opts.transport)
     opts.transport = transport::make_h2_transport();
 
@@ -227,7 +263,7 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
       channel::impl{sys, *parsed, opts.wait_for_ready, {}, {}, nullptr, nullptr});
   i->mirror = std::make_shared<std::atomic<connectivity_state>>(connectivity_state::idle);
   i->shared = std::make_shared<channel_shared>();
-  i->shared->authority = std::make_shared<const std::string>(default_authority(*parsed, opts));
+  i->shared->authority = std::make_shared<const std::string>(std::move(authority));
   i->states = spawn_state_manager(sys, i->mirror);
   channel_config cfg{*parsed,
                      std::move(builder),

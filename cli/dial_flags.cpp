@@ -2,6 +2,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include <achan/h2_transport.hpp>
 #include "transport/grpc/wire_text.hpp"
 
 namespace achan::cli {
@@ -23,6 +24,15 @@ void add_dial_flags(std::vector<flag_spec>& flags, unsigned set) {
   flags.push_back({"--dns-refresh", "", "DURATION",
                    "dns: targets: re-resolve this often, so new backends are seen (default: off)"});
   flags.push_back({"--connections", "", "K", "connections (subchannels) per address (default 1)"});
+  flags.push_back({"--tls", "", "", "TLS, trusting the system's CAs (default: plaintext h2c)"});
+  flags.push_back({"--cacert", "", "FILE", "TLS, trusting the CA certificates in FILE (PEM)"});
+  flags.push_back({"--cert", "", "FILE", "TLS client certificate chain (PEM; needs --key)"});
+  flags.push_back({"--key", "", "FILE", "TLS client private key (PEM; needs --cert)"});
+  flags.push_back({"--servername", "", "NAME",
+                   "TLS: the name sent as SNI and checked in the server's certificate "
+                   "(default: the target's host)"});
+  flags.push_back({"--insecure", "", "",
+                   "TLS without checking the server's certificate (tests only)"});
   if (set & dial_flags_calls) {
     flags.push_back({"--header", "-H", "'KEY: VALUE'", "request metadata", true});
     flags.push_back({"--deadline", "", "DURATION", "per-call deadline (default: none)"});
@@ -40,7 +50,34 @@ dial_options dial_options_from(const parsed_args& args) {
   if (auto d = args.duration("--dns-refresh"))
     o.dns.refresh_interval = std::chrono::duration_cast<clock_duration>(*d);
   o.connections_per_address = static_cast<unsigned>(args.integer("--connections", 1, 1, 1000));
+  o.tls = tls_from(args);
   return o;
+}
+
+std::optional<client_tls> tls_from(const parsed_args& args) {
+  bool any = false;
+  for (const char* f : {"--tls", "--cacert", "--cert", "--key", "--servername", "--insecure"})
+    any = any || args.has(f);
+  if (!any)
+    return std::nullopt;
+  if (args.has("--cert") != args.has("--key"))
+    throw usage_error("--cert and --key go together (a client certificate and its key)");
+  if (args.has("--insecure") && args.has("--cacert"))
+    throw usage_error("--insecure checks no certificate: it makes --cacert pointless");
+  client_tls t;
+  if (args.has("--cacert"))
+    t.ca = pem_source::from_file(args.get("--cacert"));
+  if (args.has("--cert")) {
+    t.cert_chain = pem_source::from_file(args.get("--cert"));
+    t.key = pem_source::from_file(args.get("--key"));
+  }
+  if (args.has("--servername"))
+    t.server_name = args.get("--servername");
+  t.skip_verification = args.has("--insecure");
+  // Files that cannot be used are usage errors now, not a channel that never connects.
+  if (auto ok = transport::validate(transport::h2_options{.tls = t}); !ok.ok())
+    throw usage_error(ok.message);
+  return t;
 }
 
 call_options call_options_from(const parsed_args& args) {

@@ -1,6 +1,6 @@
 #pragma once
 /// The flags every client subcommand (call, bench, watch) shares — balancer, deadline,
-/// wait-for-ready, metadata, authority, DNS refresh, connections per address — and the
+/// wait-for-ready, metadata, authority, DNS refresh, connections per address, TLS — and the
 /// code that turns them into dial_options / call_options and dials the channel.
 #include <optional>
 #include <string>
@@ -27,6 +27,11 @@ void add_dial_flags(std::vector<flag_spec>& flags, unsigned set);
 /// dial_options from the parsed flags (balancer, authority, dns refresh, connections).
 /// Throws usage_error for a malformed value.
 dial_options dial_options_from(const parsed_args& args);
+
+/// client_tls from --tls --cacert --cert --key --servername --insecure (any of them means
+/// TLS), or nullopt for h2c. Throws usage_error for --cert without --key (or the other
+/// way round), and for files that cannot be used (missing, not PEM, key not matching).
+std::optional<client_tls> tls_from(const parsed_args& args);
 
 /// call_options from -H, --deadline and --wait-for-ready. Throws usage_error for a
 /// header without ':' or with a key or value gRPC does not allow.

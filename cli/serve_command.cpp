@@ -1,5 +1,6 @@
 // achan serve: the test service of proto/echo.proto (plus grpc.health.v1 and server
 // reflection) on achan's own HTTP/2 server, until SIGINT or SIGTERM.
+#include <csignal>
 #include <cstdio>
 
 #include <achan/server.hpp>
@@ -36,8 +37,37 @@ command_spec serve_spec() {
         "GOAWAY to a connection this old, +-10 % (default: never)"},
        {"--max-connection-age-grace", "", "DURATION",
         "close it this long after that GOAWAY (default: never)"},
+       {"--tls-cert", "", "FILE", "serve TLS with this certificate chain (PEM; needs --tls-key)"},
+       {"--tls-key", "", "FILE", "the certificate's private key (PEM)"},
+       {"--tls-client-ca", "", "FILE",
+        "ask clients for certificates and verify them against these CAs (PEM)"},
+       {"--require-client-cert", "", "", "refuse clients without a valid certificate (mTLS)"},
        {"--log-calls", "", "", "print 'call METHOD' on stdout as each call arrives"}}};
 }
+
+namespace {
+
+/// server_tls from --tls-cert --tls-key --tls-client-ca --require-client-cert, or nullopt.
+std::optional<server_tls> serve_tls_from(const parsed_args& args) {
+  bool any = args.has("--tls-cert") || args.has("--tls-key") || args.has("--tls-client-ca") ||
+             args.has("--require-client-cert");
+  if (!any)
+    return std::nullopt;
+  if (!args.has("--tls-cert") || !args.has("--tls-key"))
+    throw usage_error("TLS needs both --tls-cert and --tls-key");
+  if (args.has("--require-client-cert") && !args.has("--tls-client-ca"))
+    throw usage_error("--require-client-cert needs --tls-client-ca (the CAs to verify with)");
+  server_tls t;
+  t.cert_chain = pem_source::from_file(args.get("--tls-cert"));
+  t.key = pem_source::from_file(args.get("--tls-key"));
+  if (args.has("--tls-client-ca")) {
+    t.client_ca = pem_source::from_file(args.get("--tls-client-ca"));
+    t.auth = args.has("--require-client-cert") ? client_auth::require : client_auth::request;
+  }
+  return t;
+}
+
+}  // namespace
 
 int run_serve(const parsed_args& args) {
   auto port = static_cast<std::uint16_t>(args.integer("--port", 0, 0, 65535));
@@ -57,11 +87,16 @@ int run_serve(const parsed_args& args) {
   opts.log = [](const std::string& line) {
     std::fprintf(stderr, "achan serve: %s\n", line.c_str());
   };
+  opts.tls = serve_tls_from(args);
   auto grace = args.duration("--grace").value_or(std::chrono::seconds(5));
   bool log_calls = args.has("--log-calls");
 
   // Block the stop signals before any thread starts (threads inherit the mask).
   auto stop = testkit::block_stop_signals();
+  if (opts.tls) {  // SIGHUP: reload the certificate files
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  }
   transport::h2_server server{opts};
   auto service = testkit::add_echo_service(server, args.get("--name", "achan"),
                                            [log_calls](const std::string& m) {
@@ -76,12 +111,22 @@ int run_serve(const parsed_args& args) {
       server, {echo_service, "grpc.health.v1.Health", std::string{reflection_service_name}});
   auto l = server.listen(host, port);
   if (!l.ok()) {
+    if (l.error().code == status_code::invalid_argument)  // a bad address or TLS file
+      throw usage_error(l.error().message);
     std::fprintf(stderr, "achan serve: %s\n", l.error().message.c_str());
     return 1;
   }
   std::printf("listening on %s:%u\n", host.c_str(), (*l));
   std::fflush(stdout);
-  testkit::wait_for_stop(stop);
+  while (testkit::wait_for_stop(stop) == SIGHUP) {
+    auto ok = server.reload_tls(*opts.tls);
+    if (ok.ok())
+      std::printf("reloaded TLS certificates\n");
+    else
+      std::fprintf(stderr, "achan serve: TLS reload failed (keeping the old certificates): %s\n",
+                   ok.message.c_str());
+    std::fflush(stdout);
+  }
   health->shutdown();  // NOT_SERVING to watchers, and their streams end
   server.shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
   return 0;

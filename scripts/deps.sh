@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev doctest-dev libbenchmark-dev
-  libasio-dev libnghttp2-dev
+  libasio-dev libnghttp2-dev libssl-dev openssl
   libprotobuf-dev libprotoc-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libc-ares-dev nlohmann-json3-dev dnsmasq-base
   clang libclang-rt-dev

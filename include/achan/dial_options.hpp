@@ -12,6 +12,7 @@
 #include <achan/events.hpp>
 #include <achan/policy.hpp>
 #include <achan/resolver.hpp>
+#include <achan/tls.hpp>
 #include <achan/transport.hpp>
 
 namespace achan {
@@ -40,6 +41,11 @@ struct dial_options {
   /// channel. Share one transport (make_h2_transport) between channels to share its
   /// threads, or pass a simulated transport in tests.
   transport::transport_ptr transport;
+  /// TLS for the channel's own transport (set no `transport` then): trust, client
+  /// certificate, server name (default: the authority's host, see `authority`), ALPN h2.
+  /// Unset: h2c. Files that cannot be used make dial() fail with errc::invalid_option.
+  /// docs/tls.md.
+  std::optional<client_tls> tls;
   /// How the dns: resolver re-resolves: resolve_now rate limit (30 s), optional periodic
   /// or TTL-driven refresh (off), per-query timeout (5 s), retry backoff after errors.
   /// Ignored for other schemes and when `resolvers` replaces "dns".

@@ -1,9 +1,13 @@
 #pragma once
-/// Settings of the HTTP/2 transport (gRPC over h2c with prior knowledge).
+/// Settings of the HTTP/2 transport (gRPC over h2c with prior knowledge, or over TLS).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include <achan/status.hpp>
+#include <achan/tls.hpp>
 
 namespace achan::transport {
 
@@ -39,6 +43,13 @@ struct h2_options {
   unsigned io_threads = 1;
   /// Sent as user-agent.
   std::string user_agent = "achan/0.1";
+  /// TLS for every connection (ALPN h2; docs/tls.md). Unset: h2c. Settings that cannot
+  /// be loaded (a missing file, a key not matching its certificate) fail every
+  /// connection attempt with the reason; validate() reports them up front.
+  std::optional<client_tls> tls;
 };
+
+/// OK, or INVALID_ARGUMENT naming what in `opts` cannot be used (its TLS files).
+status validate(const h2_options& opts);
 
 }  // namespace achan::transport

@@ -1,7 +1,7 @@
 #pragma once
-/// The real transport: gRPC over HTTP/2 (h2c with prior knowledge) on asio sockets,
-/// with nghttp2 doing the HTTP/2 framing, HPACK and flow control. TLS is a later
-/// addition behind the same interface.
+/// The real transport: gRPC over HTTP/2 on asio sockets, h2c with prior knowledge or
+/// TLS with ALPN h2 (h2_options::tls, OpenSSL), with nghttp2 doing the HTTP/2 framing,
+/// HPACK and flow control.
 #include <memory>
 
 #include <achan/h2_options.hpp>

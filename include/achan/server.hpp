@@ -27,11 +27,15 @@
 #include <achan/call.hpp>
 #include <achan/result.hpp>
 #include <achan/status.hpp>
+#include <achan/tls.hpp>
 
 namespace achan::transport {
 
 class io_pool;
 class h2_server_connection;
+namespace tls {
+class context;
+}  // namespace tls
 struct h2_server_callbacks;
 struct pending_response;
 
@@ -42,6 +46,8 @@ struct server_call_info {
   metadata request_metadata;           ///< -bin values decoded
   std::optional<time_point> deadline;  ///< from grpc-timeout, on steady_clock
   std::string peer;                    ///< the client's address
+  /// The TLS session and the client's certificate identity; null on h2c connections.
+  std::shared_ptr<const tls_peer> tls;
 };
 
 /// Ends one server call, exactly once: later calls do nothing. Copyable, callable
@@ -168,6 +174,11 @@ struct server_options {
   unsigned io_threads = 1;
   /// Seeds the jitter of max_connection_age (0: a seed from the clock).
   std::uint64_t seed = 0;
+  /// TLS on every port this server listens on (ALPN h2; docs/tls.md): the certificate
+  /// chain and key, and whether to ask clients for certificates. Unset: h2c. Loaded by
+  /// the first listen(), whose error names a file that cannot be used; reload_tls()
+  /// replaces it for later connections.
+  std::optional<server_tls> tls;
   /// Receives one line per notable connection-level event (accept errors, once until
   /// accepting works again; GOAWAYs sent for protocol errors or abuse, naming the peer).
   /// Called on an I/O thread; must not block. Empty: nothing is reported.
@@ -197,6 +208,11 @@ class h2_server {
   /// Binds `host`:`port` (0 picks a free port) and starts accepting. May be called
   /// more than once for more addresses.
   listen_result listen(const std::string& host, std::uint16_t port);
+  /// Replaces the TLS certificates (and client CA) for connections accepted from now
+  /// on; open connections keep theirs. OK, or INVALID_ARGUMENT naming what cannot be
+  /// loaded (the old settings stay). Thread-safe; also before listen(). On a server
+  /// created without TLS it is FAILED_PRECONDITION (a port does not change protocol).
+  status reload_tls(const server_tls& tls);
   /// Graceful stop: no new connections, GOAWAY on every connection (calls already
   /// received finish), then after `grace` everything still open is closed (its calls
   /// see UNAVAILABLE). Blocks the caller until done; never call it from a handler.
@@ -222,7 +238,14 @@ class h2_server {
       opts_.log(line);
   }
 
+  /// The TLS context for a new connection (null for h2c). Thread-safe.
+  std::shared_ptr<const tls::context> tls_context() const {
+    std::lock_guard lk{mx_};
+    return tls_;
+  }
+
   server_options opts_;
+  std::shared_ptr<const tls::context> tls_;  // guarded by mx_
   struct method_entry {
     unary_handler unary;
     server_stream_handler server_stream;

@@ -21,7 +21,15 @@
 namespace achan::transport {
 
 h2_client_context::h2_client_context(std::shared_ptr<io_pool> p, h2_options o)
-    : pool(std::move(p)), opts(std::move(o)), keepalive_ms(opts.keepalive_time.count()) {}
+    : pool(std::move(p)), opts(std::move(o)), keepalive_ms(opts.keepalive_time.count()) {
+  if (!opts.tls)
+    return;
+  auto built = tls::context::client(*opts.tls);
+  if (built)
+    tls = *built;
+  else
+    tls_error = built.error();
+}
 
 h2_client_connection::h2_client_connection(std::shared_ptr<h2_client_context> ctx,
                                            std::string address,
@@ -31,7 +39,7 @@ h2_client_connection::h2_client_connection(std::shared_ptr<h2_client_context> ct
       address_(std::move(address)),
       events_(std::move(events)),
       strand_(asio::make_strand(ctx_->pool->context())),
-      socket_(strand_),
+      io_(strand_),
       keepalive_timer_(strand_),
       ping_timeout_(strand_),
       deadlines_(strand_),
@@ -44,6 +52,9 @@ h2_client_connection::~h2_client_connection() {
 
 void h2_client_connection::start() {
   asio::post(strand_, [self = shared_from_this()] {
+    if (!self->ctx_->tls_error.ok())
+      return self->fail_connection({status_code::unavailable,
+                                    "TLS settings: " + self->ctx_->tls_error.message});
     auto& a = self->address_;
     auto on_connect = [self](const std::error_code& ec, auto&&...) {
       if (ec)
@@ -58,7 +69,7 @@ void h2_client_connection::start() {
       if (abstract)
         path.insert(path.begin(), '\0');
       asio::local::stream_protocol::endpoint ep{path};
-      self->socket_.async_connect(asio::generic::stream_protocol::endpoint{ep}, on_connect);
+      self->io_.socket().async_connect(asio::generic::stream_protocol::endpoint{ep}, on_connect);
       return;
     }
     // "host:port" or "[v6]:port"
@@ -82,7 +93,7 @@ void h2_client_connection::start() {
           std::vector<asio::generic::stream_protocol::endpoint> eps;
           for (auto& r : results)
             eps.emplace_back(r.endpoint());
-          asio::async_connect(self->socket_, eps, on_connect);
+          asio::async_connect(self->io_.socket(), eps, on_connect);
         });
   });
 }
@@ -105,8 +116,34 @@ void h2_client_connection::on_connected() {
   if (phase_ == phase::closed)
     return;
   std::error_code ignored;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);  // fails harmlessly on unix
-  socket_.non_blocking(true, ignored);                         // for h2util::write_now
+  io_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);  // fails harmlessly on unix
+  io_.socket().non_blocking(true, ignored);                         // for h2util::write_now
+  if (!ctx_->tls) {
+    start_session();
+    return;
+  }
+  auto host = ctx_->tls->server_name().empty() ? address_host() : ctx_->tls->server_name();
+  io_.use_tls(ctx_->tls, host);
+  io_.async_handshake([self = shared_from_this()](status st) {
+    if (self->phase_ == phase::closed)
+      return;
+    if (!st.ok())
+      return self->fail_connection(
+          {status_code::unavailable, "TLS handshake with " + self->address_ + " failed: " + st.message});
+    self->start_session();
+  });
+}
+
+std::string h2_client_connection::address_host() const {
+  if (address_.rfind("unix", 0) == 0)
+    return {};
+  auto host = address_.substr(0, address_.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+void h2_client_connection::start_session() {
   if (!init_session()) {
     fail_connection({status_code::internal, "cannot create an HTTP/2 session"});
     return;
@@ -115,20 +152,41 @@ void h2_client_connection::on_connected() {
   read();
 }
 
+std::string h2_client_connection::read_failure(const std::error_code& ec) const {
+  if (ec == std::errc::protocol_error && io_.tls())
+    return "TLS error on the connection to " + address_ + ": " + io_.failure();
+  if (ec == asio::error::eof && phase_ == phase::connecting && !got_bytes_ && !io_.tls())
+    return "connection to " + address_ +
+           " closed by the peer before the HTTP/2 handshake (a TLS server does this to a "
+           "plaintext client: does the channel need TLS?)";
+  if (ec == asio::error::eof)
+    return "connection to " + address_ + " closed by the peer";
+  return "connection to " + address_ + " lost: " + ec.message();
+}
+
 void h2_client_connection::read() {
-  socket_.async_read_some(
-      asio::buffer(input_.space(), input_.space_size()),
-      [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
+  auto* at = input_.space();
+  io_.async_read_some(
+      at, input_.space_size(),
+      [self = shared_from_this(), at](const std::error_code& ec, std::size_t n) {
         if (self->phase_ == phase::closed)
           return;
         if (ec) {
-          self->fail_connection(self->protocol_failure(
-              {status_code::unavailable,
-               ec == asio::error::eof
-                   ? "connection to " + self->address_ + " closed by the peer"
-                   : "connection to " + self->address_ + " lost: " + ec.message()}));
+          self->fail_connection(self->protocol_failure({status_code::unavailable,
+                                                        self->read_failure(ec)}));
           return;
         }
+        // A TLS record (handshake 0x16 or alert 0x15) where the server's SETTINGS
+        // should be: a TLS server answering this plaintext channel.
+        if (self->phase_ == phase::connecting && !self->io_.tls() && !self->got_bytes_ &&
+            (at[0] == 0x15 || at[0] == 0x16)) {
+          self->fail_connection({status_code::unavailable,
+                                 "peer " + self->address_ +
+                                     " answered with TLS: it is a TLS server and this channel "
+                                     "is plaintext (give the channel TLS credentials)"});
+          return;
+        }
+        self->got_bytes_ = true;
         // In parts of h2util::calls_per_send answers: the calls those answers start
         // (their callbacks run on this thread and call again) are opened and sent before
         // the next part, so the server works on them while this side handles the rest.
@@ -161,7 +219,7 @@ void h2_client_connection::protocol_error(long rv) {
       nghttp2_submit_goaway(
           session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_), code,
           reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size()) == 0)
-    (void)h2util::send_now(session_, socket_, write_buf_);  // best effort, never blocks
+    (void)h2util::send_now(session_, io_, write_buf_);  // best effort, never blocks
   fail_connection({status_code::unavailable,
                    (phase_ == phase::connecting ? "peer " + address_ + " does not speak HTTP/2: "
                                                 : "HTTP/2 protocol error from " + address_ + ": ") +
@@ -171,7 +229,7 @@ void h2_client_connection::protocol_error(long rv) {
 void h2_client_connection::flush() {
   if (writing_ || receiving_ || !session_ || phase_ == phase::closed)
     return;  // (never mem_send from inside mem_recv's callbacks)
-  auto sent = h2util::send_now(session_, socket_, write_buf_);
+  auto sent = h2util::send_now(session_, io_, write_buf_);
   settle_handed_on();
   if (phase_ == phase::closed)
     return;  // a writer's callback closed the channel
@@ -198,11 +256,9 @@ void h2_client_connection::flush() {
   }
   // The socket is full: the rest goes out when it drains.
   writing_ = true;
-  asio::async_write(
-      socket_, asio::buffer(write_buf_),
-      [self = shared_from_this()](const std::error_code& ec, std::size_t) {
+  io_.async_drain(
+      [self = shared_from_this()](const std::error_code& ec) {
         self->writing_ = false;
-        self->write_buf_.clear();
         if (self->phase_ == phase::closed)
           return;
         if (ec) {
@@ -239,8 +295,8 @@ void h2_client_connection::fail_connection(status why) {
   keepalive_timer_.cancel();
   ping_timeout_.cancel();
   std::error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
-  socket_.close(ignored);
+  io_.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+  io_.socket().close(ignored);
   reroute_waiting(why);
   auto streams = std::move(streams_);
   streams_.clear();

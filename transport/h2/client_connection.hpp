@@ -1,8 +1,11 @@
 #pragma once
-/// One HTTP/2 client connection carrying gRPC calls (h2c, prior knowledge).
+/// One HTTP/2 client connection carrying gRPC calls (h2c with prior knowledge, or TLS
+/// with ALPN h2).
 ///
-///   start() ──connect──► socket up ──preface+SETTINGS──► server SETTINGS ──► READY (on_ready)
-///      │ connect error / non-HTTP/2 bytes / EOF before SETTINGS ──► on_connect_failed
+///   start() ──connect──► socket up ──[TLS handshake]──preface+SETTINGS──► server SETTINGS
+///      ──► READY (on_ready)
+///      │ connect error / TLS failure / non-HTTP/2 bytes / EOF before SETTINGS
+///      └──► on_connect_failed
 ///   READY ── GOAWAY ──► draining: no new streams; streams the server accepted finish;
 ///                       refused ones go back to the channel (reroute); on_closed
 ///   READY ── EOF / read error / keepalive timeout ──► every call UNAVAILABLE; on_closed
@@ -34,6 +37,8 @@
 #include "transport/h2/deadline_timer.hpp"
 #include "transport/h2/frame_cutter.hpp"
 #include "transport/h2/header_budget.hpp"
+#include "transport/tls/context.hpp"
+#include "transport/tls/stream.hpp"
 
 struct nghttp2_session;
 
@@ -51,6 +56,10 @@ struct h2_client_context {
   std::shared_ptr<io_pool> pool;
   const h2_options opts;
   std::atomic<std::int64_t> keepalive_ms;  // 0: off
+  /// TLS (opts.tls): the context, or why it could not be built (every connection
+  /// attempt then fails with it). Null and OK for h2c.
+  tls::context_ptr tls;
+  status tls_error;
 };
 
 /// A gRPC client connection over HTTP/2. Create with make_shared, then start().
@@ -74,6 +83,10 @@ class h2_client_connection final : public connection,
 
   // All of the below run on strand_ only.
   void on_connected();
+  /// The socket (and TLS, if any) is up: start HTTP/2.
+  void start_session();
+  /// The host part of address_ ("" for unix sockets), for TLS's SNI and name check.
+  std::string address_host() const;
   void read();
   /// Sends what nghttp2 has queued, now (h2util::write_now) as far as the socket takes it.
   void flush();
@@ -104,6 +117,8 @@ class h2_client_connection final : public connection,
   /// Stream `id` passed its deadline (deadlines_): reset it.
   void on_deadline(std::int32_t id);
   bool init_session();
+  /// The status message of a failed read.
+  std::string read_failure(const std::error_code& ec) const;
   /// Why the connection ends when nghttp2 itself gave up on the peer (it sent GOAWAY
   /// with an error), or `fallback`.
   status protocol_failure(status fallback) const;
@@ -117,7 +132,7 @@ class h2_client_connection final : public connection,
   std::string address_;
   std::shared_ptr<connection_events> events_;
   asio::strand<asio::io_context::executor_type> strand_;
-  asio::generic::stream_protocol::socket socket_;
+  tls::stream<asio::generic::stream_protocol::socket> io_;  // the socket, TLS or not
   asio::steady_timer keepalive_timer_;
   asio::steady_timer ping_timeout_;
   h2util::deadline_timer deadlines_;
@@ -130,6 +145,7 @@ class h2_client_connection final : public connection,
   h2util::header_budget budget_;
   std::size_t received_ = 0;  // response bytes the streams hold (max_connection_receive_buffer)
   bool writing_ = false;
+  bool got_bytes_ = false;                // anything received yet
   bool receiving_ = false;                // inside nghttp2_session_mem_recv
   bool flush_posted_ = false;             // a flush_soon() is queued
   std::vector<call_ptr> pending_starts_;  // started during a mem_recv part

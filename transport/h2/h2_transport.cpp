@@ -58,6 +58,13 @@ class h2_transport final : public transport {
 
 }  // namespace
 
+status validate(const h2_options& opts) {
+  if (!opts.tls)
+    return {};
+  auto built = tls::context::client(*opts.tls);
+  return built ? status{} : built.error();
+}
+
 transport_ptr make_h2_transport(h2_options opts) {
   return std::make_shared<h2_transport>(std::move(opts));
 }

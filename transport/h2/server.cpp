@@ -11,6 +11,7 @@
 
 #include "transport/h2/io_pool.hpp"
 #include "transport/h2/server_connection.hpp"
+#include "transport/tls/context.hpp"
 
 namespace achan::transport {
 
@@ -42,7 +43,22 @@ void h2_server::add_streaming(std::string method, streaming_handler h) {
   methods_[std::move(method)] = method_entry{{}, {}, std::move(h)};
 }
 
+status h2_server::reload_tls(const server_tls& tls) {
+  if (!opts_.tls)
+    return {status_code::failed_precondition,
+            "this server was created without TLS: its ports stay plaintext"};
+  auto built = tls::context::server(tls);
+  if (!built)
+    return built.error();
+  std::lock_guard lk{mx_};
+  tls_ = *built;
+  return {};
+}
+
 listen_result h2_server::listen(const std::string& host, std::uint16_t port) {
+  if (opts_.tls && !tls_context())
+    if (auto ok = reload_tls(*opts_.tls); !ok.ok())
+      return ok;
   std::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec)
@@ -84,7 +100,8 @@ void h2_server::accept(const std::shared_ptr<acceptor_state>& a) {
                              }
                              a->backoff = std::chrono::milliseconds{0};
                              auto c =
-                                 std::make_shared<h2_server_connection>(*this, std::move(sock));
+                                 std::make_shared<h2_server_connection>(*this, std::move(sock),
+                                                                      tls_context());
                              {
                                std::lock_guard lk{mx_};
                                connections_.emplace(c.get(), c);

@@ -111,7 +111,8 @@ void h2_server_connection::dispatch_streaming(server_stream& s) {
     return;  // unary or server-streaming: dispatched once the request is complete
   s.streaming_request = true;
   auto pending = begin_call(s);
-  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_};
+  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_,
+                        tls_peer_};
   s.reader = m->second.streaming(std::move(info), server_writer{pending});
 }
 
@@ -140,7 +141,8 @@ void h2_server_connection::dispatch(server_stream& s) {
     return;
   }
   auto pending = begin_call(s);
-  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_};
+  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_,
+                        tls_peer_};
   auto request = std::move(s.request);
   release_request(s);  // the handler owns the request now
   if (m->second.unary)

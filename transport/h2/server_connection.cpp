@@ -32,16 +32,21 @@ double age_jitter(std::uint64_t seed, const void* conn) {
 }
 }  // namespace
 
-h2_server_connection::h2_server_connection(h2_server& server, asio::ip::tcp::socket socket)
+h2_server_connection::h2_server_connection(h2_server& server, asio::ip::tcp::socket socket,
+                                           std::shared_ptr<const tls::context> tls)
     : server_(server),
-      socket_(std::move(socket)),
+      io_(std::move(socket)),
       budget_(server.opts_.max_header_list_size),
       pings_(server.opts_.permit_keepalive_time, server.opts_.permit_keepalive_without_calls,
              server.opts_.max_ping_strikes),
       idle_since_(std::chrono::steady_clock::now()) {
   std::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
+  auto ep = io_.socket().remote_endpoint(ec);
   peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  if (tls)
+    io_.use_tls(std::move(tls), {});
+  else
+    tls_ready_ = true;
 }
 
 h2_server_connection::~h2_server_connection() {
@@ -65,7 +70,7 @@ bool h2_server_connection::init_session() {
 }
 
 void h2_server_connection::start() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(io_.socket().get_executor(), [self = shared_from_this()] {
     if (!self->init_session()) {
       self->close();
       return;
@@ -83,16 +88,27 @@ void h2_server_connection::start() {
       self->timers_.set(keepalive_timer, now + o.keepalive_time, self);
     self->arm_idle_check();
     std::error_code ignored;
-    self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-    self->socket_.non_blocking(true, ignored);  // for h2util::write_now
-    self->flush();
-    self->read();
+    self->io_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    self->io_.socket().non_blocking(true, ignored);  // for h2util::write_now
+    self->io_.async_handshake([self](status st) {
+      if (self->closed_)
+        return;
+      if (!st.ok()) {
+        self->close();  // (not logged: scanners and bad clients would flood the log)
+        return;
+      }
+      if (const auto* t = self->io_.tls())
+        self->tls_peer_ = std::make_shared<const tls_peer>(t->peer());
+      self->tls_ready_ = true;
+      self->flush();
+      self->read();
+    });
   });
 }
 
 void h2_server_connection::read() {
-  socket_.async_read_some(
-      asio::buffer(input_.space(), input_.space_size()),
+  io_.async_read_some(
+      input_.space(), input_.space_size(),
       [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
         if (self->closed_)
           return;
@@ -129,15 +145,15 @@ void h2_server_connection::linger() {
   lingering_ = true;
   aborting_ = true;  // nothing more is fed to nghttp2
   std::error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  io_.socket().shutdown(asio::socket_base::shutdown_send, ignored);
   if (!timers_.is_set(linger_timer))
     timers_.set(linger_timer, std::chrono::steady_clock::now() + abort_linger, shared_from_this());
 }
 
 void h2_server_connection::flush() {
-  if (writing_ || closed_ || !session_ || receiving_ || lingering_)
+  if (writing_ || closed_ || !session_ || receiving_ || lingering_ || !tls_ready_)
     return;  // (never mem_send from inside mem_recv's callbacks; nothing after the FIN)
-  auto sent = h2util::send_now(session_, socket_, write_buf_);
+  auto sent = h2util::send_now(session_, io_, write_buf_);
   run_notes();
   if (closed_)
     return;  // a writer's callback closed the server
@@ -155,15 +171,13 @@ void h2_server_connection::flush() {
   }
   // The socket is full: the rest goes out when it drains.
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(write_buf_),
-                    [self = shared_from_this()](const std::error_code& ec, std::size_t) {
-                      self->writing_ = false;
-                      self->write_buf_.clear();
-                      if (ec)
-                        self->close();
-                      else
-                        self->flush();
-                    });
+  io_.async_drain([self = shared_from_this()](const std::error_code& ec) {
+    self->writing_ = false;
+    if (ec)
+      self->close();
+    else
+      self->flush();
+  });
 }
 
 void h2_server_connection::run_notes() {
@@ -210,7 +224,7 @@ void h2_server_connection::protocol_error(long rv) {
 // single GOAWAY instead races with streams already on the wire: the client's write then
 // fails (EPIPE) and those calls end UNAVAILABLE although the server never saw them.
 void h2_server_connection::go_away() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->start_goaway(); });
+  asio::post(io_.socket().get_executor(), [self = shared_from_this()] { self->start_goaway(); });
 }
 
 void h2_server_connection::start_goaway() {
@@ -246,7 +260,9 @@ void h2_server_connection::on_timer(std::size_t kind) {
   auto& o = opts();
   switch (kind) {
     case handshake_timer:
-      if (!handshake_done_)
+      if (!tls_ready_)
+        close();  // stalled in the TLS handshake: no HTTP/2 to say goodbye with
+      else if (!handshake_done_)
         abort_connection(NGHTTP2_SETTINGS_TIMEOUT,
                          "no HTTP/2 connection preface and SETTINGS within " +
                              std::to_string(o.handshake_timeout.count()) + " ms",
@@ -300,7 +316,7 @@ void h2_server_connection::keepalive_acked() {
 }
 
 void h2_server_connection::close_now() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+  asio::post(io_.socket().get_executor(), [self = shared_from_this()] { self->close(); });
 }
 
 void h2_server_connection::close() {
@@ -319,8 +335,8 @@ void h2_server_connection::close() {
   }
   streams_.clear();
   std::error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
-  socket_.close(ignored);
+  io_.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+  io_.socket().close(ignored);
   run_notes();
   server_.connection_closed(this);
 }

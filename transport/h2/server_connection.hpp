@@ -4,7 +4,7 @@
 /// one message within the size limit), handed to the method's handler, and answered
 /// with response headers, the messages and trailers (or trailers-only for errors).
 ///
-///   start ──preface + SETTINGS within handshake_timeout──► serving ──GOAWAY notice + PING──►
+///   start ──[TLS handshake +] preface + SETTINGS within handshake_timeout──► serving ──GOAWAY notice + PING──►
 ///   notice ──PING ACK (or 10 s)──► draining: final GOAWAY, linger once the last stream ends
 ///   any ── protocol error or abuse ──► aborting: GOAWAY with code and reason, linger once
 ///   it is written (at most 1 s after the abort)
@@ -28,6 +28,7 @@
 #include "transport/h2/header_budget.hpp"
 #include "transport/h2/ping_policy.hpp"
 #include "transport/h2/server_stream.hpp"
+#include "transport/tls/stream.hpp"
 
 struct nghttp2_session;
 
@@ -35,10 +36,12 @@ namespace achan::transport {
 
 class h2_server_connection final : public std::enable_shared_from_this<h2_server_connection> {
  public:
-  h2_server_connection(h2_server& server, asio::ip::tcp::socket socket);
+  /// `tls`: the server's TLS context for this connection, null for h2c.
+  h2_server_connection(h2_server& server, asio::ip::tcp::socket socket,
+                       std::shared_ptr<const tls::context> tls);
   ~h2_server_connection();
 
-  /// Sends SETTINGS and starts reading.
+  /// Runs the TLS handshake (if any), then sends SETTINGS and starts reading.
   void start();
   /// Graceful GOAWAY: finish the streams already received, then close. Thread-safe.
   void go_away();
@@ -46,7 +49,7 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   /// Thread-safe.
   void close_now();
   /// The executor (a strand) everything of this connection runs on.
-  asio::any_io_executor socket_executor() { return socket_.get_executor(); }
+  asio::any_io_executor socket_executor() { return io_.socket().get_executor(); }
   /// Answers unary stream `id`: one message and OK, or `st` (strand).
   void respond(std::int32_t id, status st, std::string payload, metadata trailers);
   /// Sends one response message on stream `id`; `counted` bytes of it are in the
@@ -63,7 +66,7 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   friend class h2util::deadline_timer;  // calls on_deadline and flush
 
   enum timer_kind : std::size_t {
-    handshake_timer,   // preface + SETTINGS not received yet
+    handshake_timer,   // TLS handshake, preface + SETTINGS not done yet
     idle_timer,        // max_connection_idle check
     age_timer,         // max_connection_age reached
     age_grace_timer,   // max_connection_age_grace over: close
@@ -134,7 +137,10 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
                       std::size_t extra) const;
 
   h2_server& server_;
-  asio::ip::tcp::socket socket_;  // accepted on its own strand: its executor serialises us
+  // The socket, accepted on its own strand (its executor serialises us), TLS or not.
+  tls::stream<asio::ip::tcp::socket> io_;
+  std::shared_ptr<const tls_peer> tls_peer_;  // after the TLS handshake; null for h2c
+  bool tls_ready_ = false;                    // TLS handshake done (h2c: at once)
   std::string peer_;
   nghttp2_session* session_ = nullptr;
   h2util::frame_input<> input_{24};  // after the client's 24-byte connection preface
@@ -157,8 +163,8 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   std::unordered_map<std::int32_t, std::unique_ptr<server_stream>> streams_;
   /// `sent` callbacks to run after the current nghttp2 call: (callback, handed on?).
   std::vector<std::pair<server_writer::sent_fn, bool>> notes_;
-  h2util::deadline_timer deadlines_{socket_.get_executor()};
-  h2util::event_timer<timer_kinds> timers_{socket_.get_executor()};
+  h2util::deadline_timer deadlines_{io_.socket().get_executor()};
+  h2util::event_timer<timer_kinds> timers_{io_.socket().get_executor()};
 };
 
 }  // namespace achan::transport

@@ -42,24 +42,24 @@ std::error_code write_now(Socket& socket, std::string& buf) {
 struct send_outcome {
   long session_error = 0;    ///< nghttp2's (negative) error if mem_send failed, else 0
   std::error_code io_error;  ///< the socket's write error
-  bool pending = false;      ///< `buf` holds bytes the socket did not take: write them
-                             ///< asynchronously, then call send_now again
+  bool pending = false;      ///< the stream holds bytes the socket did not take: drain
+                             ///< it (async_drain), then call send_now again
 };
 
-/// Gathers nghttp2's queued frames into `buf` and writes them now (write_now), until
-/// nghttp2 has nothing more or the socket is full. Without an error and not `pending`,
-/// everything queued went out and `buf` is empty.
-template <class Socket>
-send_outcome send_now(nghttp2_session* session, Socket& socket, std::string& buf) {
+/// Gathers nghttp2's queued frames and sends them through `io` (a tls::stream, plain or
+/// TLS) until nghttp2 has nothing more or the socket is full. `buf` is scratch space.
+/// Without an error and not `pending`, everything queued went out.
+template <class Stream>
+send_outcome send_now(nghttp2_session* session, Stream& io, std::string& buf) {
   send_outcome out;
   for (;;) {
     if (out.session_error = gather_output(session, buf); out.session_error < 0)
       return out;
-    if (buf.empty())
+    if (buf.empty() && !io.pending())
       return out;
-    if (out.io_error = write_now(socket, buf); out.io_error)
+    if (out.io_error = io.send(buf); out.io_error)
       return out;
-    if (!buf.empty()) {
+    if (io.pending()) {
       out.pending = true;
       return out;
     }
