@@ -258,12 +258,19 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   }
   if (!opts.transport)
     opts.transport = transport::make_h2_transport();
+  bool credentials_allowed = opts.transport->secure() || opts.allow_insecure_call_credentials;
+  if (opts.call_credentials && !credentials_allowed)
+    return make_error(errc::invalid_option,
+                      "call credentials need a TLS channel (dial_options::tls), or "
+                      "allow_insecure_call_credentials to send them in plaintext");
 
   auto i = std::make_shared<channel::impl>(
       channel::impl{sys, *parsed, opts.wait_for_ready, {}, {}, nullptr, nullptr});
   i->mirror = std::make_shared<std::atomic<connectivity_state>>(connectivity_state::idle);
   i->shared = std::make_shared<channel_shared>();
   i->shared->authority = std::make_shared<const std::string>(std::move(authority));
+  i->shared->credentials = std::move(opts.call_credentials);
+  i->shared->credentials_allowed = credentials_allowed;
   i->states = spawn_state_manager(sys, i->mirror);
   channel_config cfg{*parsed,
                      std::move(builder),

@@ -12,6 +12,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <achan/request_stream.hpp>
+#include "actors/call_credentials.hpp"
 #include "actors/balancer/balancer.hpp"
 #include "actors/fast_path.hpp"
 #include "core/support/duration_text.hpp"
@@ -113,6 +114,17 @@ void stop_balancer(self_ptr self) {
   st.balancer = nullptr;
 }
 
+/// Enforces `c`'s deadline while it waits here (for a pick or for its credentials):
+/// connections do it for the calls they carry, so a directly placed call costs no timer.
+void arm_queue_deadline(self_ptr self, const call_ptr& c) {
+  if (c->queue_deadline_armed || c->deadline() == time_point::max())
+    return;
+  c->queue_deadline_armed = true;
+  auto now = self->clock().now();
+  self->delayed_send(self, c->deadline() > now ? c->deadline() - now : clock_duration::zero(),
+                     call_deadline{c});
+}
+
 /// Places `c` according to the current picker.
 void dispatch(self_ptr self, const call_ptr& c) {
   auto& st = self->state;
@@ -129,14 +141,7 @@ void dispatch(self_ptr self, const call_ptr& c) {
       }
       [[fallthrough]];
     case pick_result::kind::queue:
-      if (!c->queue_deadline_armed && c->deadline() != time_point::max()) {
-        // Waiting for a pick: the channel enforces the deadline (connections do it
-        // for the calls they carry, so a directly placed call costs no timer here).
-        c->queue_deadline_armed = true;
-        auto now = self->clock().now();
-        self->delayed_send(self, c->deadline() > now ? c->deadline() - now : clock_duration::zero(),
-                           call_deadline{c});
-      }
+      arm_queue_deadline(self, c);
       st.waiting.push_back(c);
       if (st.state == connectivity_state::idle)
         exit_idle(self);  // a waiting call is a reason to connect (also for re-picks)
@@ -171,8 +176,15 @@ void on_call(self_ptr self, const call_ptr& c) {
   }
   auto now = self->clock().now();
   st.last_activity = now;
-  if (admit_call(caf::actor_cast<channel_control>(self), c, now))
-    dispatch(self, c);
+  c->awaiting_credentials = false;  // (back from fetch_credentials, if it was there)
+  if (!admit_call(caf::actor_cast<channel_control>(self), c, now))
+    return;
+  if (needs_credentials(*st.cfg.shared, *c)) {
+    arm_queue_deadline(self, c);  // the providers may take their time
+    fetch_credentials(*st.cfg.shared, caf::actor_cast<channel_control>(self), c);
+    return;
+  }
+  dispatch(self, c);
 }
 
 /// Who sent the current message (null for anonymous sends): the namespace of stream ids.
@@ -317,8 +329,10 @@ channel_impl::behavior_type channel_behavior(self_ptr self, channel_config cfg) 
         if (!c || !c->carrier.expired())
           return;  // ended, or placed on a connection since, which enforces it now
         if (c->fail(status_code::deadline_exceeded,
-                    "deadline exceeded while waiting for a subchannel (channel " +
-                        std::string{to_string(self->state.state)} + ")"))
+                    c->awaiting_credentials
+                        ? std::string{"deadline exceeded while waiting for call credentials"}
+                        : "deadline exceeded while waiting for a subchannel (channel " +
+                              std::string{to_string(self->state.state)} + ")"))
           note_dead_waiting(self);
       },
       [=](deliver_result& d) {

@@ -42,11 +42,16 @@ call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now
                                done(std::move(r));
                              })};
   c->authority = shared->authority;
+  c->credentials = std::move(opts.credentials);
   return c;
 }
 
 void submit_call(channel_shared& shared, const channel_control& actor, const call_ptr& c,
                  time_point now) {
+  if (c->credentials || shared.credentials) {  // the channel actor asks for them
+    caf::anon_send(actor, start_call{c});
+    return;
+  }
   transport::connection_ptr conn;
   shared.ready_picker.with([&conn](const picker& p) noexcept {
     if (auto r = p.pick(); r.what == pick_result::kind::complete)

@@ -15,6 +15,7 @@
 #include <string>
 
 #include <achan/call.hpp>
+#include <achan/call_credentials.hpp>
 #include "actors/channel_protocol.hpp"
 #include "core/balancer/picker_slot.hpp"
 
@@ -26,6 +27,10 @@ struct channel_shared {
   std::atomic<std::int64_t> active_calls{0};     ///< started and not yet finished
   std::atomic<bool> closed{false};               ///< close() was called
   std::shared_ptr<const std::string> authority;  ///< for every call (immutable after dial)
+  /// dial_options::call_credentials, and whether credentials may be sent on this
+  /// channel (its transport is secure, or the user allowed it). Immutable after dial.
+  call_credentials_ptr credentials;
+  bool credentials_allowed = false;
   /// The current picker while the channel is READY, else none. Published only by the
   /// channel actor; read by submit_call on any thread, without a lock.
   picker_slot ready_picker;

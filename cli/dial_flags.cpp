@@ -2,6 +2,8 @@
 
 #include <caf/actor_system.hpp>
 
+#include <fstream>
+
 #include <achan/h2_transport.hpp>
 #include "transport/grpc/wire_text.hpp"
 
@@ -33,6 +35,8 @@ void add_dial_flags(std::vector<flag_spec>& flags, unsigned set) {
                    "(default: the target's host)"});
   flags.push_back({"--insecure", "", "",
                    "TLS without checking the server's certificate (tests only)"});
+  flags.push_back({"--token-file", "", "FILE",
+                   "send 'authorization: Bearer <FILE's first line>' with every call (needs TLS)"});
   if (set & dial_flags_calls) {
     flags.push_back({"--header", "-H", "'KEY: VALUE'", "request metadata", true});
     flags.push_back({"--deadline", "", "DURATION", "per-call deadline (default: none)"});
@@ -51,6 +55,20 @@ dial_options dial_options_from(const parsed_args& args) {
     o.dns.refresh_interval = std::chrono::duration_cast<clock_duration>(*d);
   o.connections_per_address = static_cast<unsigned>(args.integer("--connections", 1, 1, 1000));
   o.tls = tls_from(args);
+  if (args.has("--token-file")) {
+    auto path = args.get("--token-file");
+    std::ifstream in{path};
+    std::string token;
+    if (!in || !std::getline(in, token))
+      throw usage_error("--token-file: cannot read a token from '" + path + "'");
+    if (!token.empty() && token.back() == '\r')
+      token.pop_back();
+    if (token.empty())
+      throw usage_error("--token-file: '" + path + "' starts with an empty line");
+    if (!o.tls)
+      throw usage_error("--token-file sends a secret: it needs TLS (--tls, --cacert, ...)");
+    o.call_credentials = bearer_token_credentials(std::move(token));
+  }
   return o;
 }
 

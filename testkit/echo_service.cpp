@@ -57,7 +57,9 @@ class echo_impl final : public achan::test::Echo::Service {
   void Unary(server_call_info info, EchoRequest req,
              typed_responder<EchoReply> respond) override {
     seen(info);
-    after(req.delay_ms(), [name = name_, req, md = std::move(info.request_metadata), respond] {
+    auto delay = req.delay_ms();  // (before req moves into the lambda: no copy per call)
+    after(delay, [name = name_, req = std::move(req), md = std::move(info.request_metadata),
+                  respond = std::move(respond)] {
       metadata trailers;
       for (const auto& [k, v] : md)
         if (k.rfind("x-echo-", 0) == 0)
@@ -71,12 +73,13 @@ class echo_impl final : public achan::test::Echo::Service {
   void ServerStream(server_call_info info, EchoRequest req,
                     response_writer<EchoReply> out) override {
     seen(info);
-    after(req.delay_ms(), [name = name_, req, out] {
+    auto delay = req.delay_ms();
+    after(delay, [name = name_, req = std::move(req), out = std::move(out)] {
       if (req.fail_code() != 0)
         return out.finish(asked_status(req));
       auto p = std::make_shared<pacer>();
       p->server = name;
-      p->req = req;
+      p->req = req;  // (a stream's replies need it; one copy per stream)
       p->out = out;
       p->send();
     });

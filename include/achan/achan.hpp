@@ -6,6 +6,7 @@
 #include <achan/actor_executor.hpp>
 #include <achan/actor_handler.hpp>
 #include <achan/call.hpp>
+#include <achan/call_credentials.hpp>
 #include <achan/channel.hpp>
 #include <achan/connectivity.hpp>
 #include <achan/dial_options.hpp>
@@ -22,4 +23,5 @@
 #include <achan/status.hpp>
 #include <achan/system_config.hpp>
 #include <achan/target.hpp>
+#include <achan/tls.hpp>
 #include <achan/typed.hpp>

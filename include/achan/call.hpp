@@ -40,11 +40,15 @@ struct call_result {
   std::string peer;     ///< address of the subchannel that carried the call ("" if none)
 };
 
+class call_credentials;
+
 /// Per-call options. Unset fields take the channel's defaults.
 struct call_options {
   std::optional<clock_duration> timeout;  ///< relative deadline; none = no deadline
   std::optional<bool> wait_for_ready;     ///< queue through TRANSIENT_FAILURE
   metadata md;                            ///< request metadata
+  /// Credentials for this call, after the channel's (<achan/call_credentials.hpp>).
+  std::shared_ptr<call_credentials> credentials;
 };
 
 /// One call in flight. Shared by the channel (queue, deadline timer), the transport
@@ -144,6 +148,19 @@ class call {
   /// for a pick; connections enforce the deadline of the calls they carry). Channel
   /// actor only.
   bool queue_deadline_armed = false;
+
+  /// Per-call credentials (call_options::credentials). Set before the call is started.
+  std::shared_ptr<call_credentials> credentials;
+  /// Channel actor only: the credentials were asked for (so a re-start does not ask
+  /// again), and their answer is still awaited.
+  bool credentials_applied = false;
+  bool awaiting_credentials = false;
+  /// Appends `md` to the request metadata: only while no transport has the call (the
+  /// credentials' answer, before the call is started again).
+  void add_metadata(metadata md) {
+    for (auto& kv : md)
+      metadata_.push_back(std::move(kv));
+  }
 
   /// Convenience: finish with a non-OK status and no payload.
   bool fail(status_code code, std::string message, std::string peer = {}) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <achan/backoff.hpp>
+#include <achan/call_credentials.hpp>
 #include <achan/dns_options.hpp>
 #include <achan/events.hpp>
 #include <achan/policy.hpp>
@@ -46,6 +47,12 @@ struct dial_options {
   /// Unset: h2c. Files that cannot be used make dial() fail with errc::invalid_option.
   /// docs/tls.md.
   std::optional<client_tls> tls;
+  /// Metadata added to every call before it is sent (<achan/call_credentials.hpp>).
+  /// Needs a secure transport (`tls`, or one whose secure() is true): dial() fails with
+  /// errc::invalid_option otherwise, unless allow_insecure_call_credentials.
+  call_credentials_ptr call_credentials;
+  /// Send call credentials (the channel's and per-call ones) over a plaintext channel.
+  bool allow_insecure_call_credentials = false;
   /// How the dns: resolver re-resolves: resolve_now rate limit (30 s), optional periodic
   /// or TTL-driven refresh (off), per-query timeout (5 s), retry backoff after errors.
   /// Ignored for other schemes and when `resolvers` replaces "dns".

@@ -68,6 +68,9 @@ class transport {
   /// the outcome arrives through `events`.
   virtual connection_ptr connect(const std::string& address,
                                  std::shared_ptr<connection_events> events) = 0;
+  /// Whether its connections are encrypted and authenticate the server (TLS): call
+  /// credentials are sent only over those unless the channel allows otherwise.
+  virtual bool secure() const noexcept { return false; }
 };
 
 using transport_ptr = std::shared_ptr<transport>;

@@ -9,6 +9,7 @@
 
 #include "tests/cli/command_support.hpp"
 #include "tests/support/cert_forge.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace achan::test;
 using json = nlohmann::json;
@@ -131,4 +132,20 @@ TEST_CASE("achan tls: SIGHUP makes achan serve reload its certificate files") {
   s.proc->signal(SIGHUP);
   auto still = call(s.address, {"--cacert", ca2_file});  // the renewed certificate stays
   CHECK_MESSAGE(still.exit_code == 0, still.err);
+}
+
+TEST_CASE("achan tls: --token-file sends a bearer token and needs TLS") {
+  pki_files pki;
+  served s{"token", pki.serve_flags()};
+  auto token = pki.dir.write("token", "s3cret\n");
+  auto ok = call(s.address, {"--cacert", pki.ca_file, "--token-file", token});
+  CHECK_MESSAGE(ok.exit_code == 0, ok.err);
+  auto plaintext = call(s.address, {"--token-file", token});
+  CHECK(plaintext.exit_code == 2);
+  CHECK(plaintext.err.find("--token-file sends a secret: it needs TLS") != std::string::npos);
+  auto missing = call(s.address, {"--tls", "--token-file", pki.dir.path().string() + "/none"});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("cannot read a token") != std::string::npos);
+  auto empty = call(s.address, {"--tls", "--token-file", pki.dir.write("empty", "\n")});
+  CHECK(empty.exit_code == 2);
 }

@@ -7,7 +7,7 @@
 
 #include "cli/proto_catalog.hpp"
 #include "proto/echo.pb.h"
-#include "tests/cli/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using achan::cli::proto_catalog;
 using achan::test::temp_dir;

@@ -15,7 +15,7 @@
 #include "proto/reflection.pb.h"
 #include "testkit/echo_service.hpp"
 #include "tests/cli/loopback.hpp"
-#include "tests/cli/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;

@@ -14,6 +14,7 @@
 #include <achan/server.hpp>
 #include "testkit/echo_service.hpp"
 #include "tests/support/cert_forge.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/echo_messages.hpp"
 
 namespace achan::test {
@@ -22,6 +23,8 @@ using namespace std::chrono_literals;
 
 inline const std::string echo_unary = "/achan.test.Echo/Unary";
 inline const std::string who_method = "/achan.test.Tls/Who";
+/// Answers with every `authorization` value of the request, joined by ';'.
+inline const std::string auth_method = "/achan.test.Tls/Auth";
 
 /// One CA, a server certificate for localhost and 127.0.0.1, a client certificate.
 struct tls_pki {
@@ -82,6 +85,14 @@ struct tls_echo_server {
     server.add_unary(who_method, [](transport::server_call_info info, std::string, transport::responder r) {
       r.reply(describe(info));
     });
+    server.add_unary(auth_method,
+                     [](transport::server_call_info info, std::string, transport::responder r) {
+                       std::string out;
+                       for (const auto& [k, v] : info.request_metadata)
+                         if (k == "authorization")
+                           out += (out.empty() ? "" : ";") + v;
+                       r.reply(out);
+                     });
     auto l = server.listen("127.0.0.1", 0);
     REQUIRE_MESSAGE(l.ok(), l.error().message);
     address = "127.0.0.1:" + std::to_string(*l);

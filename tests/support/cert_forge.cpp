@@ -5,10 +5,9 @@
 #include <openssl/x509v3.h>
 
 #include <atomic>
-#include <fstream>
 #include <stdexcept>
 
-#include <unistd.h>
+#include <unistd.h>  // getpid
 
 namespace achan::test {
 namespace {
@@ -120,24 +119,6 @@ key_pair cert_authority::issue(const cert_spec& spec) const {
     add_ext(x.get(), impl_->cert.get(), NID_subject_alt_name, sans);
   check(X509_sign(x.get(), impl_->key.get(), EVP_sha256()) > 0, "X509_sign (leaf)");
   return {pem_of(x.get()), pem_of(key.get())};
-}
-
-temp_dir::temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "achan-test-XXXXXX").string();
-  check(mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
-  path_ = tmpl;
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string temp_dir::write(const std::string& name, const std::string& text) const {
-  auto p = path_ / name;
-  std::ofstream out{p, std::ios::binary};
-  out << text;
-  return p.string();
 }
 
 }  // namespace achan::test

@@ -5,9 +5,7 @@
 //
 //   test::cert_authority ca{"test CA"};
 //   auto server = ca.issue({.cn = "server", .dns = {"localhost"}, .ips = {"127.0.0.1"}});
-//   test::temp_dir dir;
-//   auto ca_file = dir.write("ca.pem", ca.cert_pem());
-#include <filesystem>
+//   auto pem = ca.cert_pem();   // (tests/support/temp_dir.hpp writes files)
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,22 +45,6 @@ class cert_authority {
   struct impl;
   std::unique_ptr<impl> impl_;
   std::string pem_;
-};
-
-/// A fresh directory under the system's temporary directory, removed with its contents
-/// on destruction.
-class temp_dir {
- public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const noexcept { return path_; }
-  /// Writes `text` to `name` in this directory; returns its path.
-  std::string write(const std::string& name, const std::string& text) const;
-
- private:
-  std::filesystem::path path_;
 };
 
 }  // namespace achan::test

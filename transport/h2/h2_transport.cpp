@@ -29,6 +29,8 @@ class h2_transport final : public transport {
         c->close();
   }
 
+  bool secure() const noexcept override { return ctx_->tls != nullptr; }
+
   connection_ptr connect(const std::string& address,
                          std::shared_ptr<connection_events> events) override {
     auto c = std::make_shared<h2_client_connection>(ctx_, address, std::move(events));

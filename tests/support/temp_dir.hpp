@@ -1,5 +1,6 @@
 #pragma once
-/// A scratch directory for tests that write .proto files; removed with its contents.
+/// A scratch directory for tests that write files (.proto files, certificates); removed
+/// with its contents.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -33,6 +34,7 @@ class temp_dir {
   }
   /// The directory itself.
   std::string str() const { return path_.string(); }
+  const std::filesystem::path& path() const noexcept { return path_; }
 
  private:
   std::filesystem::path path_;
