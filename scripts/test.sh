@@ -19,11 +19,9 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 cd "$root/$dir"
 # ctest runs each doctest case by name; a name with ',' or ';' would split into
 # filters that match nothing and "pass". Refuse that before running anything.
-cases=$(./bin/achan_tests --count | sed -n 's/.*filters: \([0-9]*\).*/\1/p')
-registered=$(ctest -N | grep -c 'Test *#' || true)
-if [ "$registered" -lt "$cases" ]; then
-  echo "test.sh: ctest registered $registered tests for $cases doctest cases;" \
-       "a TEST_CASE name contains ',' or ';'" >&2
+if bad=$(grep -rn 'TEST_CASE("[^"]*[,;]' "$root/tests"); then
+  echo "test.sh: TEST_CASE names with ',' or ';' would not run under ctest:" >&2
+  echo "$bad" >&2
   exit 1
 fi
 skip=()

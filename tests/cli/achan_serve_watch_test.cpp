@@ -11,7 +11,7 @@
 using namespace achan::test;
 using json = nlohmann::json;
 
-TEST_CASE("achan serve: prints its address, serves, and exits 0 on SIGTERM") {
+TEST_CASE("achan serve: prints its address and serves and exits 0 on SIGTERM") {
   served s{"srv"};
   auto r =
       run_achan({"call", "ipv4:" + s.address, "/achan.test.Echo/Unary", "--proto", echo_proto()});

@@ -92,7 +92,7 @@ TEST_CASE("achan server: a protobuf message request is serialized once and echoe
   CHECK(reply.payload() == req.payload());
 }
 
-TEST_CASE("achan server: statuses - chosen code and message, unknown method, bad request") {
+TEST_CASE("achan server: statuses - chosen code and message - unknown method - bad request") {
   echo_server s;
   client c;
   auto ch = c.dial(s.address);
@@ -441,7 +441,7 @@ TEST_CASE(
   CHECK(r.status.message.find("waiting for a stream") != std::string::npos);
 }
 
-TEST_CASE("achan server: a client stream paced on `sent` delivers every message, in order") {
+TEST_CASE("achan server: a client stream paced on `sent` delivers every message in order") {
   // One write at a time, the next from the previous one's `sent` (grpc++'s one outstanding
   // Write): 64 messages of 256 KiB, far past every flow-control window.
   echo_server s;

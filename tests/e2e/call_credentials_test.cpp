@@ -35,7 +35,7 @@ call_result auth_call(channel& ch, call_options o = {}) {
 
 }  // namespace
 
-TEST_CASE("call credentials: a channel's bearer token is on every call, a call's after it") {
+TEST_CASE("call credentials: a channel's bearer token is on every call and a call's after it") {
   tls_pki pki;
   tls_echo_server s{pki.server_side()};
   tls_client c;

@@ -117,7 +117,7 @@ TEST_CASE("tls failure: a TLS server that does not negotiate ALPN h2 (openssl s_
                 st.message);
 }
 
-TEST_CASE("tls failure: a TLS channel to a plaintext server, and the other way round") {
+TEST_CASE("tls failure: a TLS channel to a plaintext server and the other way round") {
   tls_pki pki;
   tls_echo_server plain{std::nullopt};
   auto st = call_status(plain.address, pki.client_side());

@@ -8,7 +8,7 @@
 using namespace achan;
 using namespace achan::test;
 
-TEST_CASE("tls: unary and streaming calls over TLS, the server checked by its DNS name") {
+TEST_CASE("tls: unary and streaming calls over TLS with the server checked by its DNS name") {
   tls_pki pki;
   tls_echo_server s{pki.server_side()};
   tls_client c;
@@ -47,7 +47,7 @@ TEST_CASE("tls: an ipv4 target is checked against the certificate's IP addresses
   ch.close();
 }
 
-TEST_CASE("tls: mutual TLS; the handler sees the client's verified identity") {
+TEST_CASE("tls: mutual TLS and the handler sees the client's verified identity") {
   tls_pki pki;
   tls_echo_server s{pki.server_side(client_auth::require)};
   tls_client c;

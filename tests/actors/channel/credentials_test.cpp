@@ -64,7 +64,7 @@ struct creds_fixture : test::actor_fixture {
 
 }  // namespace
 
-TEST_CASE("credentials: the call waits for its provider, then carries its metadata") {
+TEST_CASE("credentials: the call waits for its provider and then carries its metadata") {
   creds_fixture f;
   held_provider p;
   auto ch = f.dial(p.creds());
@@ -81,7 +81,7 @@ TEST_CASE("credentials: the call waits for its provider, then carries its metada
   CHECK(f.results[0].payload == "Bearer later");
 }
 
-TEST_CASE("credentials: the channel's metadata comes first, then the call's") {
+TEST_CASE("credentials: the channel's metadata comes first and the call's after it") {
   creds_fixture f;
   auto ch = f.dial(bearer_token_credentials("chan"));
   f.start(ch, {.credentials = bearer_token_credentials("call")});
@@ -107,7 +107,7 @@ TEST_CASE("credentials: the deadline passes while the provider is asked") {
   CHECK(f.sim->stats("a:1").calls == 0);
 }
 
-TEST_CASE("credentials: a call cancelled while its provider is asked ends once, CANCELLED") {
+TEST_CASE("credentials: a call cancelled while its provider is asked ends once with CANCELLED") {
   creds_fixture f;
   held_provider p;
   auto ch = f.dial(p.creds());

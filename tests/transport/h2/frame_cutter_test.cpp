@@ -59,7 +59,7 @@ TEST_CASE("frame_cutter cuts right after every k-th frame that ends a stream") {
   CHECK(cut(bytes, 2, bytes.size()) == std::vector<std::size_t>{2 * one, 2 * one, one});
 }
 
-TEST_CASE("frame_cutter counts trailers and empty END_STREAM frames, not other frames") {
+TEST_CASE("frame_cutter counts trailers and empty END_STREAM frames but not other frames") {
   // A response: HEADERS, DATA, trailers (HEADERS with END_STREAM, END_HEADERS), plus a
   // WINDOW_UPDATE that ends nothing, then an empty DATA frame ending another stream.
   auto response = frame(HEADERS, END_HEADERS, 5) + frame(DATA, 0, 20) +
