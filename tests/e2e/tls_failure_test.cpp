@@ -9,6 +9,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 
+#include <mutex>
 #include <thread>
 
 #include "tests/support/process.hpp"
@@ -160,4 +161,41 @@ TEST_CASE("tls failure: a client that stalls mid-handshake is closed by the serv
   for (int i = 0; i < 200 && s.server.connections() != 0; ++i)  // (bookkeeping after the close)
     std::this_thread::sleep_for(10ms);
   CHECK(s.server.connections() == 0);
+}
+
+TEST_CASE("tls failure: the observer sees the cause and backoff retries the handshake") {
+  tls_pki pki;
+  tls_echo_server s{pki.server_side()};
+  cert_authority stranger{"stranger CA"};
+  std::mutex mx;
+  std::vector<std::string> reasons;  // of subchannel transitions to TRANSIENT_FAILURE
+  tls_client c;
+  dial_options o;
+  o.tls = client_tls{};
+  o.tls->ca = pem_source::from_text(stranger.cert_pem());
+  o.backoff.initial = 50ms;
+  o.backoff.max = 50ms;
+  o.observer = [&](const channel_event& e) {
+    if (e.what == channel_event::kind::subchannel_state &&
+        e.to == connectivity_state::transient_failure) {
+      std::lock_guard lk{mx};
+      reasons.push_back(e.reason);
+    }
+  };
+  auto ch = achan::dial(c.sys, "ipv4:" + s.address, o);
+  REQUIRE(ch);
+  ch->connect();
+  for (int i = 0; i < 500; ++i) {  // at most 5 s
+    {
+      std::lock_guard lk{mx};
+      if (reasons.size() >= 3)
+        break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::lock_guard lk{mx};
+  REQUIRE(reasons.size() >= 3);  // each retry is a new handshake that fails the same way
+  for (const auto& r : reasons)
+    CHECK_MESSAGE(r.find("certificate verification failed (unknown CA)") != std::string::npos, r);
+  ch->close();
 }
