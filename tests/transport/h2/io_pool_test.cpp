@@ -15,12 +15,16 @@ TEST_CASE("io_pool: the last reference dropped on one of its own threads does no
   // A plain owner would join the thread it runs on here (std::system_error, or a hang).
   auto pool = io_pool::make(1);
   std::promise<void> released;
+  std::promise<void> posted;  // post() may still be signalling the pool's thread when the
+  auto post_done = posted.get_future().share();  // handler runs: the pool must outlive it
   auto& ctx = pool->context();
-  asio::post(ctx, [p = std::move(pool), &released]() mutable {
+  asio::post(ctx, [p = std::move(pool), &released, post_done]() mutable {
+    post_done.wait();
     CHECK(p->running_in_pool());
     p.reset();  // the last owner, on the pool's own thread
     released.set_value();
   });
+  posted.set_value();
   CHECK(released.get_future().wait_for(5s) == std::future_status::ready);
 }
 
