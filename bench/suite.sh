@@ -257,8 +257,8 @@ if [ "$tls" = 1 ]; then
     $1 == "tls_vs_h2c" {
       name = $2 == "grpcpp" ? "grpc++ server" : "achan server"
       cl = $4 == "grpcpp" ? "grpc++ client" : "achan client"
-      row("TLS / h2c CPU per call, " cl ", " name, sprintf("%.2fx", $10), $4 == "achan" ? "<= 1.3x" : "-", \
-        $4 == "achan" ? judge($10 > 0 && $10 <= 1.3) : "")
+      row("TLS / h2c CPU per call, " cl ", " name, sprintf("%.2fx", $9), $4 == "achan" ? "<= 1.3x" : "-", \
+        $4 == "achan" ? judge($9 > 0 && $9 <= 1.3) : "")
     }
     $1 == "handshake" {
       line = substr($0, index($0, "\t") + 1)
