@@ -175,6 +175,7 @@ start_server() {
     grpcpp/tls) tls=(--tls-cert "$work/server.pem" --tls-key "$work/server.key") ;;
     achan/tls) tls=(--tls-cert "$work/server.pem" --tls-key "$work/server.key") ;;
   esac
+  : >"$log"  # before the server's own redirection (which runs in the background) makes it
   case "$kind" in
     grpcpp) "$bin/grpcpp_async_server" --port 0 --threads "$server_threads" "${tls[@]}" \
               >"$log" 2>&1 & ;;
