@@ -58,7 +58,7 @@
 #
 # Builds (Release, no sanitizers) with scripts/build.sh, then per server: starts it on a
 # free loopback port, runs R rounds of grpcpp_async_client and achan's client per
-# concurrency (the order alternates per round so neither always runs first), stops it.
+# concurrency (the order rotates per round so none always runs first), stops it.
 # Every run's JSON line goes to $OUT (default: a temp file; printed at the end) in the
 # grpc++ client's format with "server" added; `achan bench`'s JSON object is converted
 # to that format (errors = count - ok; its latencies are from its histogram, within
