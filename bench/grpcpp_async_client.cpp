@@ -3,7 +3,11 @@
 //
 //   grpcpp_async_client --target 127.0.0.1:PORT [--concurrency C] [--duration-ms D]
 //                       [--warmup-ms W] [--payload-size BYTES] [--timeout-ms T]
+//                       [--tls-ca FILE [--server-name NAME]]
 //
+// --tls-ca: TLS (grpc::SslCredentials) trusting the CA certificates in FILE (PEM), the
+// server's certificate checked against NAME (GRPC_SSL_TARGET_NAME_OVERRIDE_ARG; default:
+// the target's host). Without it h2c, as before.
 // One channel, one thread draining one completion queue, C Echo/Unary calls always in
 // flight (each completion starts the next call). After W ms of warm-up it measures for D
 // ms and prints one JSON line:
@@ -24,7 +28,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,18 +47,51 @@ using achan::test::EchoReply;
 using achan::test::EchoRequest;
 using bench::clock_type;
 
-using options = bench::load_options;
+struct options : bench::load_options {
+  std::string tls_ca;       ///< PEM CA file; set: TLS
+  std::string server_name;  ///< name checked in the server's certificate
+};
 
-const achan::testkit::program_args args{"grpcpp_async_client",
-                                        std::string{"grpcpp_async_client "} + bench::load_usage};
+const achan::testkit::program_args args{
+    "grpcpp_async_client", std::string{"grpcpp_async_client "} + bench::load_usage +
+                               " [--tls-ca FILE [--server-name NAME]]"};
 
 options parse(int argc, char** argv) {
   options o;
   args.each_flag(argc, argv, [&](const std::string& flag, const std::string& v) {
-    return bench::parse_load_flag(o, flag, v, args);
+    if (flag == "--tls-ca")
+      o.tls_ca = v;
+    else if (flag == "--server-name")
+      o.server_name = v;
+    else
+      return bench::parse_load_flag(o, flag, v, args);
+    return true;
   });
   bench::check_load_options(o, args);
+  if (!o.server_name.empty() && o.tls_ca.empty())
+    args.fail("--server-name needs --tls-ca");
   return o;
+}
+
+/// The whole of file `path`; fail()s (exit 2) if it cannot be read.
+std::string read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (!in || s.str().empty())
+    args.fail("cannot read " + path);
+  return s.str();
+}
+
+std::shared_ptr<grpc::Channel> make_channel(const options& o) {
+  if (o.tls_ca.empty())
+    return grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = read_file(o.tls_ca);
+  grpc::ChannelArguments ch_args;
+  if (!o.server_name.empty())
+    ch_args.SetSslTargetNameOverride(o.server_name);
+  return grpc::CreateCustomChannel(o.target, grpc::SslCredentials(ssl), ch_args);
 }
 
 using bench::recorder;
@@ -71,7 +110,7 @@ struct call_slot {
 int main(int argc, char** argv) {
   options opt = parse(argc, argv);
 
-  auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
+  auto channel = make_channel(opt);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
     std::cerr << "grpcpp_async_client: cannot connect to " << opt.target << "\n";
     return 1;

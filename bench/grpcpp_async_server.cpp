@@ -1,9 +1,11 @@
 // grpcpp_async_server: achan.test.Echo/Unary on grpc++'s CompletionQueue (async) API, the
 // server side of the whole-process benchmark (bench/compare.sh). Only Unary is served.
 //
-//   grpcpp_async_server --port P [--threads N] [--name NAME]
+//   grpcpp_async_server --port P [--threads N] [--name NAME] [--tls-cert FILE --tls-key FILE]
 //
-// Listens on 127.0.0.1 only; --port 0 picks a free port. Prints exactly
+// Listens on 127.0.0.1 only; --port 0 picks a free port. With --tls-cert and --tls-key
+// (PEM certificate chain and its private key) it serves TLS (grpc::SslServerCredentials,
+// no client certificate asked for); without them h2c, as before. Prints exactly
 // "listening on 127.0.0.1:PORT" (flushed) once it serves. --threads N (1 or 2, default 1)
 // runs N completion queues, one polling thread each. SIGTERM or SIGINT shuts it down
 // (in-flight calls get 1 s) and it exits 0. Usage errors exit 2.
@@ -14,7 +16,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,10 +36,13 @@ struct options {
   int port = -1;
   int threads = 1;
   std::string name = "grpcpp-async";
+  std::string tls_cert;  ///< PEM chain file; with tls_key: serve TLS
+  std::string tls_key;
 };
 
 const achan::testkit::program_args args{
-    "grpcpp_async_server", "grpcpp_async_server --port P [--threads 1|2] [--name NAME]"};
+    "grpcpp_async_server", "grpcpp_async_server --port P [--threads 1|2] [--name NAME] "
+                          "[--tls-cert FILE --tls-key FILE]"};
 
 options parse(int argc, char** argv) {
   options o;
@@ -46,6 +53,10 @@ options parse(int argc, char** argv) {
       o.threads = args.number(flag, v);
     else if (flag == "--name")
       o.name = v;
+    else if (flag == "--tls-cert")
+      o.tls_cert = v;
+    else if (flag == "--tls-key")
+      o.tls_key = v;
     else
       return false;
     return true;
@@ -54,7 +65,27 @@ options parse(int argc, char** argv) {
     args.fail("--port 0..65535 is required");
   if (o.threads < 1 || o.threads > 2)
     args.fail("--threads must be 1 or 2");
+  if (o.tls_cert.empty() != o.tls_key.empty())
+    args.fail("--tls-cert and --tls-key go together");
   return o;
+}
+
+/// The whole of file `path`; fail()s (exit 2) if it cannot be read.
+std::string read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (!in || s.str().empty())
+    args.fail("cannot read " + path);
+  return s.str();
+}
+
+std::shared_ptr<grpc::ServerCredentials> credentials(const options& o) {
+  if (o.tls_cert.empty())
+    return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({read_file(o.tls_key), read_file(o.tls_cert)});
+  return grpc::SslServerCredentials(ssl);
 }
 
 /// Set before Server::Shutdown; slots stop re-posting themselves.
@@ -130,7 +161,7 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:" + std::to_string(opt.port),
-                           grpc::InsecureServerCredentials(), &port);
+                           credentials(opt), &port);
   builder.RegisterService(&service);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;

@@ -4,7 +4,8 @@
 # the test run.
 #
 #   bench/suite.sh [--rounds N] [--duration S] [--warmup S] [--quick] [--no-build]
-#                  [--build-dir DIR] [--help]
+#                  [--build-dir DIR] [--handshakes N] [--max-other-load CORES]
+#                  [--retries K] [--no-tls] [--help]
 #
 #   --rounds N     runs of each unary client per server and calls in flight (default 3)
 #   --duration S   measured time of each unary run, seconds (default 5; "1500ms" works)
@@ -13,6 +14,13 @@
 #                  one repetition of the resolver update; the figures are not to be quoted
 #   --no-build     use the binaries already in --build-dir
 #   --build-dir    build directory under the repo (default build-bench, Release)
+#   --handshakes N fresh channels timed to READY per server, client and mode (default 200;
+#                  20 with --quick)
+#   --max-other-load, --retries
+#                  compare.sh's: a batch (one round of one server and concurrency) is rerun
+#                  when other processes used more than CORES (0.3) on average meanwhile, at
+#                  most K (2) times; each rerun adds that batch's time again
+#   --no-tls       skip part e
 #
 # What it runs, in order:
 #   a. bench/compare.sh for the grpc++ async server (bench/grpcpp_async_server) and
@@ -28,8 +36,19 @@
 #      < 100 ms), heap per idle subchannel, heap per in-flight call with 100 000 calls in
 #      flight against a slow `achan serve` over 1 and 100 connections (target < 2 KiB),
 #      and the same over the simulated transport (channel-side share).
+#   e. TLS (issue 12): bench/compare.sh --modes "h2c tls" --concurrency 64 --handshake N
+#      for both servers: each server runs twice (h2c and TLS, certificates made with
+#      `openssl` in a temp dir), each round runs both clients in both modes in a rotating
+#      order, so the TLS rows and the h2c rows they are divided by come from the same
+#      rounds; then handshake_bench times N fresh channels to READY (achan and grpc++,
+#      TLS and h2c). Targets: QPS achan / grpc++ >= 2.5x against achan's server, CPU per
+#      call <= 0.3x, achan's TLS CPU per call <= 1.3x its h2c CPU per call.
 #   d. a summary table of every figure with its target and PASS/MISS, and this command
 #      line.
+# Time on the 2-core machine with the defaults: a. 2 servers x 3 concurrencies x 3 rounds
+# x 2 clients x 6 s = 216 s, b. ~30 s, c. ~40 s, e. 2 servers x 3 rounds x 4 runs x 6 s =
+# 144 s + 4 x 4 x 200 dials (~15 s), builds aside ~7.5 min; each rerun of a busy batch adds
+# 36 s (a) or 24 s (e), so at most ~20 min if every batch is rerun twice.
 # Each part's raw output is printed as it runs. Exits 1 at the end if any run failed or
 # reported errors (a unary run with errors, a pick_bench error, a failed check of
 # control_plane_bench), after printing the summary; 2 on usage errors. A MISS against a
@@ -39,7 +58,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 command_line="bench/suite.sh${*:+ $*}"
 
-rounds=3 duration=5 warmup=1 quick=0 build=1 build_dir=build-bench
+rounds=3 duration=5 warmup=1 quick=0 build=1 build_dir=build-bench handshakes=200 tls=1
+max_other_load=0.3 retries=2
 to_ms() {  # "5" / "5s" / "1500ms" -> milliseconds
   case "$1" in
     *ms) v=${1%ms}; m=1 ;;
@@ -57,6 +77,10 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; shift ;;
     --no-build) build=0; shift ;;
     --build-dir) build_dir=$2; shift 2 ;;
+    --handshakes) handshakes=$2; shift 2 ;;
+    --max-other-load) max_other_load=$2; shift 2 ;;
+    --retries) retries=$2; shift 2 ;;
+    --no-tls) tls=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "suite.sh: unknown flag $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -65,7 +89,7 @@ duration_ms=$(to_ms "$duration")
 warmup_ms=$(to_ms "$warmup")
 pick_reps=3 pick_min_time=0.5 cp_reps=3
 if [ "$quick" = 1 ]; then
-  rounds=1 duration_ms=1000 warmup_ms=1000 pick_reps=1 pick_min_time=0.1 cp_reps=1
+  rounds=1 duration_ms=1000 warmup_ms=1000 pick_reps=1 pick_min_time=0.1 cp_reps=1 handshakes=20
 fi
 case "$rounds" in ''|*[!0-9]*|0) echo "suite.sh: --rounds must be a positive number" >&2; exit 2 ;; esac
 
@@ -73,7 +97,7 @@ bin=$root/$build_dir/bin
 if [ "$build" = 1 ]; then
   "$root/scripts/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=Release -DACHAN_BUILD_TESTS=OFF \
     -DACHAN_BUILD_EXAMPLES=OFF -- achan grpcpp_async_server grpcpp_async_client pick_bench \
-    control_plane_bench
+    control_plane_bench handshake_bench
 fi
 
 work=$(mktemp -d)
@@ -87,7 +111,8 @@ echo
 echo "== a. unary Echo, 64-byte payload: grpc++ async client vs achan bench =="
 if ! "$root/bench/compare.sh" --no-build --build-dir "$build_dir" --server "grpcpp achan" \
   --concurrency "1 64 256" --rounds "$rounds" --duration-ms "$duration_ms" \
-  --warmup-ms "$warmup_ms" --summary "$work/unary.tsv" 2>&1; then
+  --warmup-ms "$warmup_ms" --max-other-load "$max_other_load" --retries "$retries" \
+  --summary "$work/unary.tsv" 2>&1; then
   failed+=("unary comparison (a run failed or reported errors)")
 fi
 
@@ -126,6 +151,19 @@ if ! "$bin/control_plane_bench" --reps "$cp_reps" --achan "$bin/achan" | tee "$w
   failed+=("control_plane_bench (a check failed; see above)")
 fi
 
+# ---- e. TLS -----------------------------------------------------------------------------
+: >"$work/tls.tsv"
+if [ "$tls" = 1 ]; then
+  echo
+  echo "== e. TLS (issue 12): both clients over TLS and h2c, 64 in flight, both servers; handshakes =="
+  if ! "$root/bench/compare.sh" --no-build --build-dir "$build_dir" --server "grpcpp achan" \
+    --modes "h2c tls" --concurrency 64 --rounds "$rounds" --duration-ms "$duration_ms" \
+    --warmup-ms "$warmup_ms" --handshake "$handshakes" --max-other-load "$max_other_load" \
+    --retries "$retries" --summary "$work/tls.tsv" 2>&1; then
+    failed+=("TLS comparison (a run or a handshake failed or reported errors)")
+  fi
+fi
+
 # ---- d. summary ------------------------------------------------------------------------
 echo
 echo "== d. summary (issue 4) =="
@@ -133,7 +171,7 @@ echo "unary, medians of $rounds round(s) x ${duration_ms} ms:"
 printf "%-6s %5s | %9s %9s %6s | %8s %8s | %8s %8s | %7s %7s %6s | %s\n" server calls "qps g++" \
   "qps ach" ratio "p50 g++" "p50 ach" "p99 g++" "p99 ach" "cpu g++" "cpu ach" ratio "targets @64"
 if [ -s "$work/unary.tsv" ]; then
-  awk -F'\t' '{ printf "%-6s %5s | %9s %9s %6s | %8s %8s | %8s %8s | %7s %7s %6s | %s\n", \
+  awk -F'\t' 'NF == 13 && $1 !~ /^(load|handshake|tls_vs_h2c)$/ { printf "%-6s %5s | %9s %9s %6s | %8s %8s | %8s %8s | %7s %7s %6s | %s\n", \
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }' "$work/unary.tsv"
 else
   echo "(no unary figures)"
@@ -192,6 +230,45 @@ awk -F'\t' -v cpfile="$work/cp.jsonl" -v pickfile="$work/pick.tsv" '
     if (!idle) row("memory per idle subchannel", "no figures", "-", "FAIL")
     if (!inflight) row("memory per in-flight call", "no figures", "< 2048", "FAIL")
   }' "$work/unary.tsv"
+if [ "$tls" = 1 ]; then
+  echo
+  echo "TLS (issue 12), 64 in flight, medians of $rounds round(s) x ${duration_ms} ms, h2c rows from the same rounds:"
+  printf "%-10s %5s | %9s %9s %6s | %8s %8s | %8s %8s | %7s %7s %6s | %s\n" server calls "qps g++" \
+    "qps ach" ratio "p50 g++" "p50 ach" "p99 g++" "p99 ach" "cpu g++" "cpu ach" ratio "targets @64"
+  awk -F'\t' 'NF == 13 && $1 !~ /^(load|handshake|tls_vs_h2c)$/ { printf "%-10s %5s | %9s %9s %6s | %8s %8s | %8s %8s | %7s %7s %6s | %s\n", \
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }' "$work/tls.tsv"
+  echo
+  awk -F'\t' '
+    function row(what, value, target, result) { printf "%-64s %12s  %-16s %s\n", what, value, target, result }
+    function judge(ok) { return ok ? "PASS" : "MISS" }
+    function field(line, name,   re, m) {
+      re = "\"" name "\":[-0-9.e+]+"
+      if (!match(line, re)) return ""
+      return substr(line, RSTART + length(name) + 3, RLENGTH - length(name) - 3)
+    }
+    BEGIN { row("figure", "measured", "target", "result") }
+    NF == 13 && $1 ~ /\+tls$/ && $2 == 64 {
+      name = $1 == "grpcpp+tls" ? "grpc++ TLS server" : "achan TLS server"
+      row("TLS, " name ": QPS achan / grpc++", sprintf("%.2fx", $5), ">= 2.5x", judge($5 >= 2.5))
+      row("TLS, " name ": CPU/call achan / grpc++", sprintf("%.2fx", $12), "<= 0.3x", judge($12 > 0 && $12 <= 0.3))
+      row("TLS, " name ": p99 achan vs grpc++ (us)", $9 " / " $8, "achan <= grpc++", judge($9 > 0 && $9 + 0 <= $8 + 0))
+      seen = 1
+    }
+    $1 == "tls_vs_h2c" {
+      name = $2 == "grpcpp" ? "grpc++ server" : "achan server"
+      cl = $4 == "grpcpp" ? "grpc++ client" : "achan client"
+      row("TLS / h2c CPU per call, " cl ", " name, sprintf("%.2fx", $9), $4 == "achan" ? "<= 1.3x" : "-", \
+        $4 == "achan" ? judge($9 > 0 && $9 <= 1.3) : "")
+    }
+    $1 == "handshake" {
+      line = substr($0, index($0, "\t") + 1)
+      match(line, /"server":"[^"]*"/); srv = substr(line, RSTART + 10, RLENGTH - 11)
+      match(line, /"client":"[^"]*"/); cl = substr(line, RSTART + 10, RLENGTH - 11)
+      row("time to READY, " cl " client -> " srv " server, p50 / p90 (us)", \
+        sprintf("%.0f / %.0f", field(line, "p50_us"), field(line, "p90_us")), "-", "")
+    }
+    END { if (!seen) row("TLS comparison", "no figures", "", "FAIL") }' "$work/tls.tsv"
+fi
 echo
 note=
 if [ "$quick" = 1 ]; then note="; --quick: smoke-test figures, not to be quoted"; fi
