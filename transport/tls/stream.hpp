@@ -54,8 +54,12 @@ class stream {
       socket_.async_read_some(asio::buffer(dst, n), std::move(h));
       return;
     }
+    if (read_failed_) {
+      asio::post(socket_.get_executor(), [h = std::move(h), this]() mutable { h(read_error(), 0); });
+      return;
+    }
     if (engine_->has_input()) {  // decrypt what is already here before reading more
-      long k = engine_->read(dst, n);
+      long k = decrypt(dst, n);
       send_tls_output();
       if (k != 0) {
         asio::post(socket_.get_executor(), [h = std::move(h), k, this]() mutable {
@@ -70,7 +74,7 @@ class stream {
                               if (ec)
                                 return h(ec, 0);
                               engine_->feed(cipher_in_->data(), got);
-                              long k = engine_->read(dst, n);
+                              long k = decrypt(dst, n);
                               send_tls_output();
                               if (k > 0)
                                 return h(std::error_code{}, static_cast<std::size_t>(k));
@@ -122,6 +126,26 @@ class stream {
                              : std::make_error_code(std::errc::protocol_error);
   }
 
+  /// Decrypts as many of the fed records as fit into [dst, dst + n) (one SSL_read gives
+  /// at most one record: a peer sending small records would otherwise cost a read
+  /// completion, a pass through nghttp2 and a flush per record). Bytes, 0 for "need
+  /// more input", -1 for a failure with nothing decrypted before it (a failure after
+  /// some bytes is reported by the next read: read_failed_).
+  long decrypt(std::uint8_t* dst, std::size_t n) {
+    std::size_t total = 0;
+    while (total < n) {
+      long k = engine_->read(dst + total, n - total);
+      if (k <= 0) {
+        if (total == 0)
+          return k;
+        read_failed_ = k < 0;  // reported by the next async_read_some
+        break;
+      }
+      total += static_cast<std::size_t>(k);
+    }
+    return static_cast<long>(total);
+  }
+
   /// TLS output produced by reading (alerts, key updates, session tickets): out now if
   /// the socket takes it, else with the next send.
   void send_tls_output() {
@@ -170,6 +194,7 @@ class stream {
 
   Socket socket_;
   std::unique_ptr<engine> engine_;
+  bool read_failed_ = false;  // decrypt() stopped at a failure after some bytes
   std::string queue_;     // bytes waiting to be written (ciphertext with TLS)
   std::string inflight_;  // bytes an async write is writing
   std::unique_ptr<std::array<std::uint8_t, 16 * 1024>> cipher_in_;  // TLS only
