@@ -3,6 +3,8 @@
 //
 //   grpcpp_echo_server --port P [--host 127.0.0.1] [--name NAME] [--max-recv BYTES]
 //                      [--log-calls 1] [--reflection 1]
+//                      [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]
+//                       [--require-client-cert 1]]
 //
 // Listens on 127.0.0.1 only (--host accepts nothing else); --port 0 picks a free port.
 // Prints exactly "listening on 127.0.0.1:PORT" (flushed) once it serves. SIGTERM or
@@ -12,17 +14,31 @@
 // response initial and trailing metadata. --reflection 1 adds grpc++'s own server
 // reflection service (grpc.reflection.v1alpha), the reference for achan's reflection
 // client; without it the server has none (calls to it are UNIMPLEMENTED).
+//
+// TLS (grpc::SslServerCredentials, PEM files): --tls-cert/--tls-key serve TLS instead
+// of h2c; --tls-client-ca asks clients for a certificate and verifies one that is sent
+// (GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY), with --require-client-cert 1 a
+// client without one is refused (..._REQUEST_AND_REQUIRE_...). A request with the
+// metadata "x-echo-peer-identity: 1" gets the trailer "x-peer-identity": what the
+// server's auth context says about the client, "authenticated=true|false" then
+// "property=value" entries (transport_security_type, x509_subject, x509_common_name,
+// x509_subject_alternative_name, peer_dns, peer_ip, peer_uri, one entry per value),
+// joined with "; ".
+#include <grpc/grpc_security_constants.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/security/server_credentials.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,6 +59,10 @@ struct options {
   int max_recv = -1;        ///< -1: grpc's default (4 MiB)
   bool log_calls = false;   ///< print "call Unary <payload>" when a Unary handler starts
   bool reflection = false;  ///< serve grpc.reflection.v1alpha.ServerReflection
+  std::string tls_cert;     ///< PEM file; empty: h2c
+  std::string tls_key;
+  std::string tls_client_ca;  ///< PEM file; set: ask clients for a certificate
+  bool require_client_cert = false;
 };
 
 /// Set once from the options before the server starts; read by handler threads.
@@ -51,7 +71,8 @@ bool log_calls = false;
 const achan::testkit::program_args args{
     "grpcpp_echo_server",
     "grpcpp_echo_server --port P [--host 127.0.0.1] [--name "
-    "NAME] [--max-recv BYTES] [--log-calls 1] [--reflection 1]"};
+    "NAME] [--max-recv BYTES] [--log-calls 1] [--reflection 1] [--tls-cert FILE --tls-key FILE "
+    "[--tls-client-ca FILE] [--require-client-cert 1]]"};
 
 options parse(int argc, char** argv) {
   options o;
@@ -68,6 +89,14 @@ options parse(int argc, char** argv) {
       o.log_calls = args.number(flag, v) != 0;
     else if (flag == "--reflection")
       o.reflection = args.number(flag, v) != 0;
+    else if (flag == "--tls-cert")
+      o.tls_cert = v;
+    else if (flag == "--tls-key")
+      o.tls_key = v;
+    else if (flag == "--tls-client-ca")
+      o.tls_client_ca = v;
+    else if (flag == "--require-client-cert")
+      o.require_client_cert = args.number(flag, v) != 0;
     else
       return false;
     return true;
@@ -76,7 +105,60 @@ options parse(int argc, char** argv) {
     args.fail("--port 0..65535 is required");
   if (o.host != "127.0.0.1")
     args.fail("--host must be 127.0.0.1 (this test peer never listens elsewhere)");
+  if (o.tls_cert.empty() != o.tls_key.empty())
+    args.fail("--tls-cert and --tls-key go together");
+  if (o.tls_cert.empty() && !o.tls_client_ca.empty())
+    args.fail("--tls-client-ca needs --tls-cert and --tls-key");
+  if (o.require_client_cert && o.tls_client_ca.empty())
+    args.fail("--require-client-cert needs --tls-client-ca");
   return o;
+}
+
+/// The whole of file `path`; a usage error if it cannot be read.
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    args.fail("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// The listening port's credentials: TLS from the --tls-* files, else h2c.
+std::shared_ptr<grpc::ServerCredentials> credentials(const options& o) {
+  if (o.tls_cert.empty())
+    return grpc::InsecureServerCredentials();
+  auto request = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+  if (o.require_client_cert)
+    request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  else if (!o.tls_client_ca.empty())
+    request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  grpc::SslServerCredentialsOptions ssl(request);
+  if (!o.tls_client_ca.empty())
+    ssl.pem_root_certs = read_file(o.tls_client_ca);
+  ssl.pem_key_cert_pairs.push_back({read_file(o.tls_key), read_file(o.tls_cert)});
+  return grpc::SslServerCredentials(ssl);
+}
+
+/// The client as the call's auth context describes it (the "x-peer-identity" trailer):
+/// "authenticated=true; transport_security_type=ssl; x509_common_name=alice; ...".
+/// Bytes a metadata value cannot carry become '?'.
+std::string peer_identity(const grpc::ServerContext* ctx) {
+  auto auth = ctx->auth_context();
+  if (!auth)
+    return "authenticated=false";
+  std::string out = auth->IsPeerAuthenticated() ? "authenticated=true" : "authenticated=false";
+  for (const char* name :
+       {GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME, GRPC_X509_SUBJECT_PROPERTY_NAME,
+        GRPC_X509_CN_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME,
+        GRPC_PEER_IP_PROPERTY_NAME, GRPC_PEER_URI_PROPERTY_NAME}) {
+    for (const auto& value : auth->FindPropertyValues(name)) {
+      out += std::string{"; "} + name + "=";
+      for (char c : std::string_view(value.data(), value.size()))
+        out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+  }
+  return out;
 }
 
 /// Sleeps `ms`, waking early if the client cancelled or the deadline passed, so a
@@ -93,7 +175,8 @@ void delay(grpc::ServerContext* ctx, std::uint32_t ms) {
 }
 
 /// Copies "x-echo-*" request metadata into the response's initial and trailing
-/// metadata; call before the first write. -bin values arrive decoded and grpc++
+/// metadata, and adds the "x-peer-identity" trailer if "x-echo-peer-identity: 1" asks
+/// for it; call before the first write. -bin values arrive decoded and grpc++
 /// re-encodes them.
 void echo_metadata(grpc::ServerContext* ctx) {
   for (const auto& [key, value] : ctx->client_metadata()) {
@@ -103,6 +186,8 @@ void echo_metadata(grpc::ServerContext* ctx) {
     std::string v(value.data(), value.size());
     ctx->AddInitialMetadata(k, v);
     ctx->AddTrailingMetadata(k, v);
+    if (k == "x-echo-peer-identity" && v == "1")
+      ctx->AddTrailingMetadata("x-peer-identity", peer_identity(ctx));
   }
 }
 
@@ -228,8 +313,7 @@ int main(int argc, char** argv) {
   if (!opt.reflection)
     builder.SetOption(std::make_unique<without_reflection>());
   int port = 0;
-  builder.AddListeningPort(opt.host + ":" + std::to_string(opt.port),
-                           grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(opt.host + ":" + std::to_string(opt.port), credentials(opt), &port);
   builder.RegisterService(&service);
   // Fail loudly if the port is taken instead of silently sharing it (grpc defaults to
   // SO_REUSEPORT on Linux).

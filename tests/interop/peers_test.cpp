@@ -177,4 +177,22 @@ TEST_CASE("interop grpcpp peers: usage errors exit 2") {
   CHECK(bad_client.wait_exit(10s) == std::optional<int>(2));
   child_process bad_server(test_binary("grpcpp_echo_server"), {"--port", "0", "--host", "0.0.0.0"});
   CHECK(bad_server.wait_exit(10s) == std::optional<int>(2));
+  // TLS flags: half a key pair, a missing file, a flag without what it needs.
+  const std::vector<std::vector<std::string>> bad_tls_servers{
+      {"--port", "0", "--tls-cert", "/nonexistent/cert.pem"},
+      {"--port", "0", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"},
+      {"--port", "0", "--tls-client-ca", "/nonexistent/ca.pem"}};
+  for (const auto& args : bad_tls_servers) {
+    child_process p(test_binary("grpcpp_echo_server"), args);
+    CHECK(p.wait_exit(10s) == std::optional<int>(2));
+  }
+  const std::vector<std::vector<std::string>> bad_tls_clients{
+      {"--target", "127.0.0.1:1", "--method", "unary", "--tls-key", "/nonexistent/k.pem"},
+      {"--target", "127.0.0.1:1", "--method", "unary", "--tls-ca", "/nonexistent/ca.pem"},
+      {"--target", "127.0.0.1:1", "--method", "unary", "--server-name", "x"},
+      {"--target", "127.0.0.1:1", "--method", "raw"}};
+  for (const auto& args : bad_tls_clients) {
+    child_process p(test_binary("grpcpp_echo_client"), args);
+    CHECK(p.wait_exit(10s) == std::optional<int>(2));
+  }
 }
