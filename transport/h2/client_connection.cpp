@@ -159,6 +159,11 @@ std::string h2_client_connection::read_failure(const std::error_code& ec) const 
     return "connection to " + address_ +
            " closed by the peer before the HTTP/2 handshake (a TLS server does this to a "
            "plaintext client: does the channel need TLS?)";
+  if (ec == asio::error::eof && phase_ == phase::connecting && !got_bytes_ && io_.tls() &&
+      !ctx_->tls->has_certificate())
+    return "connection to " + address_ +
+           " closed by the peer right after the TLS handshake (a server that requires a "
+           "client certificate does this: does the channel need one?)";
   if (ec == asio::error::eof)
     return "connection to " + address_ + " closed by the peer";
   return "connection to " + address_ + " lost: " + ec.message();

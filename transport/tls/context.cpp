@@ -138,6 +138,7 @@ result<std::shared_ptr<const context>> context::client(const client_tls& o) {
   SSL_CTX_set_alpn_protos(ctx->native_handle(), alpn_h2, sizeof alpn_h2);
   std::shared_ptr<context> out{new context(std::move(ctx), false)};
   out->skip_verification_ = o.skip_verification;
+  out->has_certificate_ = !o.cert_chain.empty();
   out->server_name_ = o.server_name;
   return std::shared_ptr<const context>{std::move(out)};
 }

@@ -34,6 +34,8 @@ class context {
   bool is_server() const noexcept { return server_; }
   /// Client: verification switched off (client_tls::skip_verification).
   bool skip_verification() const noexcept { return skip_verification_; }
+  /// Client: it presents a certificate (client_tls::cert_chain).
+  bool has_certificate() const noexcept { return has_certificate_; }
   /// Client: client_tls::server_name (empty: the connection picks one).
   const std::string& server_name() const noexcept { return server_name_; }
 
@@ -42,6 +44,7 @@ class context {
   std::unique_ptr<asio::ssl::context> ctx_;
   bool server_;
   bool skip_verification_ = false;
+  bool has_certificate_ = false;
   std::string server_name_;
 };
 
