@@ -57,7 +57,9 @@ done
 [ -n "$port" ] || { echo "achan serve did not start"; cat "$work/serve.out"; exit 1; }
 "$work/ext/external_client" "127.0.0.1:$port" | tee "$work/client.out"
 grep -q '^status OK server achan payload hello$' "$work/client.out"
-"$work/pc_client" "127.0.0.1:$port" | grep -q '^status OK'
+# (a shared-library build: pkg-config adds no rpath, so point the loader at the prefix)
+LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+  "$work/pc_client" "127.0.0.1:$port" | grep -q '^status OK'
 # A call the server does not know: the client reports it and exits 1.
 if "$work/ext/external_client" "127.0.0.1:$port" /nope.Svc/Nope >"$work/bad.out"; then
   echo "an unknown method succeeded"; exit 1
