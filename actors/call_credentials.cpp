@@ -22,8 +22,7 @@ status from_provider(status st) {
     case status_code::aborted:
     case status_code::out_of_range:
     case status_code::data_loss:
-      return {status_code::internal,
-              "call credentials failed with illegal code " + st.to_string()};
+      return {status_code::internal, "call credentials failed with illegal code " + st.to_string()};
     default:
       return {st.code, "call credentials failed: " + st.message};
   }
@@ -89,8 +88,7 @@ call_credentials_ptr make_call_credentials(
   return std::make_shared<function_credentials>(std::move(fn));
 }
 
-void fetch_credentials(const channel_shared& shared, const channel_control& me,
-                       const call_ptr& c) {
+void fetch_credentials(const channel_shared& shared, const channel_control& me, const call_ptr& c) {
   c->credentials_applied = true;
   if (!shared.credentials_allowed) {
     c->fail(status_code::unauthenticated,

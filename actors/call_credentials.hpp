@@ -17,7 +17,6 @@ inline bool needs_credentials(const channel_shared& shared, const call& c) {
 /// exception, or invalid metadata) ends the call instead; so does a plaintext channel
 /// that may not carry credentials (UNAUTHENTICATED). A call that ended meanwhile
 /// (deadline, cancel) is dropped. Marks `c` credentials_applied/awaiting_credentials.
-void fetch_credentials(const channel_shared& shared, const channel_control& me,
-                       const call_ptr& c);
+void fetch_credentials(const channel_shared& shared, const channel_control& me, const call_ptr& c);
 
 }  // namespace achan

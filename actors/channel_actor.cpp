@@ -12,8 +12,8 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <achan/request_stream.hpp>
-#include "actors/call_credentials.hpp"
 #include "actors/balancer/balancer.hpp"
+#include "actors/call_credentials.hpp"
 #include "actors/fast_path.hpp"
 #include "core/support/duration_text.hpp"
 

@@ -30,9 +30,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,9 +52,9 @@ struct options : bench::load_options {
   std::string server_name;  ///< name checked in the server's certificate
 };
 
-const achan::testkit::program_args args{
-    "grpcpp_async_client", std::string{"grpcpp_async_client "} + bench::load_usage +
-                               " [--tls-ca FILE [--server-name NAME]]"};
+const achan::testkit::program_args args{"grpcpp_async_client",
+                                        std::string{"grpcpp_async_client "} + bench::load_usage +
+                                            " [--tls-ca FILE [--server-name NAME]]"};
 
 options parse(int argc, char** argv) {
   options o;

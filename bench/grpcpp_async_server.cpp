@@ -18,8 +18,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,8 +41,9 @@ struct options {
 };
 
 const achan::testkit::program_args args{
-    "grpcpp_async_server", "grpcpp_async_server --port P [--threads 1|2] [--name NAME] "
-                          "[--tls-cert FILE --tls-key FILE]"};
+    "grpcpp_async_server",
+    "grpcpp_async_server --port P [--threads 1|2] [--name NAME] "
+    "[--tls-cert FILE --tls-key FILE]"};
 
 options parse(int argc, char** argv) {
   options o;
@@ -160,8 +161,7 @@ int main(int argc, char** argv) {
   achan::test::Echo::AsyncService service;
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort("127.0.0.1:" + std::to_string(opt.port),
-                           credentials(opt), &port);
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(opt.port), credentials(opt), &port);
   builder.RegisterService(&service);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;

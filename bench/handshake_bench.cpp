@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"client\":\"%s\",\"tls\":%s,\"count\":%zu,\"p50_us\":%.1f,\"p90_us\":%.1f,"
       "\"mean_us\":%.1f,\"min_us\":%.1f}\n",
-      opt.client.c_str(), opt.tls_ca.empty() ? "false" : "true", times.size(), pct(0.5),
-      pct(0.9), mean, sorted.front());
+      opt.client.c_str(), opt.tls_ca.empty() ? "false" : "true", times.size(), pct(0.5), pct(0.9),
+      mean, sorted.front());
   return ok ? 0 : 1;
 }

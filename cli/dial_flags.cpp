@@ -33,8 +33,8 @@ void add_dial_flags(std::vector<flag_spec>& flags, unsigned set) {
   flags.push_back({"--servername", "", "NAME",
                    "TLS: the name sent as SNI and checked in the server's certificate "
                    "(default: the target's host)"});
-  flags.push_back({"--insecure", "", "",
-                   "TLS without checking the server's certificate (tests only)"});
+  flags.push_back(
+      {"--insecure", "", "", "TLS without checking the server's certificate (tests only)"});
   flags.push_back({"--token-file", "", "FILE",
                    "send 'authorization: Bearer <FILE's first line>' with every call (needs TLS)"});
   if (set & dial_flags_calls) {

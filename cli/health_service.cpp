@@ -15,7 +15,9 @@ hpb::HealthCheckResponse response(serving_status s) {
   return r;
 }
 
-std::string encode(serving_status s) { return response(s).SerializeAsString(); }
+std::string encode(serving_status s) {
+  return response(s).SerializeAsString();
+}
 
 const status gone{status_code::unavailable, "health service stopped"};
 

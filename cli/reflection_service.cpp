@@ -111,8 +111,7 @@ class reflection_impl final : public rpb::ServerReflection::Service {
       : services_(std::move(services)), pool_(pool) {}
 
   request_reader<rpb::ServerReflectionRequest> ServerReflectionInfo(
-      transport::server_call_info,
-      response_writer<rpb::ServerReflectionResponse> out) override {
+      transport::server_call_info, response_writer<rpb::ServerReflectionResponse> out) override {
     return {[this, out](rpb::ServerReflectionRequest&& request) {
               out.write(answer_reflection_request(request, services_, *pool_));
             },

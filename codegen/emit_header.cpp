@@ -153,20 +153,28 @@ StubActor spawn_stub(::caf::actor_system& sys, ::achan::channel channel);
 
 const char* client_template(method_kind k) {
   switch (k) {
-    case method_kind::unary: return client_unary;
-    case method_kind::server_stream: return client_server_stream;
-    case method_kind::client_stream: return client_client_stream;
-    case method_kind::bidi_stream: return client_bidi_stream;
+    case method_kind::unary:
+      return client_unary;
+    case method_kind::server_stream:
+      return client_server_stream;
+    case method_kind::client_stream:
+      return client_client_stream;
+    case method_kind::bidi_stream:
+      return client_bidi_stream;
   }
   return "";
 }
 
 const char* service_template(method_kind k) {
   switch (k) {
-    case method_kind::unary: return service_unary;
-    case method_kind::server_stream: return service_server_stream;
-    case method_kind::client_stream: return service_client_stream;
-    case method_kind::bidi_stream: return service_bidi_stream;
+    case method_kind::unary:
+      return service_unary;
+    case method_kind::server_stream:
+      return service_server_stream;
+    case method_kind::client_stream:
+      return service_client_stream;
+    case method_kind::bidi_stream:
+      return service_bidi_stream;
   }
   return "";
 }

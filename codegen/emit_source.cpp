@@ -104,30 +104,42 @@ StubActor spawn_stub(::caf::actor_system& sys, ::achan::channel channel) {
 
 const char* client_template(method_kind k) {
   switch (k) {
-    case method_kind::unary: return client_unary;
-    case method_kind::server_stream: return client_server_stream;
-    case method_kind::client_stream: return client_client_stream;
-    case method_kind::bidi_stream: return client_bidi_stream;
+    case method_kind::unary:
+      return client_unary;
+    case method_kind::server_stream:
+      return client_server_stream;
+    case method_kind::client_stream:
+      return client_client_stream;
+    case method_kind::bidi_stream:
+      return client_bidi_stream;
   }
   return "";
 }
 
 const char* service_template(method_kind k) {
   switch (k) {
-    case method_kind::unary: return service_unary;
-    case method_kind::server_stream: return service_server_stream;
-    case method_kind::client_stream: return service_client_stream;
-    case method_kind::bidi_stream: return service_bidi_stream;
+    case method_kind::unary:
+      return service_unary;
+    case method_kind::server_stream:
+      return service_server_stream;
+    case method_kind::client_stream:
+      return service_client_stream;
+    case method_kind::bidi_stream:
+      return service_bidi_stream;
   }
   return "";
 }
 
 const char* registrar(method_kind k) {
   switch (k) {
-    case method_kind::unary: return "add_unary";
-    case method_kind::server_stream: return "add_server_stream";
-    case method_kind::client_stream: return "add_client_stream";
-    case method_kind::bidi_stream: return "add_bidi_stream";
+    case method_kind::unary:
+      return "add_unary";
+    case method_kind::server_stream:
+      return "add_server_stream";
+    case method_kind::client_stream:
+      return "add_client_stream";
+    case method_kind::bidi_stream:
+      return "add_bidi_stream";
   }
   return "";
 }
@@ -143,10 +155,10 @@ std::string registration(const service_model& s, const char* holder, const char*
   std::string out = "\n";
   out += head;
   for (const auto& m : s.methods)
-    out += fill("  ::achan::glue::$fn$(\n"
-                "      server, $svc$::Methods::$name$, $holder$, &$svc$::Service::$name$);\n",
-                {{"fn", registrar(m.kind)}, {"svc", s.qualified}, {"name", m.name},
-                 {"holder", holder}});
+    out += fill(
+        "  ::achan::glue::$fn$(\n"
+        "      server, $svc$::Methods::$name$, $holder$, &$svc$::Service::$name$);\n",
+        {{"fn", registrar(m.kind)}, {"svc", s.qualified}, {"name", m.name}, {"holder", holder}});
   return out + "}\n";
 }
 
@@ -158,10 +170,12 @@ std::string service_text(const service_model& s, const generator_options& option
     out += method_text(service_template(m.kind), s, m);
 
   if (s.methods.empty()) {
-    out += "\nvoid Service::add_to(::achan::transport::h2_server&) {}\n"
-           "\nvoid Service::add_to(::achan::transport::h2_server&, ::std::shared_ptr<Service>) {}\n";
+    out +=
+        "\nvoid Service::add_to(::achan::transport::h2_server&) {}\n"
+        "\nvoid Service::add_to(::achan::transport::h2_server&, ::std::shared_ptr<Service>) {}\n";
   } else {
-    out += registration(s, "this", "void Service::add_to(::achan::transport::h2_server& server) {\n");
+    out +=
+        registration(s, "this", "void Service::add_to(::achan::transport::h2_server& server) {\n");
     out += registration(s, "service",
                         "void Service::add_to(::achan::transport::h2_server& server,\n"
                         "                     ::std::shared_ptr<Service> service) {\n"

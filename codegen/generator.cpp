@@ -26,8 +26,7 @@ void write_file(pb::compiler::GeneratorContext* context, const std::string& name
 }  // namespace
 
 bool achan_generator::Generate(const pb::FileDescriptor* file, const std::string& parameter,
-                               pb::compiler::GeneratorContext* context,
-                               std::string* error) const {
+                               pb::compiler::GeneratorContext* context, std::string* error) const {
   generator_options options;
   if (!parse_options(parameter, options, error))
     return false;

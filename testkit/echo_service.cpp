@@ -54,8 +54,7 @@ class echo_impl final : public achan::test::Echo::Service {
             std::function<void(const std::string&)> on_call)
       : name_(std::move(name)), timers_(std::move(timers)), on_call_(std::move(on_call)) {}
 
-  void Unary(server_call_info info, EchoRequest req,
-             typed_responder<EchoReply> respond) override {
+  void Unary(server_call_info info, EchoRequest req, typed_responder<EchoReply> respond) override {
     seen(info);
     auto delay = req.delay_ms();  // (before req moves into the lambda: no copy per call)
     after(delay, [name = name_, req = std::move(req), md = std::move(info.request_metadata),
@@ -107,8 +106,7 @@ class echo_impl final : public achan::test::Echo::Service {
   }
 
   // One reply per request, as it arrives; OK after the half-close.
-  request_reader<EchoRequest> Bidi(server_call_info info,
-                                   response_writer<EchoReply> out) override {
+  request_reader<EchoRequest> Bidi(server_call_info info, response_writer<EchoReply> out) override {
     seen(info);
     auto received = std::make_shared<std::uint32_t>(0);
     return {[name = name_, received, out](EchoRequest&& req) {
@@ -135,8 +133,8 @@ class echo_impl final : public achan::test::Echo::Service {
     auto pool = timers_.lock();
     if (delay_ms == 0 || !pool)
       return f();
-    auto t = std::make_shared<asio::steady_timer>(pool->context(),
-                                                  std::chrono::milliseconds(delay_ms));
+    auto t =
+        std::make_shared<asio::steady_timer>(pool->context(), std::chrono::milliseconds(delay_ms));
     t->async_wait([t, f = std::move(f)](const std::error_code& ec) {
       if (!ec)
         f();

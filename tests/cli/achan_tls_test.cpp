@@ -33,9 +33,15 @@ struct pki_files {
 };
 
 command_output call(const std::string& address, std::vector<std::string> flags) {
-  std::vector<std::string> args{"call", "ipv4:" + address, "/achan.test.Echo/Unary",
-                                "--proto", echo_proto(), "-d", R"({"payload":"aGk="})",
-                                "--deadline", "10s"};
+  std::vector<std::string> args{"call",
+                                "ipv4:" + address,
+                                "/achan.test.Echo/Unary",
+                                "--proto",
+                                echo_proto(),
+                                "-d",
+                                R"({"payload":"aGk="})",
+                                "--deadline",
+                                "10s"};
   args.insert(args.end(), flags.begin(), flags.end());
   return run_achan(args);
 }
@@ -55,14 +61,14 @@ TEST_CASE("achan tls: call --cacert against serve --tls-cert/--tls-key") {
 
   auto untrusted = call(s.address, {"--tls"});  // system roots do not know the test CA
   CHECK(untrusted.exit_code == 1);
-  CHECK_MESSAGE(untrusted.err.find("certificate verification failed (unknown CA)") !=
-                    std::string::npos,
-                untrusted.err);
+  CHECK_MESSAGE(
+      untrusted.err.find("certificate verification failed (unknown CA)") != std::string::npos,
+      untrusted.err);
   auto plaintext = call(s.address, {});
   CHECK(plaintext.exit_code == 1);
-  CHECK_MESSAGE(plaintext.err.find("a TLS server does this to a plaintext client") !=
-                    std::string::npos,
-                plaintext.err);
+  CHECK_MESSAGE(
+      plaintext.err.find("a TLS server does this to a plaintext client") != std::string::npos,
+      plaintext.err);
   auto wrong_name = call(s.address, {"--cacert", pki.ca_file, "--servername", "db.example"});
   CHECK(wrong_name.exit_code == 1);
   CHECK(wrong_name.err.find("(name mismatch)") != std::string::npos);

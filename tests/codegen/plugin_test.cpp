@@ -49,9 +49,9 @@ run_result protoc(const fs::path& dir, const std::string& import_dir, const std:
                   const std::string& parameter = "") {
   auto out = (dir / "out").string();
   std::string cmd = std::string(ACHAN_TEST_PROTOC) + " -I " + import_dir +
-                    " --plugin=protoc-gen-achan=" + ACHAN_TEST_PLUGIN + " --achan_out=" +
-                    (parameter.empty() ? "" : parameter + ":") + out + " " + import_dir + "/" +
-                    proto;
+                    " --plugin=protoc-gen-achan=" + ACHAN_TEST_PLUGIN +
+                    " --achan_out=" + (parameter.empty() ? "" : parameter + ":") + out + " " +
+                    import_dir + "/" + proto;
   return run(cmd, dir);
 }
 
@@ -87,9 +87,9 @@ TEST_CASE("codegen plugin: a method named like a C++ keyword is refused with a m
   auto dir = scratch("keyword");
   auto r = protoc(dir, ACHAN_TEST_BAD_PROTOS, "keyword.proto");
   CHECK(r.exit_code == 1);
-  CHECK_MESSAGE(r.output.find("method cgtest.bad.S.delete is named like a C++ keyword") !=
-                    std::string::npos,
-                r.output);
+  CHECK_MESSAGE(
+      r.output.find("method cgtest.bad.S.delete is named like a C++ keyword") != std::string::npos,
+      r.output);
 }
 
 TEST_CASE("codegen plugin: a method named like a generated member is refused with a message") {
@@ -112,7 +112,8 @@ TEST_CASE("codegen plugin: malformed input on stdin fails without a crash") {
   CHECK_MESSAGE(r.output.find("protoc-gen-achan") != std::string::npos, r.output);
 }
 
-TEST_CASE("codegen plugin: actor=false leaves out the stub actor and every file gets both outputs") {
+TEST_CASE(
+    "codegen plugin: actor=false leaves out the stub actor and every file gets both outputs") {
   auto dir = scratch("noactor");
   auto r = protoc(dir, ACHAN_TEST_PROTOS, "cgtest/echo.proto", "actor=false");
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);

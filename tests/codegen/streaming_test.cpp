@@ -168,11 +168,10 @@ TEST_CASE("codegen bidi: a status chosen by the service ends the stream") {
 
 TEST_CASE("codegen bidi: a response that does not parse cancels the call INTERNAL") {
   fixture f{[](achan::transport::h2_server& s) {
-    s.add_streaming("/cgtest.echo.Echo/NotServedStream",
-                    [](auto, achan::transport::server_writer out) {
-                      return achan::transport::stream_reader{
-                          [out](std::string&&) { out.write("\xff"); }, [] {}};
-                    });
+    s.add_streaming("/cgtest.echo.Echo/NotServedStream", [](auto,
+                                                            achan::transport::server_writer out) {
+      return achan::transport::stream_reader{[out](std::string&&) { out.write("\xff"); }, [] {}};
+    });
   }};
   Echo client{f.dial()};
   stream_sink<Reply> sink;

@@ -51,9 +51,10 @@ TEST_CASE("call credentials: a channel's bearer token is on every call and a cal
   // (a server-streaming call of a unary method looks the same on the wire)
   std::promise<call_result> streamed;
   std::string message;
-  ch.server_stream(auth_method, {}, {.timeout = std::chrono::seconds(10)},
-                   [&](std::string&& m) { message = std::move(m); },
-                   [&](call_result&& x) { streamed.set_value(std::move(x)); });
+  ch.server_stream(
+      auth_method, {}, {.timeout = std::chrono::seconds(10)},
+      [&](std::string&& m) { message = std::move(m); },
+      [&](call_result&& x) { streamed.set_value(std::move(x)); });
   auto st = streamed.get_future();
   REQUIRE(st.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   CHECK(st.get().status.ok());

@@ -213,7 +213,9 @@ TEST_CASE("hostile server: GOAWAY too_many_pings doubles the keepalive time of l
   conn->close();
 }
 
-TEST_CASE("h2 transport: destroying the transport closes its connections without touching a dead io_context") {
+TEST_CASE(
+    "h2 transport: destroying the transport closes its connections without touching a dead "
+    "io_context") {
   raw_server peer{[](raw_peer& p) {
     p.write(h2_settings());
     p.read_for(1s);

@@ -44,14 +44,16 @@ TEST_CASE("tls failure: a server certificate from an unknown CA") {
   t.ca = pem_source::from_text(stranger.cert_pem());
   auto st = call_status(s.address, t);
   CHECK(st.code == status_code::unavailable);
-  CHECK_MESSAGE(has(st, "TLS handshake with " + s.address + " failed: certificate verification "
-                        "failed (unknown CA)"), st.message);
+  CHECK_MESSAGE(has(st, "TLS handshake with " + s.address +
+                            " failed: certificate verification "
+                            "failed (unknown CA)"),
+                st.message);
 }
 
 TEST_CASE("tls failure: an expired server certificate") {
   tls_pki pki;
-  auto old = pki.ca.issue({.cn = "old", .ips = {"127.0.0.1"}, .valid_from_days = -30,
-                           .valid_to_days = -1});
+  auto old = pki.ca.issue(
+      {.cn = "old", .ips = {"127.0.0.1"}, .valid_from_days = -30, .valid_to_days = -1});
   server_tls st_opts;
   st_opts.cert_chain = pem_source::from_text(old.cert_pem);
   st_opts.key = pem_source::from_text(old.key_pem);
@@ -109,8 +111,8 @@ TEST_CASE("tls failure: a TLS server that does not negotiate ALPN h2 (openssl s_
     port = probe.local_endpoint().port();
   }
   child_process server{"/usr/bin/openssl",
-                       {"s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
-                        cert, "-key", key, "-naccept", "1", "-www"}};  // (-www: it reads no stdin)
+                       {"s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert", cert,
+                        "-key", key, "-naccept", "1", "-www"}};  // (-www: it reads no stdin)
   REQUIRE_MESSAGE(server.wait_for_line("ACCEPT", 10s), "openssl s_server did not start");
   auto st = call_status("127.0.0.1:" + std::to_string(port), pki.client_side());
   CHECK(st.code == status_code::unavailable);
@@ -129,8 +131,9 @@ TEST_CASE("tls failure: a TLS channel to a plaintext server and the other way ro
   auto st2 = call_status(secure.address, std::nullopt);
   CHECK(st2.code == status_code::unavailable);
   // (OpenSSL closes without an alert: the client can only say what that usually means)
-  CHECK_MESSAGE(has(st2, "closed by the peer before the HTTP/2 handshake (a TLS server does "
-                         "this to a plaintext client"),
+  CHECK_MESSAGE(has(st2,
+                    "closed by the peer before the HTTP/2 handshake (a TLS server does "
+                    "this to a plaintext client"),
                 st2.message);
 }
 

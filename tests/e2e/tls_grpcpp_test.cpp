@@ -36,8 +36,9 @@ struct grpcpp_tls_server {
   }
 
   static std::vector<std::string> flags(const interop_pki& pki, std::vector<std::string> extra) {
-    std::vector<std::string> f{"--port",     "0",        "--name",     "grpcpp-tls",
-                               "--tls-cert", pki.server_cert, "--tls-key", pki.server_key};
+    std::vector<std::string> f{"--port",     "0",           "--name",
+                               "grpcpp-tls", "--tls-cert",  pki.server_cert,
+                               "--tls-key",  pki.server_key};
     f.insert(f.end(), extra.begin(), extra.end());
     return f;
   }
@@ -89,9 +90,10 @@ std::pair<status, std::size_t> server_stream(channel& ch, std::uint32_t count) {
   achan::test::EchoRequest req;
   req.set_payload("s");
   req.set_reply_count(count);
-  ch.server_stream("/achan.test.Echo/ServerStream", req.SerializeAsString(), {.timeout = 10s},
-                   [replies](std::string&&) { ++*replies; },
-                   [end](call_result&& r) { end->set_value(r.status); });
+  ch.server_stream(
+      "/achan.test.Echo/ServerStream", req.SerializeAsString(), {.timeout = 10s},
+      [replies](std::string&&) { ++*replies; },
+      [end](call_result&& r) { end->set_value(r.status); });
   auto st = end->get_future();
   REQUIRE(st.wait_for(15s) == std::future_status::ready);
   return {st.get(), replies->load()};
@@ -197,12 +199,12 @@ TEST_CASE("tls interop: grpc++ client to an achan TLS server - unary and streami
   auto unary = grpcpp_call(with({"--target", "localhost:" + port, "--method", "unary"}, tls));
   CHECK_MESSAGE(has(unary, "\"code\":0,"), unary);
   CHECK_MESSAGE(has(unary, "\"server\":\"tls-srv\""), unary);
-  auto ss = grpcpp_call(with({"--target", "localhost:" + port, "--method", "server_stream",
-                              "--count", "5"}, tls));
+  auto ss = grpcpp_call(
+      with({"--target", "localhost:" + port, "--method", "server_stream", "--count", "5"}, tls));
   CHECK_MESSAGE(has(ss, "\"code\":0,"), ss);
   CHECK_MESSAGE(has(ss, "\"replies\":5"), ss);
-  auto bidi = grpcpp_call(with({"--target", "localhost:" + port, "--method", "bidi",
-                                "--count", "4"}, tls));
+  auto bidi =
+      grpcpp_call(with({"--target", "localhost:" + port, "--method", "bidi", "--count", "4"}, tls));
   CHECK_MESSAGE(has(bidi, "\"code\":0,"), bidi);
   CHECK_MESSAGE(has(bidi, "\"replies\":4"), bidi);
   // ...its IP address, or the --server-name override.
@@ -221,12 +223,12 @@ TEST_CASE("tls interop: grpc++ client to an achan TLS server - unary and streami
   // A grpc++ client that does not trust the server's CA does not get in.
   cert_authority stranger{"stranger CA"};
   auto stranger_ca = pki.dir.write("stranger.pem", stranger.cert_pem());
-  auto untrusted = grpcpp_call(
-      {"--target", "localhost:" + port, "--method", "unary", "--tls-ca", stranger_ca});
+  auto untrusted =
+      grpcpp_call({"--target", "localhost:" + port, "--method", "unary", "--tls-ca", stranger_ca});
   CHECK_MESSAGE(has(untrusted, "\"code\":14,"), untrusted);
   // Nor one that expects another name.
-  auto mismatch = grpcpp_call(with(
-      {"--target", s.address, "--method", "unary", "--server-name", "other.example"}, tls));
+  auto mismatch = grpcpp_call(
+      with({"--target", s.address, "--method", "unary", "--server-name", "other.example"}, tls));
   CHECK_MESSAGE(has(mismatch, "\"code\":14,"), mismatch);
   CHECK_MESSAGE(has(mismatch, "Peer name other.example is not in peer certificate"), mismatch);
 }
@@ -255,28 +257,26 @@ TEST_CASE("tls interop: grpc++ client with a certificate to an achan server that
   CHECK_MESSAGE(has(who, "\"code\":0,"), who);
   CHECK_MESSAGE(has(who, "\"payload\":\"" + alice_identity), who);
 
-  auto anonymous =
-      grpcpp_call({"--target", target, "--method", "unary", "--tls-ca", pki.ca_file});
+  auto anonymous = grpcpp_call({"--target", target, "--method", "unary", "--tls-ca", pki.ca_file});
   CHECK_MESSAGE(has(anonymous, "\"code\":14,"), anonymous);
 }
 
 TEST_CASE("tls interop: grpc++ client to achan serve with --require-client-cert") {
   interop_pki pki;
-  child_process server{test_binary("achan"),
-                       {"serve", "--port", "0", "--name", "served", "--tls-cert", pki.server_cert,
-                        "--tls-key", pki.server_key, "--tls-client-ca", pki.ca_file,
-                        "--require-client-cert"}};
+  child_process server{
+      test_binary("achan"),
+      {"serve", "--port", "0", "--name", "served", "--tls-cert", pki.server_cert, "--tls-key",
+       pki.server_key, "--tls-client-ca", pki.ca_file, "--require-client-cert"}};
   auto line = server.wait_for_line("listening on ", 20s);
   REQUIRE_MESSAGE(line, "achan serve did not start");
   auto target = "localhost:" + line->substr(line->rfind(':') + 1);
 
-  auto ok = grpcpp_call({"--target", target, "--method", "server_stream", "--count", "2",
-                         "--tls-ca", pki.ca_file, "--tls-cert", pki.client_cert, "--tls-key",
-                         pki.client_key});
+  auto ok =
+      grpcpp_call({"--target", target, "--method", "server_stream", "--count", "2", "--tls-ca",
+                   pki.ca_file, "--tls-cert", pki.client_cert, "--tls-key", pki.client_key});
   CHECK_MESSAGE(has(ok, "\"code\":0,"), ok);
   CHECK_MESSAGE(has(ok, "\"server\":\"served\""), ok);
-  auto anonymous =
-      grpcpp_call({"--target", target, "--method", "unary", "--tls-ca", pki.ca_file});
+  auto anonymous = grpcpp_call({"--target", target, "--method", "unary", "--tls-ca", pki.ca_file});
   CHECK_MESSAGE(has(anonymous, "\"code\":14,"), anonymous);
   CHECK(server.stop() == 0);
 }

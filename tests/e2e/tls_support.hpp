@@ -14,8 +14,8 @@
 #include <achan/server.hpp>
 #include "testkit/echo_service.hpp"
 #include "tests/support/cert_forge.hpp"
-#include "tests/support/temp_dir.hpp"
 #include "tests/support/echo_messages.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace achan::test {
 
@@ -82,9 +82,8 @@ struct tls_echo_server {
                            std::chrono::milliseconds handshake_timeout = 10s)
       : server(options(std::move(tls), handshake_timeout)) {
     service = testkit::add_echo_service(server, "tls-srv");
-    server.add_unary(who_method, [](transport::server_call_info info, std::string, transport::responder r) {
-      r.reply(describe(info));
-    });
+    server.add_unary(who_method, [](transport::server_call_info info, std::string,
+                                    transport::responder r) { r.reply(describe(info)); });
     server.add_unary(auth_method,
                      [](transport::server_call_info info, std::string, transport::responder r) {
                        std::string out;

@@ -12,8 +12,8 @@ TEST_CASE("tls: unary and streaming calls over TLS with the server checked by it
   tls_pki pki;
   tls_echo_server s{pki.server_side()};
   tls_client c;
-  auto ch = c.dial("dns:///localhost:" + s.address.substr(s.address.find(':') + 1),
-                   pki.client_side());
+  auto ch =
+      c.dial("dns:///localhost:" + s.address.substr(s.address.find(':') + 1), pki.client_side());
   auto r = c.echo(ch, "over tls");
   REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
   CHECK(echo_reply(r).payload() == "over tls");
@@ -26,9 +26,10 @@ TEST_CASE("tls: unary and streaming calls over TLS with the server checked by it
   achan::test::EchoRequest req;
   req.set_payload("s");
   req.set_reply_count(5);
-  ch.server_stream("/achan.test.Echo/ServerStream", req.SerializeAsString(), {.timeout = 10s},
-                   [&](std::string&& m) { got.push_back(std::move(m)); },
-                   [&](call_result&& r) { end.set_value(r.status); });
+  ch.server_stream(
+      "/achan.test.Echo/ServerStream", req.SerializeAsString(), {.timeout = 10s},
+      [&](std::string&& m) { got.push_back(std::move(m)); },
+      [&](call_result&& r) { end.set_value(r.status); });
   auto st = end.get_future();
   REQUIRE(st.wait_for(10s) == std::future_status::ready);
   CHECK(st.get().ok());
@@ -130,7 +131,8 @@ TEST_CASE("tls: reload_tls serves new connections with the new certificate") {
   broken.key = pem_source::from_text(pki.client.key_pem);  // not the certificate's key
   auto bad = s.server.reload_tls(broken);
   CHECK(bad.code == status_code::invalid_argument);
-  CHECK_MESSAGE(bad.message.find("does not match the certificate") != std::string::npos, bad.message);
+  CHECK_MESSAGE(bad.message.find("does not match the certificate") != std::string::npos,
+                bad.message);
   auto still = c.dial("ipv4:" + s.address, trust2);  // the good settings stay
   CHECK(c.echo(still).status.ok());
   still.close();
@@ -150,8 +152,8 @@ TEST_CASE("tls: unusable settings are errors that name the file and the reason")
 
   client_tls garbage;
   garbage.ca = pem_source::from_file(pki.dir.write("garbage.pem", "not a certificate\n"));
-  CHECK(transport::validate(transport::h2_options{.tls = garbage}).message.find(
-            "cannot load the CA bundle") != std::string::npos);
+  CHECK(transport::validate(transport::h2_options{.tls = garbage})
+            .message.find("cannot load the CA bundle") != std::string::npos);
 
   client_tls half;
   half.cert_chain = pem_source::from_text(pki.client.cert_pem);
@@ -160,8 +162,8 @@ TEST_CASE("tls: unusable settings are errors that name the file and the reason")
 
   client_tls wrong_key = pki.client_side(true);
   wrong_key.key = pem_source::from_text(pki.server.key_pem);
-  CHECK(transport::validate(transport::h2_options{.tls = wrong_key}).message.find(
-            "does not match the certificate") != std::string::npos);
+  CHECK(transport::validate(transport::h2_options{.tls = wrong_key})
+            .message.find("does not match the certificate") != std::string::npos);
 
   dial_options both;
   both.tls = pki.client_side();
@@ -180,6 +182,5 @@ TEST_CASE("tls: unusable settings are errors that name the file and the reason")
   server_tls no_ca = pki.server_side();
   no_ca.auth = client_auth::require;
   transport::h2_server srv2{tls_echo_server::options(no_ca, 10s)};
-  CHECK(srv2.listen("127.0.0.1", 0).error().message.find("client CA bundle") !=
-        std::string::npos);
+  CHECK(srv2.listen("127.0.0.1", 0).error().message.find("client CA bundle") != std::string::npos);
 }

@@ -20,12 +20,12 @@ struct key_pair {
 
 /// What to put into a leaf certificate.
 struct cert_spec {
-  std::string cn;                ///< subject CN (and O=achan tests)
-  std::vector<std::string> dns;  ///< DNS subject alternative names
-  std::vector<std::string> ips;  ///< IP address SANs
-  std::vector<std::string> uris; ///< URI SANs
-  int valid_from_days = -1;      ///< notBefore, days from now
-  int valid_to_days = 30;        ///< notAfter, days from now (negative: expired)
+  std::string cn;                 ///< subject CN (and O=achan tests)
+  std::vector<std::string> dns;   ///< DNS subject alternative names
+  std::vector<std::string> ips;   ///< IP address SANs
+  std::vector<std::string> uris;  ///< URI SANs
+  int valid_from_days = -1;       ///< notBefore, days from now
+  int valid_to_days = 30;         ///< notAfter, days from now (negative: expired)
 };
 
 /// A self-signed CA that issues leaf certificates.

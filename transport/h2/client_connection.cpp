@@ -53,8 +53,8 @@ h2_client_connection::~h2_client_connection() {
 void h2_client_connection::start() {
   asio::post(strand_, [self = shared_from_this()] {
     if (!self->ctx_->tls_error.ok())
-      return self->fail_connection({status_code::unavailable,
-                                    "TLS settings: " + self->ctx_->tls_error.message});
+      return self->fail_connection(
+          {status_code::unavailable, "TLS settings: " + self->ctx_->tls_error.message});
     auto& a = self->address_;
     auto on_connect = [self](const std::error_code& ec, auto&&...) {
       if (ec)
@@ -129,7 +129,8 @@ void h2_client_connection::on_connected() {
       return;
     if (!st.ok())
       return self->fail_connection(
-          {status_code::unavailable, "TLS handshake with " + self->address_ + " failed: " + st.message});
+          {status_code::unavailable,
+           "TLS handshake with " + self->address_ + " failed: " + st.message});
     self->start_session();
   });
 }
@@ -177,8 +178,8 @@ void h2_client_connection::read() {
         if (self->phase_ == phase::closed)
           return;
         if (ec) {
-          self->fail_connection(self->protocol_failure({status_code::unavailable,
-                                                        self->read_failure(ec)}));
+          self->fail_connection(
+              self->protocol_failure({status_code::unavailable, self->read_failure(ec)}));
           return;
         }
         // A TLS record (handshake 0x16 or alert 0x15) where the server's SETTINGS
@@ -261,18 +262,17 @@ void h2_client_connection::flush() {
   }
   // The socket is full: the rest goes out when it drains.
   writing_ = true;
-  io_.async_drain(
-      [self = shared_from_this()](const std::error_code& ec) {
-        self->writing_ = false;
-        if (self->phase_ == phase::closed)
-          return;
-        if (ec) {
-          self->fail_connection({status_code::unavailable,
-                                 "write to " + self->address_ + " failed: " + ec.message()});
-          return;
-        }
-        self->flush();
-      });
+  io_.async_drain([self = shared_from_this()](const std::error_code& ec) {
+    self->writing_ = false;
+    if (self->phase_ == phase::closed)
+      return;
+    if (ec) {
+      self->fail_connection(
+          {status_code::unavailable, "write to " + self->address_ + " failed: " + ec.message()});
+      return;
+    }
+    self->flush();
+  });
 }
 
 void h2_client_connection::flush_soon() {

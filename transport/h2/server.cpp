@@ -99,9 +99,8 @@ void h2_server::accept(const std::shared_ptr<acceptor_state>& a) {
                                a->reported.clear();
                              }
                              a->backoff = std::chrono::milliseconds{0};
-                             auto c =
-                                 std::make_shared<h2_server_connection>(*this, std::move(sock),
-                                                                      tls_context());
+                             auto c = std::make_shared<h2_server_connection>(*this, std::move(sock),
+                                                                             tls_context());
                              {
                                std::lock_guard lk{mx_};
                                connections_.emplace(c.get(), c);

@@ -4,12 +4,11 @@
 /// one message within the size limit), handed to the method's handler, and answered
 /// with response headers, the messages and trailers (or trailers-only for errors).
 ///
-///   start ──[TLS handshake +] preface + SETTINGS within handshake_timeout──► serving ──GOAWAY notice + PING──►
-///   notice ──PING ACK (or 10 s)──► draining: final GOAWAY, linger once the last stream ends
-///   any ── protocol error or abuse ──► aborting: GOAWAY with code and reason, linger once
-///   it is written (at most 1 s after the abort)
-///   lingering: FIN sent, input dropped ── client's EOF / 1 s ──► closed
-///   any ── socket error / EOF / close_now ──► closed
+///   start ──[TLS handshake +] preface + SETTINGS within handshake_timeout──► serving ──GOAWAY
+///   notice + PING──► notice ──PING ACK (or 10 s)──► draining: final GOAWAY, linger once the last
+///   stream ends any ── protocol error or abuse ──► aborting: GOAWAY with code and reason, linger
+///   once it is written (at most 1 s after the abort) lingering: FIN sent, input dropped ──
+///   client's EOF / 1 s ──► closed any ── socket error / EOF / close_now ──► closed
 ///
 /// Files: server_connection.cpp (lifecycle, reads, writes, timers), server_callbacks.cpp
 /// (nghttp2 callbacks), server_calls.cpp (dispatching and answering streams).

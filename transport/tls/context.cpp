@@ -18,7 +18,9 @@ namespace {
 
 constexpr unsigned char alpn_h2[] = {2, 'h', '2'};
 
-status bad(std::string message) { return {status_code::invalid_argument, std::move(message)}; }
+status bad(std::string message) {
+  return {status_code::invalid_argument, std::move(message)};
+}
 
 /// "'path'" for a file source, "(in memory)" for text.
 std::string origin(const pem_source& src) {
@@ -28,8 +30,8 @@ std::string origin(const pem_source& src) {
 /// OpenSSL's reason for the last failure (and clears its error queue).
 std::string ssl_reason(const std::error_code& ec) {
   unsigned long e = ERR_peek_last_error();
-  std::string r = e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "unknown error"
-                    : ec.message();
+  std::string r =
+      e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "unknown error" : ec.message();
   ERR_clear_error();
   return r;
 }
@@ -47,8 +49,8 @@ int select_h2(SSL*, const unsigned char** out, unsigned char* outlen, const unsi
 }
 
 /// Loads `chain` and `key` into `ctx` and checks that they belong together.
-result<bool> load_identity(asio::ssl::context& ctx, const pem_source& chain,
-                           const pem_source& key, const std::string& whose) {
+result<bool> load_identity(asio::ssl::context& ctx, const pem_source& chain, const pem_source& key,
+                           const std::string& whose) {
   auto chain_pem = read_pem(chain, whose + " certificate chain");
   if (!chain_pem)
     return chain_pem.error();
@@ -62,15 +64,14 @@ result<bool> load_identity(asio::ssl::context& ctx, const pem_source& chain,
                ssl_reason(ec));
   ctx.use_private_key(asio::buffer(*key_pem), asio::ssl::context::pem, ec);
   // (asio takes OpenSSL's error off the queue: its code is ec's value)
-  bool mismatch = ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
-                            X509_R_KEY_VALUES_MISMATCH;
+  bool mismatch =
+      ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
   if (ec && !mismatch)
-    return bad("cannot load the " + whose + " private key " + origin(key) + ": " +
-               ssl_reason(ec));
+    return bad("cannot load the " + whose + " private key " + origin(key) + ": " + ssl_reason(ec));
   if (mismatch || SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
     ERR_clear_error();
-    return bad("the " + whose + " private key " + origin(key) +
-               " does not match the certificate " + origin(chain));
+    return bad("the " + whose + " private key " + origin(key) + " does not match the certificate " +
+               origin(chain));
   }
   return true;
 }
@@ -118,7 +119,9 @@ context::context(std::unique_ptr<asio::ssl::context> ctx, bool server)
 
 context::~context() = default;
 
-SSL_CTX* context::native() const noexcept { return ctx_->native_handle(); }
+SSL_CTX* context::native() const noexcept {
+  return ctx_->native_handle();
+}
 
 result<std::shared_ptr<const context>> context::client(const client_tls& o) {
   auto ctx = new_context(asio::ssl::context::tls_client);

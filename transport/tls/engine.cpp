@@ -88,7 +88,9 @@ engine::engine(context_ptr ctx, const std::string& host) : ctx_(std::move(ctx)),
   }
 }
 
-engine::~engine() { SSL_free(ssl_); }  // frees both BIOs
+engine::~engine() {
+  SSL_free(ssl_);
+}  // frees both BIOs
 
 engine::progress engine::handshake() {
   int rv = SSL_do_handshake(ssl_);
@@ -181,9 +183,13 @@ void engine::write(const char* plain, std::size_t n) {
   }
 }
 
-bool engine::has_output() const { return BIO_ctrl_pending(out_) > 0; }
+bool engine::has_output() const {
+  return BIO_ctrl_pending(out_) > 0;
+}
 
-bool engine::has_input() const { return BIO_ctrl_pending(in_) > 0 || SSL_pending(ssl_) > 0; }
+bool engine::has_input() const {
+  return BIO_ctrl_pending(in_) > 0 || SSL_pending(ssl_) > 0;
+}
 
 void engine::take_output(std::string& out) {
   auto pending = BIO_ctrl_pending(out_);
@@ -213,8 +219,8 @@ tls_peer engine::peer() const {
     id.subject.assign(data, static_cast<std::size_t>(n > 0 ? n : 0));
     BIO_free(b);
   }
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names == nullptr)
     return id;
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {

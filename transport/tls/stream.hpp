@@ -55,7 +55,8 @@ class stream {
       return;
     }
     if (read_failed_) {
-      asio::post(socket_.get_executor(), [h = std::move(h), this]() mutable { h(read_error(), 0); });
+      asio::post(socket_.get_executor(),
+                 [h = std::move(h), this]() mutable { h(read_error(), 0); });
       return;
     }
     if (engine_->has_input()) {  // decrypt what is already here before reading more
@@ -68,20 +69,20 @@ class stream {
         return;
       }
     }
-    socket_.async_read_some(asio::buffer(*cipher_in_),
-                            [this, dst, n, h = std::move(h)](const std::error_code& ec,
-                                                             std::size_t got) mutable {
-                              if (ec)
-                                return h(ec, 0);
-                              engine_->feed(cipher_in_->data(), got);
-                              long k = decrypt(dst, n);
-                              send_tls_output();
-                              if (k > 0)
-                                return h(std::error_code{}, static_cast<std::size_t>(k));
-                              if (k < 0)
-                                return h(read_error(), 0);
-                              async_read_some(dst, n, std::move(h));  // a partial record
-                            });
+    socket_.async_read_some(
+        asio::buffer(*cipher_in_),
+        [this, dst, n, h = std::move(h)](const std::error_code& ec, std::size_t got) mutable {
+          if (ec)
+            return h(ec, 0);
+          engine_->feed(cipher_in_->data(), got);
+          long k = decrypt(dst, n);
+          send_tls_output();
+          if (k > 0)
+            return h(std::error_code{}, static_cast<std::size_t>(k));
+          if (k < 0)
+            return h(read_error(), 0);
+          async_read_some(dst, n, std::move(h));  // a partial record
+        });
   }
 
   /// Sends `buf` and clears it: the socket takes what it can now (h2util::write_now),
@@ -164,17 +165,17 @@ class stream {
     }
     if (!queue_.empty()) {
       inflight_.swap(queue_);
-      asio::async_write(socket_, asio::buffer(inflight_),
-                        [this, p, done = std::move(done)](const std::error_code& ec,
-                                                          std::size_t) mutable {
-                          inflight_.clear();
-                          if (ec)
-                            return done(status{status_code::unavailable,
-                                               "TLS handshake: write failed: " + ec.message()});
-                          if (p == engine::progress::done)
-                            return done(status{});
-                          handshake_step(std::move(done));
-                        });
+      asio::async_write(
+          socket_, asio::buffer(inflight_),
+          [this, p, done = std::move(done)](const std::error_code& ec, std::size_t) mutable {
+            inflight_.clear();
+            if (ec)
+              return done(
+                  status{status_code::unavailable, "TLS handshake: write failed: " + ec.message()});
+            if (p == engine::progress::done)
+              return done(status{});
+            handshake_step(std::move(done));
+          });
       return;
     }
     if (p == engine::progress::done)
@@ -195,8 +196,8 @@ class stream {
   Socket socket_;
   std::unique_ptr<engine> engine_;
   bool read_failed_ = false;  // decrypt() stopped at a failure after some bytes
-  std::string queue_;     // bytes waiting to be written (ciphertext with TLS)
-  std::string inflight_;  // bytes an async write is writing
+  std::string queue_;         // bytes waiting to be written (ciphertext with TLS)
+  std::string inflight_;      // bytes an async write is writing
   std::unique_ptr<std::array<std::uint8_t, 16 * 1024>> cipher_in_;  // TLS only
 };
 
