@@ -73,21 +73,12 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// The whole of file `path`; fail()s (exit 2) if it cannot be read.
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (!in || s.str().empty())
-    args.fail("cannot read " + path);
-  return s.str();
-}
 
 std::shared_ptr<grpc::Channel> make_channel(const options& o) {
   if (o.tls_ca.empty())
     return grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
   grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = read_file(o.tls_ca);
+  ssl.pem_root_certs = args.read_file(o.tls_ca);
   grpc::ChannelArguments ch_args;
   if (!o.server_name.empty())
     ch_args.SetSslTargetNameOverride(o.server_name);

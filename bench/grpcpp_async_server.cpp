@@ -71,21 +71,12 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// The whole of file `path`; fail()s (exit 2) if it cannot be read.
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (!in || s.str().empty())
-    args.fail("cannot read " + path);
-  return s.str();
-}
 
 std::shared_ptr<grpc::ServerCredentials> credentials(const options& o) {
   if (o.tls_cert.empty())
     return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions ssl;
-  ssl.pem_key_cert_pairs.push_back({read_file(o.tls_key), read_file(o.tls_cert)});
+  ssl.pem_key_cert_pairs.push_back({args.read_file(o.tls_key), args.read_file(o.tls_cert)});
   return grpc::SslServerCredentials(ssl);
 }
 

@@ -86,15 +86,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (!in || s.str().empty())
-    args.fail("cannot read " + path);
-  return s.str();
-}
-
 double us_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::micro>(clock_type::now() - t0).count();
 }
@@ -135,7 +126,7 @@ bool run_grpcpp(const options& o, std::vector<double>& times) {
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
   if (!o.tls_ca.empty()) {
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = read_file(o.tls_ca);
+    ssl.pem_root_certs = args.read_file(o.tls_ca);
     creds = grpc::SslCredentials(ssl);
   }
   for (int i = 0; i < o.count; ++i) {

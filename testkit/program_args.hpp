@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -23,6 +25,17 @@ class program_args {
   [[noreturn]] void fail(const std::string& why) const {
     std::cerr << program_ << ": " << why << "\nusage: " << usage_ << "\n";
     std::exit(2);
+  }
+
+  /// The whole of file `path` (a flag's value, e.g. a PEM file); fail()s if it cannot be
+  /// read or is empty.
+  std::string read_file(const std::string& path) const {
+    std::ifstream in{path, std::ios::binary};
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in || text.str().empty())
+      fail("cannot read " + path);
+    return text.str();
   }
 
   /// Calls `take(flag, value)` for each "--flag value" pair of argv[1..argc), in order;

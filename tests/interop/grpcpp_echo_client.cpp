@@ -211,15 +211,6 @@ std::string base64(const std::string& in) {
   return out;
 }
 
-/// The whole of file `path`; a usage error if it cannot be read.
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    args.fail("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 /// The channel to --target: TLS from the --tls-* files, else h2c.
 std::shared_ptr<grpc::Channel> make_channel(const options& o) {
@@ -227,10 +218,10 @@ std::shared_ptr<grpc::Channel> make_channel(const options& o) {
     return grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
   grpc::SslCredentialsOptions ssl;
   if (!o.tls_ca.empty())
-    ssl.pem_root_certs = read_file(o.tls_ca);
+    ssl.pem_root_certs = args.read_file(o.tls_ca);
   if (!o.tls_cert.empty()) {
-    ssl.pem_cert_chain = read_file(o.tls_cert);
-    ssl.pem_private_key = read_file(o.tls_key);
+    ssl.pem_cert_chain = args.read_file(o.tls_cert);
+    ssl.pem_private_key = args.read_file(o.tls_key);
   }
   grpc::ChannelArguments channel_args;
   if (!o.server_name.empty())

@@ -114,15 +114,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// The whole of file `path`; a usage error if it cannot be read.
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    args.fail("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 /// The listening port's credentials: TLS from the --tls-* files, else h2c.
 std::shared_ptr<grpc::ServerCredentials> credentials(const options& o) {
@@ -135,8 +126,8 @@ std::shared_ptr<grpc::ServerCredentials> credentials(const options& o) {
     request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
   grpc::SslServerCredentialsOptions ssl(request);
   if (!o.tls_client_ca.empty())
-    ssl.pem_root_certs = read_file(o.tls_client_ca);
-  ssl.pem_key_cert_pairs.push_back({read_file(o.tls_key), read_file(o.tls_cert)});
+    ssl.pem_root_certs = args.read_file(o.tls_client_ca);
+  ssl.pem_key_cert_pairs.push_back({args.read_file(o.tls_key), args.read_file(o.tls_cert)});
   return grpc::SslServerCredentials(ssl);
 }
 
