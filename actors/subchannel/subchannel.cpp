@@ -142,6 +142,9 @@ subchannel_impl::behavior_type subchannel_behavior(self_ptr self, subchannel_con
           report(self, connectivity_state::idle, std::move(e.why));
         }
       },
+      [=](subchannel_health_check& h) {
+        self->state.cfg.health_check_service = std::move(h.service);  // TODO(A17): watch
+      },
       [=](subchannel_timer t) {
         auto& st = self->state;
         if (t.attempt != st.attempt)

@@ -31,6 +31,7 @@
 /// Each state change is reported to the balancer as a subchannel_update; READY
 /// carries the connection, which pickers use directly (calls never pass through this
 /// actor).
+#include <optional>
 #include <string>
 
 #include <achan/backoff.hpp>
@@ -55,9 +56,14 @@ struct connection_event {
   kind what = kind::ready;
   status why;
 };
+/// Balancer → subchannel: client-side health checking (gRFC A17) from now on: watch
+/// `service` with grpc.health.v1.Health/Watch on each READY connection, or (none) stop.
+struct subchannel_health_check {
+  std::optional<std::string> service;
+};
 using subchannel_actor =
     caf::typed_actor<caf::reacts_to<subchannel_connect>, caf::reacts_to<subchannel_shutdown>,
-                     caf::reacts_to<connection_event>>;
+                     caf::reacts_to<connection_event>, caf::reacts_to<subchannel_health_check>>;
 
 /// What a subchannel needs to start.
 struct subchannel_config {
@@ -67,6 +73,8 @@ struct subchannel_config {
   backoff_params backoff;
   std::uint64_t seed = 0;           ///< backoff jitter seed
   subchannel_update_sink balancer;  ///< receives every state change
+  /// Client-side health checking from the start (see subchannel_health_check).
+  std::optional<std::string> health_check_service;
 };
 
 /// Spawns a subchannel in IDLE. It connects only when told to (subchannel_connect).
@@ -77,3 +85,4 @@ subchannel_actor spawn_subchannel(caf::actor_system& sys, subchannel_config cfg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::subchannel_connect)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::subchannel_shutdown)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::connection_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::subchannel_health_check)

@@ -23,6 +23,9 @@ using subchannel_id = std::uint64_t;
 struct lb_config {
   std::string name = "pick_first";    ///< registered policy name
   bool shuffle_address_list = false;  ///< pick_first: shuffle addresses (seeded) before use
+  /// The policy's own config object as JSON text (from loadBalancingConfig), for
+  /// policies that take settings; "{}" when none was given.
+  std::string config = "{}";
 };
 
 /// A subchannel's new state as the policy sees it.

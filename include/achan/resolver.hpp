@@ -26,11 +26,20 @@
 namespace achan {
 
 /// A resolver's complete answer. `error` not OK means resolution failed (the address
-/// list is then ignored); `config` carries a service config's balancer choice.
+/// list is then ignored).
+///
+/// Service config (gRFC A21): `service_config` is the JSON text the resolver found
+/// (none: it has none, and the channel's default applies); `service_config_error` not
+/// OK means it found one it could not use (a malformed TXT record): the channel keeps
+/// its previous config. The channel parses and validates the text itself. `config` is
+/// a balancer choice without a service config (manual_resolver::update); a service
+/// config's loadBalancingConfig wins over it.
 struct resolver_update {
   std::vector<std::string> addresses;
   std::optional<lb_config> config;
   status error;
+  std::optional<std::string> service_config;
+  status service_config_error;
 };
 
 /// Asks a resolver to resolve again (it may rate-limit).
