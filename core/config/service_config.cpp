@@ -1,4 +1,5 @@
-// gRPC service config parsing and validation (<achan/service_config.hpp>).
+// gRPC service config lookups (<achan/service_config.hpp>); the JSON parser is in
+// service_config_json.cpp.
 #include <achan/service_config.hpp>
 
 #include <algorithm>
@@ -25,11 +26,6 @@ const method_config* service_config::find(std::string_view path) const noexcept 
     if (auto i = by_service.find(path.substr(0, slash)); i != by_service.end())
       return &methods[i->second];
   return default_method ? &methods[*default_method] : nullptr;
-}
-
-result<service_config_ptr> parse_service_config(std::string_view,
-                                                const service_config_parse_options&) {
-  return status{status_code::unimplemented, "service config parsing is not implemented yet"};
 }
 
 }  // namespace achan

@@ -117,6 +117,9 @@ struct service_config_parse_options {
 /// fields are ignored; a bad value in a known field fails the whole config with
 /// INVALID_ARGUMENT and a message naming its JSON path, e.g.
 /// "methodConfig[0].retryPolicy.maxAttempts: must be an integer >= 2, not 1".
+/// As in protobuf's JSON mapping, a null field reads as absent and numbers may also be
+/// strings ("4194304"). Text nested deeper than 64 levels is refused: it may come from a
+/// peer (a DNS TXT record). A plain function, callable from any thread.
 result<service_config_ptr> parse_service_config(std::string_view json,
                                                 const service_config_parse_options& opts = {});
 
