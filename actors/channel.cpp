@@ -143,6 +143,17 @@ const achan::target& channel::target() const noexcept {
   return impl_->tgt;
 }
 
+channel_stats channel::stats() const noexcept {
+  auto& a = impl_->shared->attempts;
+  channel_stats s;
+  for (std::size_t i = 0; i < s.attempts_by_code.size(); ++i)
+    s.attempts_by_code[i] = a.by_code[i].load(std::memory_order_relaxed);
+  s.retries = a.retries.load(std::memory_order_relaxed);
+  s.hedges = a.hedges.load(std::memory_order_relaxed);
+  s.transparent_retries = a.transparent.load(std::memory_order_relaxed);
+  return s;
+}
+
 time_point channel::now() const noexcept {
   return impl_->sys.clock().now();
 }
@@ -249,6 +260,20 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   if (opts.connections_per_address < 1 || opts.connections_per_address > 1000)
     return make_error(errc::invalid_option, "connections_per_address must be 1..1000, not " +
                                                 std::to_string(opts.connections_per_address));
+  if (opts.max_retry_attempts < 2 || opts.max_retry_attempts > 100)
+    return make_error(errc::invalid_option, "max_retry_attempts must be 2..100, not " +
+                                                std::to_string(opts.max_retry_attempts));
+  service_config_ptr default_config;
+  if (opts.service_config) {
+    service_config_parse_options po;
+    po.max_attempts_cap = opts.max_retry_attempts;
+    po.policy_known = [&policies](std::string_view n) { return policies.find(n) != nullptr; };
+    auto sc = parse_service_config(*opts.service_config, po);
+    if (!sc)
+      return make_error(errc::invalid_option,
+                        "dial_options::service_config: " + sc.error().message);
+    default_config = std::move(*sc);
+  }
   auto authority = default_authority(*parsed, opts);
   if (opts.tls) {
     auto t = tls_transport(opts, authority);
@@ -271,6 +296,10 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   i->shared->authority = std::make_shared<const std::string>(std::move(authority));
   i->shared->credentials = std::move(opts.call_credentials);
   i->shared->credentials_allowed = credentials_allowed;
+  i->shared->per_call_retry_buffer = opts.per_call_retry_buffer;
+  i->shared->channel_retry_buffer = opts.channel_retry_buffer;
+  i->shared->max_retry_attempts = opts.max_retry_attempts;
+  i->shared->self = i->shared;
   i->states = spawn_state_manager(sys, i->mirror);
   channel_config cfg{*parsed,
                      std::move(builder),
@@ -284,7 +313,10 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
                      i->states,
                      i->shared,
                      opts.connections_per_address,
-                     std::move(opts.observer)};
+                     std::move(opts.observer),
+                     std::move(default_config),
+                     !opts.disable_resolver_service_config,
+                     opts.max_retry_attempts};
   i->actor = spawn_channel_actor(sys, std::move(cfg));
   channel ch{std::move(i)};
   if (opts.block_until_ready)

@@ -1,66 +1,19 @@
 #include "actors/channel_actor.hpp"
 
-#include <deque>
-#include <map>
-#include <unordered_map>
-
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
-#include <caf/typed_response_promise.hpp>
 
 #include <achan/request_stream.hpp>
-#include "actors/balancer/balancer.hpp"
 #include "actors/call_credentials.hpp"
+#include "actors/channel_state.hpp"
 #include "actors/fast_path.hpp"
 #include "core/support/duration_text.hpp"
 
 namespace achan {
-
-/// Channel → itself: the deadline of a call may have passed.
-struct call_deadline {
-  std::weak_ptr<call> c;
-};
-/// Channel → itself: idle timer with generation `gen`.
-struct idle_check {
-  std::uint64_t gen = 0;
-};
-
-/// The channel actor with the timers it sends itself.
-using channel_impl =
-    channel_control::extend<caf::reacts_to<call_deadline>, caf::reacts_to<idle_check>>;
-
-}  // namespace achan
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::call_deadline)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::idle_check)
-
-namespace achan {
 namespace {
 
-struct channel_state {
-  channel_config cfg;
-  connectivity_state state = connectivity_state::idle;
-  picker_ptr picker = std::make_shared<queue_picker>();
-  std::deque<call_ptr> waiting;  // calls the current picker could not place, in order
-  std::size_t dead_waiting = 0;  // entries of `waiting` that ended meanwhile
-  balancer_actor balancer;       // null while IDLE
-  resolver_actor resolver;
-  bool closed = false;
-  std::uint64_t idle_gen = 0;
-  time_point last_activity{};
-  std::uint64_t next_promise = 0;
-  std::unordered_map<std::uint64_t, caf::typed_response_promise<call_result>> promises;
-  /// Actor-started streams still accepting stream_write, by (requester, its id).
-  using stream_key = std::pair<caf::actor_addr, std::uint64_t>;
-  std::map<stream_key, call_ptr> open_streams;
-  std::unordered_map<std::uint64_t, stream_key> open_stream_of;  // promise id → its key
-  static inline const char* name = "achan.channel";
-};
-
-using self_ptr = channel_impl::stateful_pointer<channel_state>;
+using self_ptr = channel_self;
 
 void publish_state(self_ptr self, connectivity_state s) {
   auto& st = self->state;
@@ -93,10 +46,12 @@ void exit_idle(self_ptr self) {
     self->send(st.balancer, balancer_exit_idle{});
     return;
   }
-  st.balancer = spawn_balancer(self->home_system(),
-                               balancer_config{st.cfg.initial, st.cfg.policies, st.cfg.transport,
-                                               st.cfg.backoff, st.cfg.seed, picker_sink{self},
-                                               st.cfg.connections_per_address, st.cfg.observer});
+  st.balancer = spawn_balancer(
+      self->home_system(),
+      balancer_config{st.cfg.initial, st.cfg.policies, st.cfg.transport, st.cfg.backoff,
+                      st.cfg.seed, picker_sink{self}, st.cfg.connections_per_address,
+                      st.cfg.observer, st.cfg.default_config, st.cfg.resolver_service_config,
+                      st.cfg.max_retry_attempts});
   st.resolver = st.cfg.resolver->build(self->home_system(), st.cfg.tgt, st.balancer,
                                        resolver_seed(st.cfg.seed));
   self->send(st.balancer, balancer_set_resolver{st.resolver});
@@ -125,9 +80,12 @@ void arm_queue_deadline(self_ptr self, const call_ptr& c) {
                      call_deadline{c});
 }
 
-/// Places `c` according to the current picker.
+}  // namespace
+
 void dispatch(self_ptr self, const call_ptr& c) {
   auto& st = self->state;
+  if (!c->config_applied && st.config_known && !configure_call(self, c))
+    return;  // ended, or its attempts are dispatched instead
   auto r = st.picker->pick();
   switch (r.what) {
     case pick_result::kind::complete:
@@ -158,6 +116,15 @@ void note_dead_waiting(self_ptr self) {
   std::erase_if(st.waiting, [](const call_ptr& c) { return c->finished(); });
   st.dead_waiting = 0;
 }
+
+void release_call(self_ptr self, const call_ptr& c) {
+  if (auto conn = c->carrier.lock())
+    conn->cancel_call(c);
+  else
+    note_dead_waiting(self);
+}
+
+namespace {
 
 void repick_waiting(self_ptr self) {
   auto waiting = std::move(self->state.waiting);
@@ -220,6 +187,9 @@ namespace {
 channel_impl::behavior_type channel_behavior(self_ptr self, channel_config cfg) {
   self->state.cfg = std::move(cfg);
   self->state.last_activity = self->clock().now();
+  self->state.rng.seed(self->state.cfg.seed ^ 0x6A09E667F3BCC909ULL);  // apart from the balancer's
+  set_service_config(self, self->state.cfg.default_config);
+  self->state.config_known = !self->state.cfg.resolver_service_config;
   return {
       [=](call_request& req) -> caf::typed_response_promise<call_result> {
         auto& st = self->state;
@@ -295,12 +265,8 @@ channel_impl::behavior_type channel_behavior(self_ptr self, channel_config cfg) 
           auto c = std::move(it->second);
           open.erase(it);
           c->requests->close();
-          if (c->fail(status_code::cancelled, "call cancelled by the client")) {
-            if (auto conn = c->carrier.lock())
-              conn->cancel_call(c);
-            else
-              note_dead_waiting(self);
-          }
+          if (c->fail(status_code::cancelled, "call cancelled by the client"))
+            release_call(self, c);
         }
       },
       [=](start_call& s) {
@@ -313,21 +279,22 @@ channel_impl::behavior_type channel_behavior(self_ptr self, channel_config cfg) 
           return;  // a copy of this message was handled already
         auto c = std::move(*taken);
         c->carrier.reset();  // it is no longer on that connection
+        self->state.cfg.shared->attempts.transparent.fetch_add(1, std::memory_order_relaxed);
         if (self->state.closed)
           c->fail(status_code::cancelled, "channel closed");
         else if (!c->finished())
           dispatch(self, c);
       },
       [=](cancel_call& cc) {
-        if (auto conn = cc.c->carrier.lock())
-          conn->cancel_call(cc.c);
-        else
-          note_dead_waiting(self);
+        cancel_attempts_of(self, cc.c);
+        release_call(self, cc.c);
       },
       [=](call_deadline& d) {
         auto c = d.c.lock();
-        if (!c || !c->carrier.expired())
-          return;  // ended, or placed on a connection since, which enforces it now
+        if (!c || !c->carrier.expired() || !c->attempts.expired() ||
+            c->deadline() > self->clock().now())
+          return;  // ended, placed on a connection since (which enforces it), its
+                   // attempts enforce it, or the deadline moved (a later timer is armed)
         if (c->fail(status_code::deadline_exceeded,
                     c->awaiting_credentials
                         ? std::string{"deadline exceeded while waiting for call credentials"}
@@ -358,6 +325,10 @@ channel_impl::behavior_type channel_behavior(self_ptr self, channel_config cfg) 
         set_picker(self, std::move(u.picker));
         repick_waiting(self);  // re-queued calls wake an IDLE policy (dispatch)
       },
+      [=](config_update& u) { on_config_update(self, u); },
+      [=](attempt_failed& f) { on_attempt_failed(self, f); },
+      [=](attempts_committed& c) { on_attempts_committed(self, c); },
+      [=](attempt_due& d) { on_attempt_due(self, d); },
       [=](channel_connect) {
         if (self->state.state == connectivity_state::idle)
           exit_idle(self);

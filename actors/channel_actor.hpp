@@ -21,6 +21,7 @@
 #include <achan/backoff.hpp>
 #include <achan/events.hpp>
 #include <achan/resolver.hpp>
+#include <achan/service_config.hpp>
 #include <achan/target.hpp>
 #include <achan/transport.hpp>
 #include "actors/channel_protocol.hpp"
@@ -45,6 +46,11 @@ struct channel_config {
   std::shared_ptr<channel_shared> shared;
   unsigned connections_per_address = 1;
   channel_observer observer;
+  /// dial_options::service_config, parsed (null: none).
+  service_config_ptr default_config;
+  /// Use service configs from the resolver (dial_options::disable_resolver_service_config off).
+  bool resolver_service_config = true;
+  int max_retry_attempts = 5;
 };
 
 /// Spawns the channel actor (IDLE until the first call or channel_connect).

@@ -13,6 +13,7 @@
 #include <achan/connectivity.hpp>
 #include <achan/picker.hpp>
 #include <achan/protocol.hpp>
+#include <achan/service_config.hpp>
 
 namespace achan {
 
@@ -60,16 +61,37 @@ struct channel_connect {};
 /// User → channel: shut down; pending calls end with CANCELLED, in-flight ones with
 /// UNAVAILABLE when their connections close.
 struct channel_close {};
-/// Where the balancer sends its pickers.
-using picker_sink = caf::typed_actor<caf::reacts_to<picker_update>>;
+/// Balancer → channel: the service config to apply to new calls from now on (null: none).
+/// Sent with the first good resolver update and whenever the config changes, always
+/// before the picker built from that update.
+struct config_update {
+  service_config_ptr config;
+};
+/// Where the balancer sends its pickers and service configs.
+using picker_sink = caf::typed_actor<caf::reacts_to<picker_update>, caf::reacts_to<config_update>>;
+
+struct attempt_set;
+/// Attempt completion → channel: attempt `n` of a retried or hedged call failed with a
+/// retryable (non-fatal) status before it committed; the channel decides what follows.
+struct attempt_failed {
+  std::shared_ptr<attempt_set> set;
+  int n = 0;
+  call_result result;
+};
+/// Attempt → channel: attempt `n` committed (it won); cancel the others.
+struct attempts_committed {
+  std::shared_ptr<attempt_set> set;
+  int n = 0;
+};
 
 /// The channel actor as the library's own code sees it: the user interface plus the
 /// messages above.
 using channel_control =
     channel_actor::extend<caf::reacts_to<start_call>, caf::reacts_to<reroute_call>,
                           caf::reacts_to<cancel_call>, caf::reacts_to<deliver_result>,
-                          caf::reacts_to<picker_update>, caf::reacts_to<channel_connect>,
-                          caf::reacts_to<channel_close>>;
+                          caf::reacts_to<picker_update>, caf::reacts_to<config_update>,
+                          caf::reacts_to<attempt_failed>, caf::reacts_to<attempts_committed>,
+                          caf::reacts_to<channel_connect>, caf::reacts_to<channel_close>>;
 
 }  // namespace achan
 
@@ -80,3 +102,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::cancel_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::deliver_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::channel_connect)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::channel_close)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::config_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::attempt_failed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::attempts_committed)

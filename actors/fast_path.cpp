@@ -3,6 +3,8 @@
 
 #include <caf/send.hpp>
 
+#include "actors/retry/attempts.hpp"
+#include "core/config/call_settings.hpp"
 #include "transport/grpc/wire_text.hpp"
 
 namespace achan {
@@ -34,17 +36,57 @@ call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now
                    bool default_wait_for_ready, call::completion done) {
   auto deadline = opts.timeout ? now + *opts.timeout : time_point::max();
   shared->active_calls.fetch_add(1, std::memory_order_relaxed);
-  auto c = call_ptr{new call(shared->next_call_id.fetch_add(1, std::memory_order_relaxed),
-                             std::move(method), std::move(payload), std::move(opts.md), deadline,
-                             opts.wait_for_ready.value_or(default_wait_for_ready),
-                             [shared, done = std::move(done)](call_result&& r) {
-                               shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
-                               done(std::move(r));
-                             })};
+  auto c = call_ptr{new call(
+      shared->next_call_id.fetch_add(1, std::memory_order_relaxed), std::move(method),
+      std::move(payload), std::move(opts.md), deadline,
+      opts.wait_for_ready.value_or(default_wait_for_ready),
+      [shared, done = std::move(done)](call_result&& r) {
+        shared->active_calls.fetch_sub(1, std::memory_order_relaxed);
+        done(std::move(r));
+      },
+      now)};
+  c->explicit_wait_for_ready = opts.wait_for_ready.has_value();
   c->authority = shared->authority;
   c->credentials = std::move(opts.credentials);
   return c;
 }
+
+namespace {
+
+/// The service config on the fast path (READY, so the channel knows its config): applies
+/// the method's settings and, with a retry policy, starts the first attempt on `conn`
+/// instead of `c`. Hedged calls go to the channel actor (it runs their timers). False if
+/// `c` itself is not to be started.
+bool configure_on_caller(channel_shared& shared, const channel_control& actor, const call_ptr& c,
+                         const transport::connection_ptr& conn) {
+  active_service_config active;
+  const method_config* mc = nullptr;
+  shared.config.with([&](const active_service_config& a) noexcept {
+    if (a.sc && (mc = a.sc->find(c->method())))
+      active = a;  // keeps the config (and so *mc) alive
+  });
+  c->config_applied = true;
+  if (!mc)
+    return true;
+  if (mc->hedging && !c->requests) {
+    c->config_applied = false;
+    caf::anon_send(actor, start_call{c});
+    return false;
+  }
+  if (!apply_method_config(*c, *mc))
+    return false;
+  auto s = make_attempt_set(c, *mc, active, shared.self.lock(), actor, shared.max_retry_attempts);
+  if (!s)
+    return true;
+  c->attempts = s;
+  auto first = next_attempt(s);
+  first->reroute = c->reroute;
+  first->carrier = conn;
+  conn->start_call(first);
+  return false;
+}
+
+}  // namespace
 
 void submit_call(channel_shared& shared, const channel_control& actor, const call_ptr& c,
                  time_point now) {
@@ -64,6 +106,8 @@ void submit_call(channel_shared& shared, const channel_control& actor, const cal
   if (!admit_call(actor, c, now))
     return;
   shared.last_fast_call.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  if (!configure_on_caller(shared, actor, c, conn))
+    return;
   c->carrier = conn;
   conn->start_call(c);
 }

@@ -9,6 +9,7 @@
 /// Who touches what: channel_shared's fields are immutable after dial (authority) or
 /// atomic (counters, the picker slot), so caller threads and the actor share them
 /// without a lock.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -18,8 +19,28 @@
 #include <achan/call_credentials.hpp>
 #include "actors/channel_protocol.hpp"
 #include "core/balancer/picker_slot.hpp"
+#include "core/retry/retry_rules.hpp"
 
 namespace achan {
+
+/// The service config a channel applies to new calls, and the retry throttle of its
+/// retryThrottling (null without). Published by the channel actor (channel_shared::config).
+struct active_service_config {
+  service_config_ptr sc;
+  std::shared_ptr<retry_throttle> throttle;
+};
+
+/// Attempt counters of calls with a retry or hedging policy (channel::stats()).
+struct attempt_counters {
+  std::array<std::atomic<std::uint64_t>, 17> by_code{};  ///< attempts ended, by status code
+  std::atomic<std::uint64_t> retries{0};                 ///< retry attempts started
+  std::atomic<std::uint64_t> hedges{0};                  ///< hedged attempts after the first
+  std::atomic<std::uint64_t> transparent{0};             ///< calls re-picked (never processed)
+  void count(status_code c) noexcept {
+    auto i = static_cast<std::size_t>(c);
+    by_code[i < by_code.size() ? i : 2].fetch_add(1, std::memory_order_relaxed);
+  }
+};
 
 /// Counters shared between a channel's actor and its handles (atomics, no lock).
 struct channel_shared {
@@ -37,6 +58,18 @@ struct channel_shared {
   /// When submit_call last placed a call itself (channel clock ticks since its epoch),
   /// so the idle timer sees calls that never reached the actor.
   std::atomic<time_point::rep> last_fast_call{0};
+  /// The service config for new calls (none until the channel knows it). Published only
+  /// by the channel actor; read by submit_call.
+  snapshot_slot<active_service_config> config;
+  attempt_counters attempts;
+  /// Retry buffers (dial_options): a call whose request is larger than the per-call
+  /// limit, or would take the channel's retried requests over its limit, is not retried.
+  std::size_t per_call_retry_buffer = 256 * 1024;
+  std::size_t channel_retry_buffer = 16 * 1024 * 1024;
+  std::atomic<std::size_t> retry_buffered{0};  ///< request bytes kept for retries now
+  int max_retry_attempts = 5;                  ///< dial_options::max_retry_attempts
+  /// This object itself (attempts keep it alive); set by dial.
+  std::weak_ptr<channel_shared> self;
 };
 
 /// Starts `c` (made by make_call): picks from `shared.ready_picker` on the calling thread

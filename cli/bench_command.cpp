@@ -84,6 +84,7 @@ int run_bench(const parsed_args& args) {
   auto r = run_bench_load(ch, s,
                           progress ? std::function<void(const bench_progress&)>{show}
                                    : std::function<void(const bench_progress&)>{});
+  r.attempts = ch.stats();
   if (progress)
     std::fputs("\n", stderr);
   auto text = json ? bench_json(r) + "\n" : bench_text(r);

@@ -42,6 +42,14 @@ std::string bench_json(const bench_result& r) {
   for (auto& [peer, n] : r.per_backend)
     j["per_backend"][peer] = n;
   j["cpu_us_per_call"] = r.cpu_us_per_call;
+  auto& a = j["attempts"];
+  a["by_code"] = nlohmann::ordered_json::object();
+  for (std::size_t i = 0; i < r.attempts.attempts_by_code.size(); ++i)
+    if (auto n = r.attempts.attempts_by_code[i])
+      a["by_code"][std::string{to_string(static_cast<status_code>(i))}] = n;
+  a["retries"] = r.attempts.retries;
+  a["hedges"] = r.attempts.hedges;
+  a["transparent_retries"] = r.attempts.transparent_retries;
   return j.dump();
 }
 

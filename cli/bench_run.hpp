@@ -48,6 +48,8 @@ struct bench_result {
   double duration_s = 0;       ///< measured phase start → last measured call finished
   latency_histogram latency;   ///< of the OK calls
   double cpu_us_per_call = 0;  ///< process CPU (user+sys) over the phase / count
+  /// The channel's retry and hedging counters over the whole run (warm-up included).
+  channel_stats attempts;
 };
 
 /// Runs the benchmark on `ch` from the calling thread (blocks until every measured call

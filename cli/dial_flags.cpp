@@ -3,6 +3,7 @@
 #include <caf/actor_system.hpp>
 
 #include <fstream>
+#include <iterator>
 
 #include <achan/h2_transport.hpp>
 #include "transport/grpc/wire_text.hpp"
@@ -26,6 +27,9 @@ void add_dial_flags(std::vector<flag_spec>& flags, unsigned set) {
   flags.push_back({"--dns-refresh", "", "DURATION",
                    "dns: targets: re-resolve this often, so new backends are seen (default: off)"});
   flags.push_back({"--connections", "", "K", "connections (subchannels) per address (default 1)"});
+  flags.push_back({"--service-config", "", "JSON|@FILE",
+                   "default service config (gRPC JSON: methodConfig, retryPolicy, "
+                   "hedgingPolicy, retryThrottling, loadBalancingConfig, healthCheckConfig)"});
   flags.push_back({"--tls", "", "", "TLS, trusting the system's CAs (default: plaintext h2c)"});
   flags.push_back({"--cacert", "", "FILE", "TLS, trusting the CA certificates in FILE (PEM)"});
   flags.push_back({"--cert", "", "FILE", "TLS client certificate chain (PEM; needs --key)"});
@@ -55,6 +59,16 @@ dial_options dial_options_from(const parsed_args& args) {
     o.dns.refresh_interval = std::chrono::duration_cast<clock_duration>(*d);
   o.connections_per_address = static_cast<unsigned>(args.integer("--connections", 1, 1, 1000));
   o.tls = tls_from(args);
+  if (args.has("--service-config")) {
+    auto text = args.get("--service-config");
+    if (!text.empty() && text.front() == '@') {
+      std::ifstream in{text.substr(1), std::ios::binary};
+      if (!in)
+        throw usage_error("--service-config: cannot read '" + text.substr(1) + "'");
+      text.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+    }
+    o.service_config = std::move(text);
+  }
   if (args.has("--token-file")) {
     auto path = args.get("--token-file");
     std::ifstream in{path};

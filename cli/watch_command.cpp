@@ -69,6 +69,11 @@ struct formatter {
         j["reason"] = e.reason;
         text += "resolver    error: " + e.reason;
         break;
+      case k::service_config:
+        j["event"] = "service_config";
+        j["config"] = e.reason;
+        text += "config      " + (e.reason.empty() ? std::string{"none"} : e.reason);
+        break;
       case k::subchannel_state:
         j["event"] = "subchannel";
         j["subchannel"] = e.subchannel;

@@ -64,7 +64,11 @@ struct balancer_state {
   subchannel_id next_id = 1;
   resolver_actor resolver;
   bool had_good_update = false;
-  bool flush_pending = false;  // a balancer_flush is in our mailbox
+  /// The service config in force (told to the channel) and whether one was ever chosen.
+  service_config_ptr config;
+  bool config_chosen = false;
+  std::optional<std::string> health_service;  // from config->health_check_service
+  bool flush_pending = false;                 // a balancer_flush is in our mailbox
   static inline const char* name = "achan.balancer";
 };
 
@@ -105,7 +109,8 @@ subchannel_id hosted_policy::create_subchannel(const std::string& key) {
                        st.cfg.transport,
                        st.cfg.backoff,
                        st.cfg.seed ^ (id * 0x9E3779B97F4A7C15ULL),
-                       balancer_actor{self}};
+                       balancer_actor{self},
+                       cfg.name == "pick_first" ? std::nullopt : st.health_service};
   st.subchannels.emplace(id, balancer_state::owned{spawn_subchannel(self->home_system(), sc), this,
                                                    std::move(address)});
   return id;
@@ -210,6 +215,60 @@ void apply_addresses(self_ptr self, const std::vector<std::string>& addresses, l
   }
 }
 
+/// The config that applies after update `u` (gRFC A21), or an error status when there is
+/// none to fall back on (the update then counts as a resolver error).
+result<service_config_ptr> choose_config(self_ptr self, const resolver_update& u) {
+  auto& st = self->state;
+  if (!st.cfg.resolver_service_config)
+    return st.cfg.default_config;
+  status bad = u.service_config_error;
+  if (bad.ok() && u.service_config) {
+    service_config_parse_options po;
+    po.max_attempts_cap = st.cfg.max_attempts_cap;
+    po.policy_known = [self](std::string_view n) {
+      return self->state.cfg.policies.find(n) != nullptr;
+    };
+    auto parsed = parse_service_config(*u.service_config, po);
+    if (parsed)
+      return *parsed;
+    bad = parsed.error();
+  }
+  if (bad.ok())
+    return st.cfg.default_config;  // the resolver has none
+  channel_event e;
+  e.what = channel_event::kind::resolver_error;
+  e.reason = "invalid service config from the resolver: " + bad.message;
+  notify(self, e);
+  if (st.config_chosen)
+    return st.config;  // keep the previous one
+  if (st.cfg.default_config)
+    return st.cfg.default_config;
+  return status{status_code::unavailable, e.reason};
+}
+
+/// Makes `sc` the config in force: tells the channel and, if the health-checked service
+/// changed, every subchannel whose policy checks health.
+void adopt_config(self_ptr self, service_config_ptr sc) {
+  auto& st = self->state;
+  bool same = st.config == sc || (st.config && sc && st.config->json == sc->json);
+  if (st.config_chosen && same)
+    return;
+  st.config_chosen = true;
+  st.config = sc;
+  self->send(st.cfg.channel, config_update{sc});
+  channel_event e;
+  e.what = channel_event::kind::service_config;
+  e.reason = sc ? sc->json : std::string{};
+  notify(self, std::move(e));
+  auto health = sc ? sc->health_check_service : std::nullopt;
+  if (health == st.health_service)
+    return;
+  st.health_service = health;
+  for (auto& [id, sub] : st.subchannels)
+    if (sub.owner->cfg.name != "pick_first")
+      self->send(sub.actor, subchannel_health_check{health});
+}
+
 balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cfg) {
   self->state.rng.seed(cfg.seed);
   self->state.cfg = std::move(cfg);
@@ -226,7 +285,13 @@ balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cf
           if (st.pending)
             st.pending->impl->resolver_error(u.error);
         } else {
-          auto cfg = u.config.value_or(st.cfg.initial);
+          auto sc = choose_config(self, u);
+          if (!sc) {
+            if (!st.had_good_update)
+              st.current->impl->resolver_error(sc.error());
+            return;  // keep everything as it is (gRFC A21)
+          }
+          auto cfg = *sc && (*sc)->lb ? *(*sc)->lb : u.config.value_or(st.cfg.initial);
           if (!st.cfg.policies.find(cfg.name)) {
             status bad{status_code::unavailable,
                        "service config names unknown load-balancing policy '" + cfg.name + "'"};
@@ -237,6 +302,7 @@ balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cf
             cfg = st.pending ? st.pending->cfg : st.current->cfg;  // keep the last good choice
           }
           st.had_good_update = true;
+          adopt_config(self, *sc);
           channel_event e;
           e.what = channel_event::kind::resolver_update;
           e.addresses = u.addresses;

@@ -13,6 +13,12 @@
 /// update it puts the channel in TRANSIENT_FAILURE with a message saying so; after
 /// that the previous policy stays and the addresses still apply.
 ///
+/// Service config (gRFC A21): the balancer parses what the resolver sends and tells the
+/// channel (config_update) which config applies, before the picker of that update: the
+/// resolver's if valid; if invalid, the previous one; with none before, the default;
+/// with no default either, TRANSIENT_FAILURE naming the error. Its healthCheckConfig
+/// goes to every subchannel of a policy other than pick_first (gRFC A17).
+///
 /// A retired policy (replaced, or at balancer_shutdown) must have shut down its
 /// subchannels; any it forgot (a user policy's bug) are shut down with it, so their
 /// later updates reach no policy.
@@ -21,6 +27,7 @@
 #include <achan/backoff.hpp>
 #include <achan/events.hpp>
 #include <achan/resolver.hpp>
+#include <achan/service_config.hpp>
 #include <achan/transport.hpp>
 #include "actors/channel_protocol.hpp"
 #include "actors/subchannel/update_sink.hpp"
@@ -53,6 +60,11 @@ struct balancer_config {
   /// distinct keys; the subchannels connect to the plain address).
   unsigned connections_per_address = 1;
   channel_observer observer;  ///< optional; told about resolver and subchannel events
+  /// Service config (gRFC A21): the default (null: none), whether the resolver's configs
+  /// count, and the maxAttempts cap the parser clamps to.
+  service_config_ptr default_config;
+  bool resolver_service_config = true;
+  int max_attempts_cap = 5;
 };
 
 /// Spawns a balancer running `cfg.initial`. `cfg.initial.name` must be registered.

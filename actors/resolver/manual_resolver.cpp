@@ -65,11 +65,24 @@ manual_resolver::~manual_resolver() {
 }
 
 void manual_resolver::update(std::vector<std::string> addresses, std::optional<lb_config> config) {
-  caf::anon_send(typed(actor_), resolver_update{std::move(addresses), std::move(config), {}});
+  resolver_update u;
+  u.addresses = std::move(addresses);
+  u.config = std::move(config);
+  caf::anon_send(typed(actor_), std::move(u));
+}
+
+void manual_resolver::update_with_service_config(std::vector<std::string> addresses,
+                                                 std::string service_config_json) {
+  resolver_update u;
+  u.addresses = std::move(addresses);
+  u.service_config = std::move(service_config_json);
+  caf::anon_send(typed(actor_), std::move(u));
 }
 
 void manual_resolver::fail(status error) {
-  caf::anon_send(typed(actor_), resolver_update{{}, std::nullopt, std::move(error)});
+  resolver_update u;
+  u.error = std::move(error);
+  caf::anon_send(typed(actor_), std::move(u));
 }
 
 resolver_actor manual_resolver::build(caf::actor_system&, const target&, resolver_sink sink,

@@ -9,6 +9,7 @@
 /// std::atomic<std::shared_ptr> is not lock-free, which is why this exists.)
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -16,17 +17,19 @@
 
 namespace achan {
 
-/// One published picker (or none). Reader side: with(); writer side (one thread or actor
-/// at a time): publish(), reclaim().
-class picker_slot {
+/// One published snapshot of a T (or none). Reader side: with(); writer side (one thread
+/// or actor at a time): publish(), reclaim(). The channel publishes its picker and its
+/// service config this way.
+template <class T>
+class snapshot_slot {
  public:
-  /// Calls `fn(const picker&)` with the current snapshot and returns true, or returns
+  /// Calls `fn(const T&)` with the current snapshot and returns true, or returns
   /// false if none is published. `fn` must be short and must not throw (it runs while
   /// the snapshot is pinned); copy what outlives it (e.g. the picked connection_ptr).
   template <class F>
   bool with(F&& fn) const noexcept {
     readers_.fetch_add(1, std::memory_order_seq_cst);
-    const picker* p = current_.load(std::memory_order_seq_cst);
+    const T* p = current_.load(std::memory_order_seq_cst);
     if (p)
       std::forward<F>(fn)(*p);
     readers_.fetch_sub(1, std::memory_order_seq_cst);
@@ -35,7 +38,7 @@ class picker_slot {
 
   /// Replaces the snapshot (null: none). Keeps `p` alive, and frees replaced snapshots no
   /// reader can still hold.
-  void publish(picker_ptr p) {
+  void publish(std::shared_ptr<const T> p) {
     current_.store(p.get(), std::memory_order_seq_cst);
     if (p && (kept_.empty() || kept_.back() != p))
       kept_.push_back(std::move(p));
@@ -47,8 +50,8 @@ class picker_slot {
   void reclaim() {
     if (kept_.empty() || readers_.load(std::memory_order_seq_cst) != 0)
       return;
-    const picker* cur = current_.load(std::memory_order_relaxed);
-    std::erase_if(kept_, [cur](const picker_ptr& k) { return k.get() != cur; });
+    const T* cur = current_.load(std::memory_order_relaxed);
+    std::erase_if(kept_, [cur](const std::shared_ptr<const T>& k) { return k.get() != cur; });
   }
 
   /// Snapshots kept alive (the current one plus replaced ones not freed yet), for tests.
@@ -56,8 +59,11 @@ class picker_slot {
 
  private:
   mutable std::atomic<std::uint32_t> readers_{0};
-  std::atomic<const picker*> current_{nullptr};
-  std::vector<picker_ptr> kept_;  // writer only
+  std::atomic<const T*> current_{nullptr};
+  std::vector<std::shared_ptr<const T>> kept_;  // writer only
 };
+
+/// The channel's published picker.
+using picker_slot = snapshot_slot<picker>;
 
 }  // namespace achan

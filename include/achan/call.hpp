@@ -7,6 +7,7 @@
 /// "exactly one status" rule hold across those threads with a single atomic flag.
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,6 +39,9 @@ struct call_result {
   std::string payload;  ///< serialized response message (empty unless OK)
   metadata trailers;    ///< response headers and trailers, in arrival order
   std::string peer;     ///< address of the subchannel that carried the call ("" if none)
+  /// The server sent response headers before its trailers (false for a Trailers-Only
+  /// answer and for calls that never reached a server). A retried call commits on it.
+  bool headers_received = false;
 };
 
 class call_credentials;
@@ -61,8 +65,9 @@ class call {
   using completion = std::function<void(call_result&&)>;
 
   call(std::uint64_t id, std::string method, std::string payload, metadata md, time_point deadline,
-       bool wait_for_ready, completion done)
+       bool wait_for_ready, completion done, time_point start = {})
       : id_(id),
+        start_(start),
         method_(std::move(method)),
         payload_(std::move(payload)),
         metadata_(std::move(md)),
@@ -77,6 +82,31 @@ class call {
   /// Absolute deadline; time_point::max() means none.
   time_point deadline() const noexcept { return deadline_; }
   bool wait_for_ready() const noexcept { return wait_for_ready_; }
+  /// When the call was made (the channel clock).
+  time_point start_time() const noexcept { return start_; }
+
+  /// The service config's settings for this call (channel only, before the call
+  /// reaches a transport): an earlier deadline, and wait_for_ready unless the caller
+  /// chose it (`explicit_wait_for_ready`).
+  void tighten_deadline(time_point d) noexcept {
+    if (d < deadline_)
+      deadline_ = d;
+  }
+  void set_default_wait_for_ready(bool w) noexcept {
+    if (!explicit_wait_for_ready)
+      wait_for_ready_ = w;
+  }
+  /// The caller set call_options::wait_for_ready (the service config does not override it).
+  bool explicit_wait_for_ready = false;
+  /// The service config was applied (channel only): it is applied once per call.
+  bool config_applied = false;
+  /// Largest response message accepted, if smaller than the connection's limit (the
+  /// service config's maxResponseMessageBytes). Set before the call reaches a transport.
+  std::size_t max_response_bytes = SIZE_MAX;
+  /// Channel-private: the retry or hedging state of a call whose attempts are separate
+  /// calls (the call itself never reaches a transport then). Written once before any
+  /// attempt starts; read by the channel actor (cancel_call).
+  std::weak_ptr<void> attempts;
 
   /// True once some party has finished the call.
   bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
@@ -169,6 +199,7 @@ class call {
 
  private:
   std::uint64_t id_;
+  time_point start_;
   std::string method_;
   std::string payload_;
   metadata metadata_;

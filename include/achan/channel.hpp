@@ -12,6 +12,7 @@
 /// destroyed the channel closes. Actor users can instead send
 /// `request(ch.actor(), caf::infinite, achan::call_request{...})` and get a
 /// call_result as the response.
+#include <array>
 #include <functional>
 #include <future>
 #include <memory>
@@ -77,6 +78,17 @@ class stream_call {
 };
 
 /// A client channel. All members are thread-safe.
+/// What a channel's retries and hedges did (channel::stats()): a snapshot of counters
+/// since dial.
+struct channel_stats {
+  /// Attempts of calls with a retry or hedging policy, by the status they ended with
+  /// (index = status_code; lost hedges end CANCELLED).
+  std::array<std::uint64_t, 17> attempts_by_code{};
+  std::uint64_t retries = 0;              ///< retry attempts started (after the first)
+  std::uint64_t hedges = 0;               ///< hedged attempts started (after the first)
+  std::uint64_t transparent_retries = 0;  ///< calls re-picked that no server had processed
+};
+
 class channel {
  public:
   struct impl;
@@ -146,6 +158,9 @@ class channel {
   const achan::target& target() const noexcept;
   /// Now on the channel's clock (the actor clock; virtual under the test coordinator).
   time_point now() const noexcept;
+
+  /// Counters of the channel's retries and hedges so far. Any thread.
+  channel_stats stats() const noexcept;
 
  private:
   std::shared_ptr<impl> impl_;

@@ -13,6 +13,7 @@
 #include <achan/events.hpp>
 #include <achan/policy.hpp>
 #include <achan/resolver.hpp>
+#include <achan/service_config.hpp>
 #include <achan/tls.hpp>
 #include <achan/transport.hpp>
 
@@ -75,6 +76,23 @@ struct dial_options {
   /// Told about resolver answers and subchannel state changes (see channel_event);
   /// runs on the balancer actor and must not block.
   channel_observer observer;
+
+  /// The default service config (<achan/service_config.hpp>, gRPC's JSON schema): used
+  /// until the resolver supplies one, when it supplies none, and when its own is invalid
+  /// with none before (gRFC A21). Invalid JSON makes dial() fail with
+  /// errc::invalid_option and the parser's message. docs/service-config.md.
+  std::optional<std::string> service_config;
+  /// Ignore service configs from the resolver; only `service_config` applies.
+  bool disable_resolver_service_config = false;
+  /// Cap of retryPolicy/hedgingPolicy maxAttempts (gRPC's 5); larger ones are clamped.
+  /// 2..100.
+  int max_retry_attempts = 5;
+  /// A call whose request is larger than this is not retried or hedged (it commits at
+  /// once): gRPC's per-RPC retry buffer, 256 KiB.
+  std::size_t per_call_retry_buffer = 256 * 1024;
+  /// Nor is one that would take the requests this channel keeps for retries over this
+  /// (16 MiB, as gRPC C++).
+  std::size_t channel_retry_buffer = 16 * 1024 * 1024;
 };
 
 }  // namespace achan

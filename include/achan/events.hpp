@@ -21,6 +21,8 @@ struct channel_event {
     /// Subchannel `subchannel` for `address` went `from` → `to` (`reason`: the error that
     /// made it leave READY or fail to connect, if any).
     subchannel_state,
+    /// The service config for new calls changed (`reason`: its JSON text, "" for none).
+    service_config,
   };
   kind what = kind::resolver_update;
   time_point at{};  ///< the channel clock when the balancer saw it

@@ -27,6 +27,11 @@ class manual_resolver final : public resolver_builder {
   /// Pushes a complete address list, optionally with a balancer choice (as a service
   /// config would); the channel's balancer diffs it against what it has.
   void update(std::vector<std::string> addresses, std::optional<lb_config> config = std::nullopt);
+  /// Pushes a complete address list with a service config in gRPC's JSON schema, as a
+  /// resolver that found one would (<achan/service_config.hpp>). The channel validates
+  /// it: an invalid one keeps the channel's previous config (gRFC A21).
+  void update_with_service_config(std::vector<std::string> addresses,
+                                  std::string service_config_json);
   /// Reports a resolution failure (`error.code` should be UNAVAILABLE).
   void fail(status error);
   /// How many resolve_now requests the channel has made so far.

@@ -208,6 +208,13 @@ int h2_callbacks::on_frame(nghttp2_session*, const nghttp2_frame* frame, void* u
       if (!(frame->hd.flags & NGHTTP2_FLAG_ACK))
         c.start_waiting();  // MAX_CONCURRENT_STREAMS may have grown
       break;
+    case NGHTTP2_HEADERS:
+      // Response headers that do not end the stream: not a Trailers-Only answer.
+      if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE &&
+          !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        if (auto* st = stream(c.session_, frame->hd.stream_id))
+          st->headers_received = true;
+      break;
     case NGHTTP2_GOAWAY:
       c.on_goaway(frame->goaway.error_code,
                   {reinterpret_cast<const char*>(frame->goaway.opaque_data),
@@ -304,6 +311,7 @@ void h2_client_connection::finish_stream(h2_stream& s, std::uint32_t error_code)
   r.status = std::move(st);
   r.trailers = std::move(s.headers);
   r.peer = address_;
+  r.headers_received = s.headers_received;
   c->finish(std::move(r));
 }
 

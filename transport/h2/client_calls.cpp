@@ -116,7 +116,8 @@ void h2_client_connection::reroute_waiting(const status& why) {
 }
 
 void h2_client_connection::open_stream(const call_ptr& c) {
-  auto st = std::make_unique<h2_stream>(c, opts_.max_receive_message_size);
+  auto st = std::make_unique<h2_stream>(
+      c, std::min(opts_.max_receive_message_size, c->max_response_bytes));
   if (!c->requests)
     grpc::write_frame_header(st->prefix, static_cast<std::uint32_t>(c->payload().size()), false);
 

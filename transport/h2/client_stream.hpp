@@ -27,6 +27,7 @@ struct h2_stream {
   bool requests_closed = false;  // streaming: everything written has been taken
   bool took_any = false;         // streaming: some request bytes left the queue
   int http_status = 0;
+  bool headers_received = false;  // response HEADERS without END_STREAM arrived
   bool grpc_content_type = false;
   std::string content_type;
   std::optional<std::string> grpc_status;

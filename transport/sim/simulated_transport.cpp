@@ -161,7 +161,8 @@ class sim_connection final : public connection,
       c->finish(call_result{b.reply,
                             b.reply.ok() && !c->streams_responses() ? text : std::string{},
                             {},
-                            self->address_});
+                            self->address_,
+                            b.reply.ok()});
     });
   }
 
@@ -176,7 +177,8 @@ class sim_connection final : public connection,
         return;
       }
       self->calls_.erase(c->id());
-      c->finish(call_result{b.reply, {}, {}, self->address_});
+      // Headers went out with the first message (or with an OK answer).
+      c->finish(call_result{b.reply, {}, {}, self->address_, b.reply.ok() || b.stream_replies > 0});
     });
   }
 
@@ -188,6 +190,7 @@ class sim_connection final : public connection,
       r = b.responder(*c);
     } else {
       r.status = b.reply;
+      r.headers_received = b.reply.ok();  // errors are Trailers-Only answers
       if (b.reply.ok())
         r.payload = c->payload();
     }

@@ -39,7 +39,7 @@ class forgetful_policy final : public policy {
 picker_sink spawn_picker_log(caf::actor_system& sys, std::shared_ptr<std::vector<cs>> log) {
   auto fn = [](picker_sink::pointer,
                std::shared_ptr<std::vector<cs>> log) -> picker_sink::behavior_type {
-    return {[log](picker_update& u) { log->push_back(u.state); }};
+    return {[log](picker_update& u) { log->push_back(u.state); }, [](config_update&) {}};
   };
   return sys.spawn(fn, std::move(log));
 }
