@@ -254,12 +254,15 @@ void adopt_config(self_ptr self, service_config_ptr sc) {
   if (st.config_chosen && same)
     return;
   st.config_chosen = true;
+  bool had = st.config != nullptr;
   st.config = sc;
   self->send(st.cfg.channel, config_update{sc});
-  channel_event e;
-  e.what = channel_event::kind::service_config;
-  e.reason = sc ? sc->json : std::string{};
-  notify(self, std::move(e));
+  if (sc || had) {  // "no config, as before" is not news
+    channel_event e;
+    e.what = channel_event::kind::service_config;
+    e.reason = sc ? sc->json : std::string{};
+    notify(self, std::move(e));
+  }
   auto health = sc ? sc->health_check_service : std::nullopt;
   if (health == st.health_service)
     return;
@@ -302,11 +305,11 @@ balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cf
             cfg = st.pending ? st.pending->cfg : st.current->cfg;  // keep the last good choice
           }
           st.had_good_update = true;
-          adopt_config(self, *sc);
           channel_event e;
           e.what = channel_event::kind::resolver_update;
           e.addresses = u.addresses;
           notify(self, std::move(e));
+          adopt_config(self, *sc);
           apply_addresses(self, expand(u.addresses, st.cfg.connections_per_address),
                           std::move(cfg));
         }

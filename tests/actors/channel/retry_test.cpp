@@ -309,3 +309,39 @@ TEST_CASE("retry: each attempt is picked anew and may land on another backend") 
     CHECK(r.peer == "10.0.0.2:1");
   }
 }
+
+TEST_CASE("retry: a request larger than the per-call retry buffer is sent once") {
+  retry_fixture f;
+  f.opts.per_call_retry_buffer = 4;
+  f.script({failure(status_code::unavailable), success()});
+  auto ch = f.connected(retry_config(unavailable_x5));
+  ch.call("/echo.Echo/Unary", "12345", {},
+          [&f](call_result&& r) { f.results.push_back(std::move(r)); });
+  f.advance(10s);
+  REQUIRE(f.results.size() == 1);
+  CHECK(f.results[0].status.code == status_code::unavailable);
+  CHECK(f.attempts.size() == 1);
+  f.start(ch);  // "hi" fits: retried
+  f.advance(10s);
+  REQUIRE(f.results.size() == 2);
+  CHECK(f.results[1].status.ok());
+}
+
+TEST_CASE("retry: the channel-wide retry buffer bounds the requests kept for retries") {
+  retry_fixture f;
+  f.opts.channel_retry_buffer = 5;  // room for two "hi" requests
+  transport::sim_behavior slow;
+  slow.latency = 1s;
+  slow.reply = {status_code::unavailable, "slow failure"};
+  f.sim->set_behavior("10.0.0.1:1", slow);
+  auto ch = f.connected(retry_config(unavailable_x5));
+  for (int i = 0; i < 3; ++i)
+    f.start(ch);
+  f.advance(1s);
+  // The third call found no room: it was sent once and failed; the others are retrying.
+  REQUIRE(f.results.size() == 1);
+  f.advance(200ms);  // past the first backoff (at most 120 ms)
+  CHECK(ch.stats().retries == 2);
+  f.advance(60s);
+  CHECK(f.results.size() == 3);
+}
