@@ -88,6 +88,21 @@ void health_service::set_status(const std::string& service, serving_status s) {
       w.out.write(encode(s));
 }
 
+void health_service::set_all(serving_status s) {
+  std::lock_guard lk{mx_};
+  if (shut_down_)
+    return;
+  prune();
+  for (auto& [name, current] : statuses_) {
+    if (current == s)
+      continue;
+    current = s;
+    for (const auto& w : watchers_)
+      if (w.service == name)
+        w.out.write(encode(s));
+  }
+}
+
 std::optional<serving_status> health_service::status(const std::string& service) const {
   std::lock_guard lk{mx_};
   auto it = statuses_.find(service);

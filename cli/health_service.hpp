@@ -43,6 +43,10 @@ class health_service {
   /// Watch on it hears the new status if it changed. Ignored after shutdown().
   void set_status(const std::string& service, serving_status s);
 
+  /// Sets every known service's status ("" included), as set_status() does for each.
+  /// Ignored after shutdown().
+  void set_all(serving_status s);
+
   /// The current status, or nullopt for a service not known.
   std::optional<serving_status> status(const std::string& service) const;
 

@@ -1,5 +1,6 @@
 // achan serve: the test service of proto/echo.proto (plus grpc.health.v1 and server
-// reflection) on achan's own HTTP/2 server, until SIGINT or SIGTERM.
+// reflection) on achan's own HTTP/2 server, until SIGINT or SIGTERM; SIGUSR1 toggles its
+// health between SERVING and NOT_SERVING.
 #include <csignal>
 #include <cstdio>
 
@@ -22,7 +23,9 @@ command_spec serve_spec() {
       "GOAWAY, in-flight calls get --grace to finish. Prints 'listening on HOST:PORT'\n"
       "once ready; --port 0 (the default) picks a free port. Connection-level events\n"
       "(accept errors, GOAWAYs sent for protocol errors or abuse) are logged to stderr.\n"
-      "Limits and their defaults: docs/limits.md.",
+      "SIGUSR1 toggles the health of the server and every service between SERVING and\n"
+      "NOT_SERVING (Check and Watch see it) and prints 'health: SERVING' or\n"
+      "'health: NOT_SERVING'. Limits and their defaults: docs/limits.md.",
       {},
       {{"--port", "-p", "PORT", "TCP port, 0..65535 (0: a free one)"},
        {"--host", "", "HOST", "address to listen on (default 127.0.0.1)"},
@@ -42,7 +45,9 @@ command_spec serve_spec() {
        {"--tls-client-ca", "", "FILE",
         "ask clients for certificates and verify them against these CAs (PEM)"},
        {"--require-client-cert", "", "", "refuse clients without a valid certificate (mTLS)"},
-       {"--log-calls", "", "", "print 'call METHOD' on stdout as each call arrives"}}};
+       {"--log-calls", "", "", "print 'call METHOD' on stdout as each call arrives"},
+       {"--not-serving", "", "",
+        "start with the server and every service NOT_SERVING (SIGUSR1 toggles)"}}};
 }
 
 namespace {
@@ -91,12 +96,13 @@ int run_serve(const parsed_args& args) {
   auto grace = args.duration("--grace").value_or(std::chrono::seconds(5));
   bool log_calls = args.has("--log-calls");
 
-  // Block the stop signals before any thread starts (threads inherit the mask).
+  // Block the signals before any thread starts (threads inherit the mask); the main
+  // thread takes them with sigwait, so nothing runs in a signal handler.
   auto stop = testkit::block_stop_signals();
-  if (opts.tls) {  // SIGHUP: reload the certificate files
+  sigaddset(&stop, SIGUSR1);  // toggle health
+  if (opts.tls)               // SIGHUP: reload the certificate files
     sigaddset(&stop, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  }
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   transport::h2_server server{opts};
   auto service = testkit::add_echo_service(server, args.get("--name", "achan"),
                                            [log_calls](const std::string& m) {
@@ -107,6 +113,9 @@ int run_serve(const parsed_args& args) {
                                            });
   const std::string echo_service = "achan.test.Echo";
   auto health = health_service::add(server, {echo_service});
+  bool serving = !args.has("--not-serving");
+  if (!serving)
+    health->set_all(serving_status::not_serving);
   add_reflection_service(
       server, {echo_service, "grpc.health.v1.Health", std::string{reflection_service_name}});
   auto l = server.listen(host, port);
@@ -118,7 +127,17 @@ int run_serve(const parsed_args& args) {
   }
   std::printf("listening on %s:%u\n", host.c_str(), (*l));
   std::fflush(stdout);
-  while (testkit::wait_for_stop(stop) == SIGHUP) {
+  for (;;) {
+    int sig = testkit::wait_for_stop(stop);
+    if (sig == SIGUSR1) {
+      serving = !serving;
+      health->set_all(serving ? serving_status::serving : serving_status::not_serving);
+      std::printf("health: %s\n", serving ? "SERVING" : "NOT_SERVING");
+      std::fflush(stdout);
+      continue;
+    }
+    if (sig != SIGHUP)
+      break;  // SIGINT or SIGTERM
     auto ok = server.reload_tls(*opts.tls);
     if (ok.ok())
       std::printf("reloaded TLS certificates\n");

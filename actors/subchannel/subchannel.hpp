@@ -1,7 +1,7 @@
 #pragma once
 /// A subchannel: one actor per address, owning that address's connection.
 ///
-///                 subchannel_connect              on_ready
+///                 subchannel_connect              on_ready (*)
 ///        IDLE ─────────────────────► CONNECTING ─────────────► READY ──────────┐
 ///         ▲                           │  on_connect_failed /     │ on_closed    │ on_closed
 ///         │ backoff_done              │  connect_timeout         │ within       │ after
@@ -9,6 +9,7 @@
 ///                                                                              ▼
 ///                                                                            IDLE
 ///        any state ── subchannel_shutdown ──► (stops; nothing more is reported)
+///        (*) without a health service; with one, see "Client-side health checking" below
 ///
 /// Backoff follows gRPC's connection-backoff spec: an attempt starts with delay
 /// d = backoff.next_delay(); its connect timeout is max(d, min_connect_timeout); after a
@@ -27,6 +28,33 @@
 ///
 /// Every timer and transport event carries the attempt number it belongs to; stale
 /// ones are ignored.
+///
+/// Client-side health checking (gRFC A17), when a health service is set
+/// (subchannel_config::health_check_service, changed by subchannel_health_check): a READY
+/// connection is not enough. On on_ready the subchannel stays CONNECTING and opens
+/// grpc.health.v1.Health/Watch{service} on the connection (health_watch.hpp); while that
+/// connection is up the Watch drives the reported state:
+///
+///                 on_ready                   SERVING
+///   CONNECTING ─────────────► CONNECTING ──────────────────► READY
+///                             (connected,                    │  ▲
+///                              awaiting the     not SERVING  │  │ SERVING
+///                              first response) ───────┐      ▼  │
+///                                                     └───► TRANSIENT_FAILURE
+///                                                           (connection kept, no backoff)
+///
+///   Watch ends UNIMPLEMENTED ──► READY, last_error saying health checking is off (the
+///                                server has no health service); no more Watches on it
+///   Watch ends otherwise ───────► TRANSIENT_FAILURE, a new Watch after the health backoff
+///                                (subchannel's params, reset by each response); one that
+///                                ends UNAVAILABLE (as calls of a lost connection do) is
+///                                reported only if the connection is still up by then
+///   health check turned off ────► READY at once; turned on or renamed ──► CONNECTING, new Watch
+///   on_closed in any of these ──► as from READY above (the Watch is cancelled first;
+///                                `initial` counts from on_ready, not from SERVING)
+///
+/// No connect timeout applies while awaiting the first response. Watch events and the
+/// health retry timer carry the attempt and a Watch generation; stale ones are ignored.
 ///
 /// Each state change is reported to the balancer as a subchannel_update; READY
 /// carries the connection, which pickers use directly (calls never pass through this
@@ -57,7 +85,10 @@ struct connection_event {
   status why;
 };
 /// Balancer → subchannel: client-side health checking (gRFC A17) from now on: watch
-/// `service` with grpc.health.v1.Health/Watch on each READY connection, or (none) stop.
+/// `service` ("" = the whole server) with grpc.health.v1.Health/Watch on each READY
+/// connection, or (none) stop. The same value again changes nothing. While connected, a
+/// new service restarts the Watch (CONNECTING until its first response) and none reports
+/// READY at once; otherwise the next connection uses it.
 struct subchannel_health_check {
   std::optional<std::string> service;
 };

@@ -1,7 +1,8 @@
 #pragma once
 /// An in-memory transport whose per-address behaviour a test scripts: refuse, accept
 /// after a delay, hang, drop an established connection (now, or each one a while
-/// after READY), answer calls with a chosen status, payload or latency. Everything it
+/// after READY), answer calls with a chosen status, payload or latency, hold server
+/// streams open and say what the test tells them (push, end_streams). Everything it
 /// does runs on one `executor`, so with the actor executor under CAF's test
 /// coordinator it runs on the same virtual clock as the actors and needs no lock.
 #include <cstddef>
@@ -33,6 +34,10 @@ struct sim_behavior {
   /// with UNAVAILABLE, its owner gets on_closed), like a server that sends its SETTINGS
   /// and then closes the connection.
   std::optional<clock_duration> drop_after;
+  /// Server-streaming calls to these methods (e.g. "/grpc.health.v1.Health/Watch") are
+  /// held open: no messages and no status of their own; the test scripts them with
+  /// simulated_transport::push and end_streams. Ignored when answer_calls is false.
+  std::vector<std::string> held_methods;
 };
 
 class sim_connection;
@@ -62,6 +67,16 @@ class simulated_transport final : public transport,
             status why = {status_code::unavailable, "connection reset by simulated peer"});
   /// Counters for `address` (zeros if never used).
   address_stats stats(const std::string& address) const;
+
+  /// Held streams (sim_behavior::held_methods): sends `message` on every one of `method`
+  /// open on a READY connection to `address`, as the peer would.
+  void push(const std::string& address, const std::string& method, std::string message);
+  /// Held streams: ends every one of `method` open on `address` with the peer's status
+  /// `why` (the connection stays up).
+  void end_streams(const std::string& address, const std::string& method, status why);
+  /// Held streams: the request payloads of those of `method` open on `address`, oldest
+  /// first (read it while the executor is idle, like stats()).
+  std::vector<std::string> held(const std::string& address, const std::string& method) const;
 
   connection_ptr connect(const std::string& address,
                          std::shared_ptr<connection_events> events) override;

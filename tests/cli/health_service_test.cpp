@@ -167,3 +167,21 @@ TEST_CASE("health: shutdown sends NOT_SERVING and ends Watch streams with UNAVAI
   watch_call late{f.ch, "svc.A"};
   CHECK(late.end().status.code == status_code::unavailable);
 }
+
+TEST_CASE("health: set_all changes every known service and tells their watchers") {
+  health_fixture f;
+  watch_call whole{f.ch, ""};
+  watch_call a{f.ch, "svc.A"};
+  CHECK(whole.next() == serving_status::serving);
+  CHECK(a.next() == serving_status::serving);
+
+  f.health->set_all(serving_status::not_serving);
+  CHECK(whole.next() == serving_status::not_serving);
+  CHECK(a.next() == serving_status::not_serving);
+  CHECK(decode(f.call_check("").payload) == serving_status::not_serving);
+  CHECK(decode(f.call_check("svc.A").payload) == serving_status::not_serving);
+  f.health->set_all(serving_status::not_serving);  // no change: nothing sent
+  f.health->set_all(serving_status::serving);
+  CHECK(whole.next() == serving_status::serving);  // not a repeated NOT_SERVING
+  CHECK(a.next() == serving_status::serving);
+}

@@ -2,6 +2,7 @@
 
 #include <achan/request_stream.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <unordered_map>
 #include <vector>
@@ -79,6 +80,7 @@ class sim_connection final : public connection,
     phase_ = phase::closed;
     auto calls = std::move(calls_);
     calls_.clear();
+    held_.clear();
     for (auto& [id, c] : calls)
       c->fail(why.code, why.message, address_);
     if (notify && !closed_.load(std::memory_order_acquire))
@@ -86,6 +88,27 @@ class sim_connection final : public connection,
   }
 
   bool is_ready() const noexcept { return phase_ == phase::ready; }
+
+  /// Held streams of `method` still open, oldest first.
+  std::vector<call_ptr> held(const std::string& method) const {
+    std::vector<call_ptr> out;
+    for (const auto& c : held_)
+      if (c->method() == method && calls_.count(c->id()) > 0)
+        out.push_back(c);
+    return out;
+  }
+
+  void push(const std::string& method, const std::string& message) {
+    for (auto& c : held(method))
+      c->deliver(std::string{message});
+  }
+
+  void end_held(const std::string& method, const status& why) {
+    for (auto& c : held(method))
+      if (calls_.erase(c->id()) > 0)
+        c->finish(call_result{why, {}, {}, address_});
+    std::erase_if(held_, [this](const call_ptr& c) { return calls_.count(c->id()) == 0; });
+  }
 
  private:
   void do_start(const call_ptr& c) {
@@ -113,6 +136,13 @@ class sim_connection final : public connection,
     }
     if (!st.behavior.answer_calls)
       return;
+    if (c->streams_responses() && !c->requests &&
+        std::find(st.behavior.held_methods.begin(), st.behavior.held_methods.end(), c->method()) !=
+            st.behavior.held_methods.end()) {
+      std::erase_if(held_, [this](const call_ptr& h) { return calls_.count(h->id()) == 0; });
+      held_.push_back(c);  // the test drives it (simulated_transport::push, end_streams)
+      return;
+    }
     if (c->requests) {
       // Client/bidi streaming: take each write on the executor (see pump).
       // Weak: the closure lives in the call's own request stream.
@@ -209,6 +239,7 @@ class sim_connection final : public connection,
     bool half_closed = false;
   };
   std::unordered_map<std::uint64_t, collected> collected_;
+  std::vector<call_ptr> held_;  // held streams in start order; open while in calls_
 };
 
 simulated_transport::simulated_transport(executor_ptr ex) : exec_(std::move(ex)) {}
@@ -232,6 +263,39 @@ void simulated_transport::drop(const std::string& address, status why) {
       if (auto c = w.lock(); c && c->is_ready())
         c->end(why, true);
   });
+}
+
+void simulated_transport::push(const std::string& address, const std::string& method,
+                               std::string message) {
+  exec_->post({}, [self = shared_from_this(), address, method, message = std::move(message)] {
+    auto conns = self->at(address).conns;
+    for (auto& w : conns)
+      if (auto c = w.lock(); c && c->is_ready())
+        c->push(method, message);
+  });
+}
+
+void simulated_transport::end_streams(const std::string& address, const std::string& method,
+                                      status why) {
+  exec_->post({}, [self = shared_from_this(), address, method, why = std::move(why)] {
+    auto conns = self->at(address).conns;
+    for (auto& w : conns)
+      if (auto c = w.lock(); c && c->is_ready())
+        c->end_held(method, why);
+  });
+}
+
+std::vector<std::string> simulated_transport::held(const std::string& address,
+                                                   const std::string& method) const {
+  std::vector<std::string> out;
+  auto i = addresses_.find(address);
+  if (i == addresses_.end())
+    return out;
+  for (const auto& w : i->second.conns)
+    if (auto c = w.lock(); c && c->is_ready())
+      for (const auto& call : c->held(method))
+        out.push_back(call->payload());
+  return out;
 }
 
 simulated_transport::address_stats simulated_transport::stats(const std::string& address) const {
