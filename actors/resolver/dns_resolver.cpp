@@ -1,6 +1,8 @@
 #include "actors/resolver/dns_resolver.hpp"
 
 #include <arpa/inet.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -69,9 +71,23 @@ void pump(self_ptr self) {
                        dns_timer{st.timer_gen});
 }
 
+/// This machine's host name for clientHostname matching; "" if it cannot be had.
+std::string system_hostname() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(name, sizeof name - 1) != 0)
+    return {};
+  return name;
+}
+
 dns_actor::behavior_type dns_resolver(self_ptr self, dns_resolver_config cfg, resolver_sink sink) {
   auto& st = self->state;
-  st.core.emplace(cfg.options, cfg.seed);
+  cfg.request.txt_name.clear();
+  if (cfg.options.service_config && !dns::answer_locally(cfg.request.host, cfg.request.port)) {
+    cfg.request.txt_name = "_grpc_config." + cfg.request.host;
+    if (cfg.options.client_hostname.empty())
+      cfg.options.client_hostname = system_hostname();
+  }
+  st.core.emplace(cfg.options, cfg.seed, cfg.request.txt_name);
   st.cfg = std::move(cfg);
   st.sink = std::move(sink);
   st.core->start(self->clock().now());
@@ -86,10 +102,10 @@ dns_actor::behavior_type dns_resolver(self_ptr self, dns_resolver_config cfg, re
         auto& st = self->state;
         if (auto out = st.core->finish_query(a.seq, self->clock().now(), a.result)) {
           resolver_update u;
-          if (*out)
-            u.addresses = std::move(**out);
-          else
-            u.error = out->error();
+          u.error = std::move(out->error);
+          u.addresses = std::move(out->addresses);
+          u.service_config = std::move(out->service_config);
+          u.service_config_error = std::move(out->service_config_error);
           self->send(st.sink, std::move(u));
         }
         pump(self);

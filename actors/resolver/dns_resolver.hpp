@@ -9,6 +9,17 @@
 /// Errors go to the balancer as resolver_update{error = UNAVAILABLE, message naming the
 /// host, the DNS failure and the server}; the policies keep serving the last good list
 /// and fail calls with that message only when they have none.
+///
+/// With dns_options::service_config (not for IP literals or "localhost"), every query
+/// also asks for TXT `_grpc_config.<host>` and each update carries the outcome (gRFC
+/// A2, see core/resolver/txt_service_config.hpp): `service_config` = the chosen
+/// serviceConfig's JSON text, unset when there is none for this client;
+/// `service_config_error` = INVALID_ARGUMENT "service config in TXT
+/// '_grpc_config.svc': grpc_config: ..." for a bad record, or UNAVAILABLE with the TXT
+/// failure (timeout, SERVFAIL, ...) when the addresses came but the TXT query failed:
+/// gRPC C++ drops such failures (a TODO there wants them told apart from NXDOMAIN);
+/// sending them lets the channel keep its previous config instead of falling back to
+/// none. A changed config is sent even when the addresses did not change.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,11 +40,13 @@ dns_target_result parse_dns_target(const target& t);
 
 /// Everything one dns resolver actor needs.
 struct dns_resolver_config {
-  /// What to look up; `request.timeout` is used as given.
+  /// What to look up; `request.timeout` is used as given. `request.txt_name` is set by
+  /// the resolver from `options` (whatever the caller put there).
   dns::lookup_request request;
-  /// Scheduling; validate(options) must be "".
+  /// Scheduling and service config; validate(options) must be "". An empty
+  /// `client_hostname` becomes gethostname() at start.
   dns_options options;
-  /// Seed of the retry jitter.
+  /// Seed of the retry jitter and of the one service config percentage roll.
   std::uint64_t seed = 0;
   /// Starts lookups; called on the resolver actor, must not block.
   dns::lookup_fn lookup;

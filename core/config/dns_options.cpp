@@ -18,6 +18,8 @@ result<void> validate(const dns_options& o) {
     return invalid("dns.ttl_floor must be > 0");
   if (o.query_timeout <= zero)
     return invalid("dns.query_timeout must be > 0");
+  if (o.client_hostname.size() > 255)
+    return invalid("dns.client_hostname must be at most 255 characters");
   if (auto r = validate(o.retry_backoff); !r)
     return status{status_code::invalid_argument, "dns.retry_" + r.error().message};
   return {};

@@ -9,8 +9,13 @@
 ///     runs out with `honor_ttl`, so new backends are seen without any failure;
 ///   - after a failed lookup, with `retry_backoff` (reset by the next success).
 ///
-/// One query is in flight at a time; an answer equal to the last one sent (compared as
-/// sets) sends nothing downstream.
+/// One query is in flight at a time; an answer equal to the last one sent (addresses
+/// compared as sets, and the same service config) sends nothing downstream.
+///
+/// With `service_config` on, each query also fetches the TXT records of
+/// `_grpc_config.<host>` (gRFC A2; not for IP literals or "localhost") and every update
+/// carries the serviceConfig chosen for this client, or the reason none can be used.
+/// Off by default, as in gRPC C++ (GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION).
 #include <chrono>
 #include <string>
 
@@ -38,6 +43,17 @@ struct dns_options {
   /// Delays between retries after a failed lookup (initial 1 s, x1.6, +-20 %, max
   /// 120 s; min_connect_timeout is not used). Must pass validate(backoff_params).
   backoff_params retry_backoff;
+  /// Look up TXT records _grpc_config.<host> and send the chosen service config (gRFC
+  /// A2) with every update: resolver_update::service_config is the chosen serviceConfig
+  /// as JSON text (unset: no TXT config, or no choice for this client);
+  /// resolver_update::service_config_error says why a config found cannot be used (bad
+  /// JSON or choice: INVALID_ARGUMENT; the TXT query failed: UNAVAILABLE), and the
+  /// channel then keeps its previous one. The TXT query shares `query_timeout`.
+  bool service_config = false;
+  /// This client's host name for the choices' clientHostname lists (exact,
+  /// case-sensitive). Empty: gethostname() when the resolver starts. Set it in tests.
+  /// At most 255 characters (a DNS name's bound).
+  std::string client_hostname;
 };
 
 /// Ok if `o` is usable, else INVALID_ARGUMENT naming the first bad field

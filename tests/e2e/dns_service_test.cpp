@@ -66,7 +66,7 @@ TEST_CASE("dns service: a server that never answers gives a timeout error") {
   auto svc = std::make_shared<dns::ares_service>();
   std::promise<dns::lookup_result> p;
   auto t0 = std::chrono::steady_clock::now();
-  svc->lookup({"svc.test", 1, hole.server(), 300ms},
+  svc->lookup({"svc.test", 1, hole.server(), 300ms, {}},
               [&](dns::lookup_result&& r) { p.set_value(std::move(r)); });
   auto f = p.get_future();
   REQUIRE(f.wait_for(5s) == std::future_status::ready);
@@ -81,7 +81,7 @@ TEST_CASE("dns service: destroying the service ends a pending lookup as cancelle
   black_hole hole;
   auto svc = std::make_shared<dns::ares_service>();
   std::promise<dns::lookup_result> p;
-  svc->lookup({"svc.test", 1, hole.server(), 10s},
+  svc->lookup({"svc.test", 1, hole.server(), 10s, {}},
               [&](dns::lookup_result&& r) { p.set_value(std::move(r)); });
   svc.reset();  // joins the service thread
   auto f = p.get_future();
@@ -97,7 +97,7 @@ TEST_CASE("dns service: the last reference dropped in its own callback ends it w
   auto* raw = svc.get();
   std::promise<void> released;
   // The callback holds the only reference: ~ares_service runs on the service thread.
-  raw->lookup({"svc.test", 1, hole.server(), 100ms},
+  raw->lookup({"svc.test", 1, hole.server(), 100ms, {}},
               [keep = std::move(svc), &released](dns::lookup_result&&) mutable {
                 keep.reset();
                 released.set_value();
@@ -134,13 +134,13 @@ TEST_CASE("dns service: two services released from each other's callbacks do not
   std::promise<void> a_done, b_done;
   // Each callback holds the only reference to the *other* service and drops it while
   // the other callback is running: each destructor then runs on the other's thread.
-  raw_a->lookup({"a.test", 1, hole.server(), 100ms},
+  raw_a->lookup({"a.test", 1, hole.server(), 100ms, {}},
                 [other = std::move(b), &both_running, &a_done](dns::lookup_result&&) mutable {
                   both_running.meet(5s);
                   other.reset();
                   a_done.set_value();
                 });
-  raw_b->lookup({"b.test", 1, hole.server(), 100ms},
+  raw_b->lookup({"b.test", 1, hole.server(), 100ms, {}},
                 [other = std::move(a), &both_running, &b_done](dns::lookup_result&&) mutable {
                   both_running.meet(5s);
                   other.reset();
@@ -168,7 +168,7 @@ TEST_CASE("dns service: destroying a service right after its first lookup return
   std::atomic<int> cancelled{0};
   for (int i = 0; i < 300; ++i) {
     auto svc = std::make_shared<dns::ares_service>();
-    svc->lookup({"svc.test", 1, hole.server(), 6s}, [&](dns::lookup_result&& r) {
+    svc->lookup({"svc.test", 1, hole.server(), 6s, {}}, [&](dns::lookup_result&& r) {
       if (r.error == dns::lookup_error::cancelled)
         ++cancelled;
     });
@@ -182,4 +182,90 @@ TEST_CASE("dns service: destroying a service right after its first lookup return
                                             << std::chrono::duration<double>(took).count() << " s");
   }
   CHECK(cancelled == 300);
+}
+
+namespace {
+
+/// A blocking lookup of `name` with the TXT records of `txt_name` (test thread).
+dns::lookup_result lookup_with_txt(const std::string& name, const std::string& txt_name,
+                                   const std::string& server,
+                                   std::chrono::milliseconds timeout = 2000ms) {
+  std::promise<dns::lookup_result> p;
+  auto f = p.get_future();
+  auto svc = dns::ares_service::shared();
+  svc->lookup({name, 443, server, timeout, txt_name},
+              [&](dns::lookup_result&& r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+}  // namespace
+
+TEST_CASE("dns service: TXT records come back with the addresses - strings joined per record") {
+  test::dnsmasq dns{{{"127.0.0.2", "svc.test"}},
+                    0,
+                    {{"_grpc_config.svc.test", R"(grpc_config=[{"serviceConfig":{"a":"x,y"}}])"},
+                     {"_grpc_config.svc.test", "v=spf1 -all"}}};
+  auto r = lookup_with_txt("svc.test", "_grpc_config.svc.test", dns.server());
+  REQUIRE_MESSAGE(r.ok(), r.message);
+  CHECK(r.addresses == std::vector<std::string>{"127.0.0.2:443"});
+  REQUIRE_MESSAGE(r.txt_ok(), r.txt_message);
+  std::sort(r.txt.begin(), r.txt.end());  // DNS gives no order within an RRset
+  CHECK(r.txt ==
+        std::vector<std::string>{R"(grpc_config=[{"serviceConfig":{"a":"x,y"}}])", "v=spf1 -all"});
+  CHECK(dns.queries("_grpc_config.svc.test", "TXT") == 1);
+}
+
+TEST_CASE("dns service: TXT records too big for UDP arrive whole over TCP") {
+  // Six records of 900 bytes (four character-strings each): more than any UDP answer
+  // dnsmasq gives (512 bytes without EDNS, edns-packet-max with), so the answer comes
+  // truncated and c-ares asks again over TCP.
+  std::string config = R"(grpc_config=[{"serviceConfig":{"pad":")" + std::string(850, 'p');
+  config += std::string(900 - config.size() - 4, 'q') + "\"}}]";
+  test::txt_records txt{{"_grpc_config.big.test", config}};
+  for (char c = 'a'; c < 'f'; ++c)
+    txt.emplace_back("_grpc_config.big.test", std::string(1, c) + "=" + std::string(898, c));
+  test::dnsmasq dns{{{"127.0.0.2", "big.test"}}, 0, txt};
+  auto r = lookup_with_txt("big.test", "_grpc_config.big.test", dns.server());
+  REQUIRE_MESSAGE(r.txt_ok(), r.txt_message);
+  REQUIRE(r.txt.size() == 6);
+  CHECK(std::count(r.txt.begin(), r.txt.end(), config) == 1);
+  for (auto& t : r.txt)
+    CHECK(t.size() == 900);
+}
+
+TEST_CASE("dns service: a TXT name that does not exist is no records and no error") {
+  test::dnsmasq dns{{{"127.0.0.2", "svc.test"}}};
+  auto r = lookup_with_txt("svc.test", "_grpc_config.svc.test", dns.server());
+  REQUIRE_MESSAGE(r.ok(), r.message);
+  CHECK(r.txt_ok());
+  CHECK(r.txt.empty());
+  CHECK(r.txt_message.empty());
+  // Without txt_name no TXT query is sent at all.
+  CHECK(test::lookup_now("svc.test", 443, dns.server()).ok());
+  CHECK(dns.queries("_grpc_config.svc.test", "TXT") == 1);
+}
+
+TEST_CASE("dns service: a TXT timeout is reported apart from the address outcome") {
+  black_hole hole;
+  auto r = lookup_with_txt("svc.test", "_grpc_config.svc.test", hole.server(), 300ms);
+  CHECK(r.error == dns::lookup_error::timeout);
+  CHECK(r.txt_error == dns::lookup_error::timeout);
+  CHECK(r.txt_message ==
+        "DNS TXT lookup of '_grpc_config.svc.test' failed: timed out after 300 "
+        "ms [server " +
+            hole.server() + "]");
+}
+
+TEST_CASE("dns service: a pending TXT query is cancelled with the service") {
+  black_hole hole;
+  auto svc = std::make_shared<dns::ares_service>();
+  std::promise<dns::lookup_result> p;
+  svc->lookup({"svc.test", 1, hole.server(), 10s, "_grpc_config.svc.test"},
+              [&](dns::lookup_result&& r) { p.set_value(std::move(r)); });
+  svc.reset();
+  auto f = p.get_future();
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  auto r = f.get();
+  CHECK(r.error == dns::lookup_error::cancelled);
+  CHECK(r.txt_error == dns::lookup_error::cancelled);
 }

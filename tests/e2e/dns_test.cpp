@@ -4,19 +4,26 @@
 // and a stopped DNS server, and the resolve_now rate limit counted in dnsmasq's log.
 #include <doctest/doctest.h>
 
+#include <condition_variable>
 #include <csignal>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <achan/channel.hpp>
 #include <achan/system_config.hpp>
+#include "actors/resolver/dns_resolver.hpp"
 #include "testkit/echo_service.hpp"
 #include "tests/support/dnsmasq.hpp"
 #include "tests/support/echo_messages.hpp"
+#include "transport/dns/ares_service.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
@@ -274,4 +281,91 @@ TEST_CASE("dns e2e: the resolve_now rate limit holds across a burst of backend l
   // Queries start at least 1 s apart: the first at dial time.
   CHECK(queries <= 1 + static_cast<std::size_t>(elapsed));
   CHECK(queries < 1 + losses);
+}
+
+namespace {
+
+/// The updates a resolver sends, handed from the sink actor to the test thread.
+struct update_queue {
+  std::mutex mx;
+  std::condition_variable cv;
+  std::deque<resolver_update> updates;
+  void push(resolver_update u) {
+    std::lock_guard lk{mx};
+    updates.push_back(std::move(u));
+    cv.notify_all();
+  }
+  std::optional<resolver_update> pop(std::chrono::milliseconds timeout) {
+    std::unique_lock lk{mx};
+    if (!cv.wait_for(lk, timeout, [&] { return !updates.empty(); }))
+      return std::nullopt;
+    auto u = std::move(updates.front());
+    updates.pop_front();
+    return u;
+  }
+};
+
+resolver_sink spawn_queue_sink(caf::actor_system& sys, std::shared_ptr<update_queue> q) {
+  // An argument, since CAF 0.17 spawning a function actor without one trips UBSan.
+  return sys.spawn(
+      [](resolver_sink::pointer, std::shared_ptr<update_queue> q) -> resolver_sink::behavior_type {
+        return {[q](resolver_update& u) { q->push(std::move(u)); }};
+      },
+      std::move(q));
+}
+
+}  // namespace
+
+TEST_CASE("dns e2e: the resolver sends the service config chosen from the TXT record") {
+  const std::string canary = R"({"loadBalancingPolicy":"round_robin"})";
+  const std::string stable = R"({"loadBalancingConfig":[{"pick_first":{}}]})";
+  test::dnsmasq dns{
+      svc({"127.0.0.2", "127.0.0.3"}),
+      0,
+      {{"_grpc_config.svc.test", "v=spf1 -all"},
+       {"_grpc_config.svc.test", R"(grpc_config=[{"clientLanguage":["go"],"serviceConfig":{}},)"
+                                 R"({"clientHostname":["canary-host"],"serviceConfig":)" +
+                                     canary + "},{\"serviceConfig\":" + stable + "}]"}}};
+  client c;
+  for (auto [host, expected] : {std::pair{"canary-host", canary}, std::pair{"other", stable}}) {
+    CAPTURE(host);
+    auto q = std::make_shared<update_queue>();
+    dns_resolver_config cfg;
+    cfg.request = {"svc.test", 50051, dns.server(), 2000ms, {}};
+    cfg.options.service_config = true;
+    cfg.options.client_hostname = host;
+    cfg.lookup = dns::ares_service::as_function(dns::ares_service::shared());
+    auto resolver = spawn_dns_resolver(c.sys, cfg, spawn_queue_sink(c.sys, q));
+    auto u = q->pop(5s);
+    caf::anon_send(resolver, resolver_stop{});
+    REQUIRE(u);
+    REQUIRE_MESSAGE(u->error.ok(), u->error.message);
+    std::sort(u->addresses.begin(), u->addresses.end());
+    CHECK(u->addresses == std::vector<std::string>{"127.0.0.2:50051", "127.0.0.3:50051"});
+    REQUIRE_MESSAGE(u->service_config_error.ok(), u->service_config_error.message);
+    CHECK(u->service_config == expected);
+  }
+  CHECK(dns.queries("_grpc_config.svc.test", "TXT") == 2);
+}
+
+TEST_CASE("dns e2e: a malformed TXT config reaches the resolver update as its error") {
+  test::dnsmasq dns{svc({"127.0.0.2"}), 0, {{"_grpc_config.svc.test", "grpc_config={oops"}}};
+  client c;
+  auto q = std::make_shared<update_queue>();
+  dns_resolver_config cfg;
+  cfg.request = {"svc.test", 50051, dns.server(), 2000ms, {}};
+  cfg.options.service_config = true;
+  cfg.lookup = dns::ares_service::as_function(dns::ares_service::shared());
+  auto resolver = spawn_dns_resolver(c.sys, cfg, spawn_queue_sink(c.sys, q));
+  auto u = q->pop(5s);
+  caf::anon_send(resolver, resolver_stop{});
+  REQUIRE(u);
+  CHECK(u->error.ok());
+  CHECK(u->addresses == std::vector<std::string>{"127.0.0.2:50051"});
+  CHECK_FALSE(u->service_config);
+  CHECK(u->service_config_error.code == status_code::invalid_argument);
+  CHECK_MESSAGE(
+      u->service_config_error.message.find(
+          "service config in TXT '_grpc_config.svc.test': grpc_config: invalid JSON") == 0,
+      u->service_config_error.message);
 }

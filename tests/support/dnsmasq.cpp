@@ -50,7 +50,7 @@ std::uint16_t free_dns_port() {
 
 }  // namespace
 
-dnsmasq::dnsmasq(const host_records& records, int ttl_seconds) {
+dnsmasq::dnsmasq(const host_records& records, int ttl_seconds, const txt_records& txt) {
   REQUIRE_MESSAGE(
       ::access(program, X_OK) == 0,
       "dnsmasq is not installed at " << program << ": run scripts/deps.sh (package dnsmasq-base)");
@@ -59,17 +59,19 @@ dnsmasq::dnsmasq(const host_records& records, int ttl_seconds) {
   dir_ = tmpl;
   hosts_ = dir_ + "/hosts";
   log_ = dir_ + "/queries.log";
+  conf_ = dir_ + "/txt.conf";
   write_hosts(records);
+  write_txt(txt);
   // A port found free can be taken before dnsmasq binds it: then dnsmasq exits; retry.
   for (int attempt = 0; attempt < 3 && !proc_; ++attempt) {
     port_ = free_dns_port();
     proc_.emplace(
-        program, std::vector<std::string>{"--keep-in-foreground", "--port=" + std::to_string(port_),
-                                          "--listen-address=127.0.0.1", "--bind-interfaces",
-                                          "--no-resolv", "--no-hosts", "--addn-hosts=" + hosts_,
-                                          "--local=/test/", "--pid-file=", "--user=root",
-                                          "--log-queries", "--log-facility=" + log_,
-                                          "--local-ttl=" + std::to_string(ttl_seconds)});
+        program, std::vector<std::string>{
+                     "--keep-in-foreground", "--port=" + std::to_string(port_),
+                     "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                     "--addn-hosts=" + hosts_, "--local=/test/", "--pid-file=", "--user=root",
+                     "--log-queries", "--log-facility=" + log_, "--conf-file=" + conf_,
+                     "--local-ttl=" + std::to_string(ttl_seconds)});
     // dnsmasq takes up to a second or so to bind here; until then queries are refused.
     auto deadline = std::chrono::steady_clock::now() + 10s;
     bool up = false;
@@ -101,6 +103,29 @@ void dnsmasq::write_hosts(const host_records& records) {
   REQUIRE(out);
 }
 
+void dnsmasq::write_txt(const txt_records& txt) {
+  // A configuration file, since only there does dnsmasq unquote: on its command line
+  // the quotes and backslashes would stay in the text.
+  std::ofstream out(conf_, std::ios::trunc);
+  for (auto& [name, text] : txt) {
+    std::string line = "txt-record=" + name;
+    for (std::size_t at = 0; at < text.size() || at == 0; at += 255) {
+      line += ",\"";
+      for (char c : text.substr(at, 255)) {
+        if (c == '"' || c == '\\')
+          line += '\\';
+        line += c;
+      }
+      line += '"';
+    }
+    // dnsmasq reads configuration lines into a 1025-byte buffer.
+    REQUIRE_MESSAGE(line.size() < 1000, "TXT record for " << name << " too long for dnsmasq");
+    out << line << '\n';
+  }
+  out.close();
+  REQUIRE(out);
+}
+
 void dnsmasq::set_records(const host_records& records) {
   write_hosts(records);
   proc_->signal(SIGHUP);
@@ -125,7 +150,7 @@ dns::lookup_result lookup_now(const std::string& name, std::uint16_t port,
   auto done = std::make_shared<std::promise<dns::lookup_result>>();
   auto f = done->get_future();
   auto svc = dns::ares_service::shared();  // alive until the answer: its end cancels lookups
-  svc->lookup({name, port, server, 1000ms},
+  svc->lookup({name, port, server, 1000ms, {}},
               [done](dns::lookup_result&& r) { done->set_value(std::move(r)); });
   return f.get();
 }

@@ -19,6 +19,10 @@ namespace achan::test {
 /// "ip name" lines of the hosts file.
 using host_records = std::vector<std::pair<std::string, std::string>>;
 
+/// TXT records: a name and the text of one record (split into 255-byte
+/// character-strings when longer; a name may have several records).
+using txt_records = std::vector<std::pair<std::string, std::string>>;
+
 /// One dnsmasq process and its files (in a fresh directory under /tmp).
 class dnsmasq {
  public:
@@ -26,9 +30,10 @@ class dnsmasq {
   static constexpr const char* program = "/usr/sbin/dnsmasq";
 
   /// Starts dnsmasq serving `records` (plus "127.0.0.1 ready.test", used to see that it
-  /// answers) with TTL `ttl_seconds`, and waits until it answers. Fails the test with a
-  /// clear message if dnsmasq is missing or does not come up.
-  explicit dnsmasq(const host_records& records, int ttl_seconds = 0);
+  /// answers) and the TXT records `txt` (fixed for the process's life: SIGHUP does not
+  /// reread them) with TTL `ttl_seconds`, and waits until it answers. Fails the test
+  /// with a clear message if dnsmasq is missing or does not come up.
+  explicit dnsmasq(const host_records& records, int ttl_seconds = 0, const txt_records& txt = {});
   /// Stops the process and removes its files.
   ~dnsmasq();
   dnsmasq(const dnsmasq&) = delete;
@@ -42,13 +47,14 @@ class dnsmasq {
   void set_records(const host_records& records);
   /// Stops dnsmasq (SIGTERM); the port then refuses queries.
   void stop();
-  /// How many queries of `type` ("A", "AAAA") for `name` the log shows so far.
+  /// How many queries of `type` ("A", "AAAA", "TXT") for `name` the log shows so far.
   std::size_t queries(const std::string& name, const std::string& type = "A") const;
 
  private:
   void write_hosts(const host_records& records);
+  void write_txt(const txt_records& txt);
 
-  std::string dir_, hosts_, log_;
+  std::string dir_, hosts_, log_, conf_;
   std::uint16_t port_ = 0;
   std::optional<child_process> proc_;
 };

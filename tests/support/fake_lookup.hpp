@@ -36,6 +36,25 @@ class fake_lookup {
     r.ttl = ttl;
     reply(std::move(r), i);
   }
+  /// Answers lookup `i` (default: the latest) with `addresses` and the TXT records
+  /// `txt` (one string per record).
+  void answer_txt(std::vector<std::string> addresses, std::vector<std::string> txt,
+                  std::optional<std::size_t> i = {}) {
+    dns::lookup_result r;
+    r.addresses = std::move(addresses);
+    r.txt = std::move(txt);
+    reply(std::move(r), i);
+  }
+  /// Answers lookup `i` (default: the latest) with `addresses`, its TXT part failed as
+  /// a timeout with `message`.
+  void answer_txt_failed(std::vector<std::string> addresses, std::string message,
+                         std::optional<std::size_t> i = {}) {
+    dns::lookup_result r;
+    r.addresses = std::move(addresses);
+    r.txt_error = dns::lookup_error::timeout;
+    r.txt_message = std::move(message);
+    reply(std::move(r), i);
+  }
   /// Fails lookup `i` (default: the latest) as NXDOMAIN with `message`.
   void fail(std::string message, std::optional<std::size_t> i = {}) {
     dns::lookup_result r;

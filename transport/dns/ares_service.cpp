@@ -1,6 +1,7 @@
 #include "transport/dns/ares_service.hpp"
 
 #include <ares.h>
+#include <ares_nameser.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,23 +22,41 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 /// One lookup from submission to its callback. Owned by the service thread once taken
-/// from the incoming queue.
+/// from the incoming queue. Its A/AAAA query and (with req.txt_name) its TXT query run
+/// on one c-ares channel; the lookup ends when both have called back.
 struct pending {
   lookup_request req;
   lookup_callback done;
   steady::time_point deadline;
   ares_channel ch = nullptr;
   std::string server_text;  // for messages: "server 127.0.0.1:5353"
-  bool finished = false;    // c-ares has called back (or the lookup never started)
+  bool addr_done = false;   // c-ares has called back for A/AAAA (or never started)
+  bool txt_done = false;    // likewise for TXT (or not asked)
   bool timed_out = false;   // our deadline cancelled it
   lookup_result result;
+  bool finished() const { return addr_done && txt_done; }
 };
 
 void fail(pending& p, lookup_error e, const std::string& what) {
-  p.finished = true;
-  p.result = {};
+  p.addr_done = true;
+  p.result.addresses.clear();
+  p.result.ttl.reset();
   p.result.error = e;
   p.result.message = failure_message(p.req.host, what, p.server_text);
+}
+
+void fail_txt(pending& p, lookup_error e, const std::string& what) {
+  p.txt_done = true;
+  p.result.txt.clear();
+  p.result.txt_error = e;
+  p.result.txt_message = txt_failure_message(p.req.txt_name, what, p.server_text);
+}
+
+/// Both parts failed before any query started (no channel, bad server).
+void fail_all(pending& p, lookup_error e, const std::string& what) {
+  fail(p, e, what);
+  if (!p.txt_done)
+    fail_txt(p, e, what);
 }
 
 std::string node_text(const ares_addrinfo_node* n) {
@@ -58,8 +77,8 @@ std::string node_text(const ares_addrinfo_node* n) {
 void on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* ai) {
   auto& p = *static_cast<pending*>(arg);
   if (status == ARES_SUCCESS && ai != nullptr) {
-    p.finished = true;
-    p.result = {};
+    p.addr_done = true;
+    p.result.addresses.clear();
     for (auto* n = ai->nodes; n != nullptr; n = n->ai_next) {
       auto text = node_text(n);
       if (text.empty())
@@ -89,7 +108,36 @@ void on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* ai) {
     ares_freeaddrinfo(ai);
 }
 
-/// Creates the lookup's channel and starts the query. On failure `p` is finished.
+/// c-ares's completion of the TXT query, on the service thread like on_addrinfo.
+/// NXDOMAIN and NODATA mean "no records", not a failure.
+void on_txt(void* arg, int status, int /*timeouts*/, unsigned char* buf, int len) {
+  auto& p = *static_cast<pending*>(arg);
+  if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+    p.txt_done = true;
+    p.result.txt.clear();
+    return;
+  }
+  if (status == ARES_ECANCELLED && p.timed_out) {
+    fail_txt(p, lookup_error::timeout,
+             "timed out after " + std::to_string(p.req.timeout.count()) + " ms");
+    return;
+  }
+  if (status != ARES_SUCCESS) {
+    auto [kind, what] = classify(status);
+    if (kind == lookup_error::timeout)
+      what += " after " + std::to_string(p.req.timeout.count()) + " ms";
+    fail_txt(p, kind, what);
+    return;
+  }
+  p.txt_done = true;
+  p.result.txt.clear();
+  if (int rc = parse_txt_answer(buf, len, p.result.txt); rc == ARES_ENODATA)
+    p.result.txt.clear();  // an answer without TXT records (a CNAME only, say)
+  else if (rc != ARES_SUCCESS)
+    fail_txt(p, lookup_error::server_failure, std::string("bad TXT answer: ") + ares_strerror(rc));
+}
+
+/// Creates the lookup's channel and starts its queries. On failure `p` is finished.
 void start(pending& p) {
   ares_options o{};
   int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
@@ -104,18 +152,22 @@ void start(pending& p) {
   if (int rc = ares_init_options(&p.ch, &o, mask); rc != ARES_SUCCESS) {
     p.ch = nullptr;
     p.server_text = p.req.server.empty() ? "system DNS servers" : "server " + p.req.server;
-    fail(p, lookup_error::other, std::string("cannot start c-ares: ") + ares_strerror(rc));
+    fail_all(p, lookup_error::other, std::string("cannot start c-ares: ") + ares_strerror(rc));
     return;
   }
   if (!p.req.server.empty()) {
     p.server_text = "server " + p.req.server;
     if (int rc = ares_set_servers_ports_csv(p.ch, p.req.server.c_str()); rc != ARES_SUCCESS) {
-      fail(p, lookup_error::other, std::string("invalid DNS server: ") + ares_strerror(rc));
+      fail_all(p, lookup_error::other, std::string("invalid DNS server: ") + ares_strerror(rc));
       return;
     }
   } else {
     p.server_text = system_servers_text(p.ch);
   }
+  // Both queries share the channel, hence its timeouts and the lookup's deadline. Either
+  // may call back at once (a malformed name): the other still starts.
+  if (!p.req.txt_name.empty())
+    ares_search(p.ch, p.req.txt_name.c_str(), C_IN, T_TXT, on_txt, &p);
   ares_addrinfo_hints hints{};
   hints.ai_family = AF_UNSPEC;
   ares_getaddrinfo(p.ch, p.req.host.c_str(), nullptr, &hints, on_addrinfo, &p);
@@ -127,8 +179,11 @@ void complete(pending& p) {
     ares_destroy(p.ch);  // calls back with ARES_EDESTRUCTION if still pending
     p.ch = nullptr;
   }
-  if (!p.finished)
-    fail(p, lookup_error::cancelled, "cancelled: the DNS service is shutting down");
+  static const std::string cancelled = "cancelled: the DNS service is shutting down";
+  if (!p.addr_done)
+    fail(p, lookup_error::cancelled, cancelled);
+  if (!p.txt_done)
+    fail_txt(p, lookup_error::cancelled, cancelled);
   auto done = std::move(p.done);
   done(std::move(p.result));
 }
@@ -198,13 +253,13 @@ bool ares_service::engine::step() {
   }
   auto now = steady::now();
   for (auto& p : active) {
-    if (!p->finished && now >= p->deadline) {
+    if (!p->finished() && now >= p->deadline) {
       p->timed_out = true;
       ares_cancel(p->ch);  // calls back with ARES_ECANCELLED
     }
   }
   std::erase_if(active, [](const std::unique_ptr<pending>& p) {
-    if (!p->finished)
+    if (!p->finished())
       return false;
     complete(*p);
     return true;
@@ -235,7 +290,7 @@ bool ares_service::engine::step() {
 
   // Feed c-ares: every ready socket, then a pass for its timers.
   for (std::size_t i = 1; i < fds.size(); ++i) {
-    if (fds[i].revents == 0 || owner[i]->finished)
+    if (fds[i].revents == 0 || owner[i]->finished())
       continue;
     bool readable = (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
     bool writable = (fds[i].revents & POLLOUT) != 0;
@@ -243,7 +298,7 @@ bool ares_service::engine::step() {
                     writable ? fds[i].fd : ARES_SOCKET_BAD);
   }
   for (auto& p : active)
-    if (!p->finished)
+    if (!p->finished())
       ares_process_fd(p->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
   return true;
 }
@@ -295,6 +350,7 @@ void ares_service::lookup(const lookup_request& req, lookup_callback done) {
   p->req = req;
   p->done = std::move(done);
   p->deadline = steady::now() + req.timeout;
+  p->txt_done = req.txt_name.empty();  // nothing to wait for
   {
     std::lock_guard<std::mutex> lock(engine_->mx);
     if (!engine_->stopping) {

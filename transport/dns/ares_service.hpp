@@ -1,5 +1,6 @@
 #pragma once
-/// Asynchronous A/AAAA lookups with c-ares, driven by one thread of the service's own.
+/// Asynchronous A/AAAA (and, when asked, TXT) lookups with c-ares, driven by one thread
+/// of the service's own.
 ///
 ///   auto svc = achan::dns::ares_service::shared();
 ///   svc->lookup({"svc.test", 50051, "127.0.0.1:5353", 5s}, [](dns::lookup_result&& r) {
@@ -44,6 +45,14 @@ class ares_service {
   /// servers, then /etc/hosts, as c-ares does by default. Failures carry a message such
   /// as "DNS lookup of 'svc.test' failed: name not found (NXDOMAIN) [server
   /// 127.0.0.1:5353]".
+  ///
+  /// With `req.txt_name` set, a TXT query for it (ares_search, so resolv.conf's search
+  /// list applies as for the host) runs on the same channel within the same
+  /// `req.timeout`, and `done` waits for both. Its outcome is reported apart
+  /// (lookup_result::txt / txt_error / txt_message, "DNS TXT lookup of
+  /// '_grpc_config.svc.test' failed: timed out after 5000 ms [...]"), so a TXT failure
+  /// leaves the addresses usable. NXDOMAIN and NODATA for the TXT name are no records,
+  /// not an error.
   void lookup(const lookup_request& req, lookup_callback done);
 
   /// A lookup_fn that calls lookup() on `svc` (keeping it alive).

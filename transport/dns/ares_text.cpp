@@ -42,6 +42,24 @@ std::string failure_message(const std::string& host, const std::string& what,
   return "DNS lookup of '" + host + "' failed: " + what + " [" + servers + "]";
 }
 
+std::string txt_failure_message(const std::string& name, const std::string& what,
+                                const std::string& servers) {
+  return "DNS TXT lookup of '" + name + "' failed: " + what + " [" + servers + "]";
+}
+
+int parse_txt_answer(const unsigned char* buf, int len, std::vector<std::string>& records) {
+  ares_txt_ext* reply = nullptr;
+  if (int rc = ares_parse_txt_reply_ext(buf, len, &reply); rc != ARES_SUCCESS)
+    return rc;
+  for (auto* t = reply; t != nullptr; t = t->next) {
+    if (t->record_start || records.empty())
+      records.emplace_back();
+    records.back().append(reinterpret_cast<const char*>(t->txt), t->length);
+  }
+  ares_free_data(reply);
+  return ARES_SUCCESS;
+}
+
 std::string system_servers_text(ares_channel ch) {
   ares_addr_port_node* list = nullptr;
   std::string out;

@@ -31,7 +31,7 @@ struct dns_fixture : test::actor_fixture {
   }
   void start() {
     dns_resolver_config cfg;
-    cfg.request = {"svc.test", 50051, "127.0.0.1:5353", 700ms};
+    cfg.request = {"svc.test", 50051, "127.0.0.1:5353", 700ms, {}};
     cfg.options = opts;
     cfg.seed = 7;
     cfg.lookup = dns.fn();
