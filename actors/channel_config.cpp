@@ -118,6 +118,7 @@ void cancel_attempts_of(channel_self self, const call_ptr& parent) {
   if (auto s = std::static_pointer_cast<attempt_set>(parent->attempts.lock())) {
     host h{self};
     cancel_attempts(h, *s, 0, "call cancelled by the client");
+    end_replay(*s);
   }
 }
 

@@ -68,7 +68,7 @@ bool configure_on_caller(channel_shared& shared, const channel_control& actor, c
   c->config_applied = true;
   if (!mc)
     return true;
-  if (mc->hedging && !c->requests) {
+  if (mc->hedging && !c->requests) {  // (streams are not hedged: no set, sent as they are)
     c->config_applied = false;
     caf::anon_send(actor, start_call{c});
     return false;
@@ -79,7 +79,7 @@ bool configure_on_caller(channel_shared& shared, const channel_control& actor, c
   if (!s)
     return true;
   c->attempts = s;
-  auto first = next_attempt(s);
+  auto first = next_attempt(s);  // never null: a new set's replay has a first stream
   first->reroute = c->reroute;
   first->carrier = conn;
   conn->start_call(first);

@@ -27,6 +27,8 @@ void add_dial_flags(std::vector<flag_spec>& flags, unsigned set) {
   flags.push_back({"--dns-refresh", "", "DURATION",
                    "dns: targets: re-resolve this often, so new backends are seen (default: off)"});
   flags.push_back({"--connections", "", "K", "connections (subchannels) per address (default 1)"});
+  flags.push_back({"--dns-service-config", "", "",
+                   "dns: targets: take the service config from TXT _grpc_config.<host>"});
   flags.push_back({"--service-config", "", "JSON|@FILE",
                    "default service config (gRPC JSON: methodConfig, retryPolicy, "
                    "hedgingPolicy, retryThrottling, loadBalancingConfig, healthCheckConfig)"});
@@ -59,6 +61,7 @@ dial_options dial_options_from(const parsed_args& args) {
     o.dns.refresh_interval = std::chrono::duration_cast<clock_duration>(*d);
   o.connections_per_address = static_cast<unsigned>(args.integer("--connections", 1, 1, 1000));
   o.tls = tls_from(args);
+  o.dns.service_config = args.has("--dns-service-config");
   if (args.has("--service-config")) {
     auto text = args.get("--service-config");
     if (!text.empty() && text.front() == '@') {

@@ -87,6 +87,16 @@ bool request_stream::take(std::vector<std::string>& out) {
   return closed;
 }
 
+bool request_stream::take_with_callbacks(std::vector<std::pair<std::string, sent_fn>>& out) {
+  std::lock_guard lk{mx_};
+  for (auto& e : queue_) {
+    buffered_ -= e.message.size();
+    out.emplace_back(std::move(e.message), std::move(e.sent));
+  }
+  queue_.clear();
+  return closed_;
+}
+
 void request_stream::on_ready(std::function<void()> fn) {
   std::unique_lock lk{mx_};
   ready_ = std::move(fn);

@@ -15,6 +15,7 @@ attempt_set::~attempt_set() {
   // actor (closed) must not leave the call without a status.
   if (parent && !parent->finished())
     parent->fail(status_code::cancelled, "channel closed before the call's next attempt");
+  end_replay(*this);
   if (buffered && shared)
     shared->retry_buffered.fetch_sub(buffered, std::memory_order_relaxed);
 }
@@ -23,9 +24,10 @@ attempt_set_ptr make_attempt_set(const call_ptr& c, const method_config& mc,
                                  const active_service_config& active,
                                  const std::shared_ptr<channel_shared>& shared,
                                  const channel_control& channel, int max_attempts_cap) {
-  if ((!mc.retry && !mc.hedging) || c->requests)
-    return nullptr;  // request streams are consumed as they are sent: not retried
-  auto bytes = c->payload().size();
+  if ((!mc.retry && !mc.hedging) || (c->requests && mc.hedging))
+    return nullptr;  // request streams are retried, not hedged
+  // A stream reserves the whole per-call buffer: its messages are not known yet.
+  auto bytes = c->requests ? shared->per_call_retry_buffer : c->payload().size();
   if (bytes > shared->per_call_retry_buffer)
     return nullptr;  // committed at once: too large to keep for another attempt
   auto before = shared->retry_buffered.fetch_add(bytes, std::memory_order_relaxed);
@@ -40,6 +42,9 @@ attempt_set_ptr make_attempt_set(const call_ptr& c, const method_config& mc,
   s->shared = shared;
   s->channel = channel;
   s->buffered = bytes;
+  if (c->requests)
+    s->replay =
+        std::make_shared<transport::request_replay>(c->requests, shared->per_call_retry_buffer);
   if (mc.retry) {
     s->retry = &*mc.retry;
     s->max_attempts = std::min(mc.retry->max_attempts, max_attempts_cap);
@@ -74,11 +79,29 @@ void attempt_done(const attempt_set_ptr& s, int n, call_result&& r) {
     if (!claim(*s, n))
       return;
     p.finish(std::move(r));
+    end_replay(*s);
     if (s->hedging)
       caf::anon_send(s->channel, attempts_committed{s, n});
     return;
   }
   caf::anon_send(s->channel, attempt_failed{s, n, std::move(r)});
+}
+
+}  // namespace
+
+void end_replay(attempt_set& s) {
+  if (s.replay)
+    s.replay->finish();
+}
+
+namespace {
+
+/// Ends the user's call with `r` (the last attempt's answer) if nothing else will.
+void give_up(attempt_set& s, call_result&& r) {
+  int w = 0;
+  if (s.winner.compare_exchange_strong(w, -1, std::memory_order_acq_rel))
+    s.parent->finish(std::move(r));
+  end_replay(s);
 }
 
 }  // namespace
@@ -89,6 +112,9 @@ void prune(attempt_set& s) {
 
 call_ptr next_attempt(const attempt_set_ptr& s) {
   auto& p = *s->parent;
+  std::shared_ptr<transport::request_stream> requests;
+  if (s->replay && !(requests = s->replay->next_stream()))
+    return nullptr;  // the messages were too large to keep: no more attempts
   int n = ++s->started;
   if (n > 1)
     (s->retry ? s->shared->attempts.retries : s->shared->attempts.hedges)
@@ -96,15 +122,15 @@ call_ptr next_attempt(const attempt_set_ptr& s) {
   metadata md = p.request_metadata();
   if (n > 1)
     md.emplace_back("grpc-previous-rpc-attempts", std::to_string(n - 1));
-  auto c = call_ptr{new call(s->shared->next_call_id.fetch_add(1, std::memory_order_relaxed),
-                             p.method(), p.payload(), std::move(md), p.deadline(),
-                             p.wait_for_ready(),
-                             [s, n](call_result&& r) { attempt_done(s, n, std::move(r)); },
-                             p.start_time())};
+  auto c = call_ptr{new call(
+      s->shared->next_call_id.fetch_add(1, std::memory_order_relaxed), p.method(), p.payload(),
+      std::move(md), p.deadline(), p.wait_for_ready(),
+      [s, n](call_result&& r) { attempt_done(s, n, std::move(r)); }, p.start_time())};
   c->authority = p.authority;
   c->max_response_bytes = p.max_response_bytes;
   c->config_applied = true;
   c->credentials_applied = true;  // the parent's metadata has them
+  c->requests = std::move(requests);
   if (p.streams_responses())
     // Weak: `live` holds this attempt, so a strong reference would be a cycle. While the
     // attempt runs, its completion keeps the set alive.
@@ -123,6 +149,10 @@ call_ptr next_attempt(const attempt_set_ptr& s) {
 
 void start_attempt(attempt_host& h, const attempt_set_ptr& s) {
   auto c = next_attempt(s);
+  if (!c) {
+    give_up(*s, std::move(s->last));
+    return;
+  }
   if (s->hedging && s->started < s->max_attempts)
     h.schedule(s, true, ++s->hedge_gen, s->hedging->hedging_delay);
   h.dispatch(c);
@@ -139,17 +169,6 @@ void cancel_attempts(attempt_host& h, attempt_set& s, int keep, const char* why)
   s.live = std::move(kept);
 }
 
-namespace {
-
-/// Ends the user's call with `r` (the last attempt's answer) if nothing else will.
-void give_up(attempt_set& s, call_result&& r) {
-  int w = 0;
-  if (s.winner.compare_exchange_strong(w, -1, std::memory_order_acq_rel))
-    s.parent->finish(std::move(r));
-}
-
-}  // namespace
-
 void on_attempt_failed(attempt_host& h, attempt_failed& f) {
   auto& s = *f.set;
   if (s.parent->finished() || s.winner.load(std::memory_order_acquire) != 0)
@@ -162,7 +181,7 @@ void on_attempt_failed(attempt_host& h, attempt_failed& f) {
     s.stopped = true;
   if (s.throttle && !s.throttle->allows_retry())
     s.stopped = true;
-  bool more = !s.stopped && s.started < s.max_attempts;
+  bool more = !s.stopped && s.started < s.max_attempts && (!s.replay || s.replay->replayable());
   s.last = std::move(f.result);
   if (s.retry) {
     if (!more) {
@@ -198,6 +217,7 @@ void on_attempt_due(attempt_host& h, const attempt_set_ptr& s, bool hedge, std::
                           " attempts (last: " + s->last.status.to_string() + ")",
                       s->last.peer);
     cancel_attempts(h, *s, 0, "call deadline exceeded");
+    end_replay(*s);
     return;
   }
   if (hedge && (s->stopped || (s->throttle && !s->throttle->allows_retry()))) {

@@ -16,8 +16,9 @@
 ///     ends the call with that attempt's status;
 ///   - hedged attempts start on the actor's timer, one every hedgingDelay; the first to
 ///     commit wins and the actor cancels the others (attempts_committed).
-/// The call's deadline covers all attempts. Calls that stream requests are not retried
-/// (their messages are consumed as they are sent); they still get transparent retries.
+/// The call's deadline covers all attempts. Client- and bidi-streaming calls are retried
+/// while uncommitted with their request messages replayed (transport/request_replay, up
+/// to the per-call retry buffer); they are not hedged.
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -28,13 +29,14 @@
 #include <achan/service_config.hpp>
 #include "actors/channel_protocol.hpp"
 #include "actors/fast_path.hpp"
+#include "transport/request_replay.hpp"
 
 namespace achan {
 
 /// One call with a retry or hedging policy: its attempts and the rules they follow.
 struct attempt_set {
-  call_ptr parent;                 ///< the user's call
-  service_config_ptr sc;           ///< keeps the policies alive
+  call_ptr parent;        ///< the user's call
+  service_config_ptr sc;  ///< keeps the policies alive
   const retry_policy* retry = nullptr;
   const hedging_policy* hedging = nullptr;
   int max_attempts = 1;
@@ -42,6 +44,8 @@ struct attempt_set {
   std::shared_ptr<channel_shared> shared;
   channel_control channel;
   std::size_t buffered = 0;  ///< counted in shared->retry_buffered until destroyed
+  /// Client- and bidi-streaming calls: the request messages each attempt sends again.
+  std::shared_ptr<transport::request_replay> replay;
   /// The attempt whose answer counts (0: none yet); set once, by whoever commits first.
   std::atomic<int> winner{0};
   // Written by the thread that starts the first attempt, then by the channel actor only.
@@ -49,7 +53,7 @@ struct attempt_set {
   bool stopped = false;  ///< pushback or the throttle ended further attempts
   std::uint64_t hedge_gen = 0;
   std::vector<std::pair<int, call_ptr>> live;  ///< attempts (number, call) not known to have ended
-  call_result last;            ///< the latest failed attempt's answer
+  call_result last;                            ///< the latest failed attempt's answer
 
   ~attempt_set();
 };
@@ -63,7 +67,7 @@ attempt_set_ptr make_attempt_set(const call_ptr& c, const method_config& mc,
                                  const channel_control& channel, int max_attempts_cap);
 
 /// Creates attempt number s->started + 1 (counts it, records it in `live`). The caller
-/// starts it (pick + start_call).
+/// starts it (pick + start_call). Null if its request messages can no longer be replayed.
 call_ptr next_attempt(const attempt_set_ptr& s);
 
 /// What the channel actor does for attempts (implemented by the channel actor).
@@ -81,6 +85,8 @@ class attempt_host {
   virtual void release(const call_ptr& attempt) = 0;
 };
 
+/// Ends the user's call's request replay (the call ended).
+void end_replay(attempt_set& s);
 /// Forgets attempts in `live` that have ended.
 void prune(attempt_set& s);
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace achan::transport {
@@ -48,6 +49,10 @@ class request_stream {
   /// Transport side: moves the queued messages into `out` (unframed), counting them as
   /// handed on at once; same result as take_framed.
   bool take(std::vector<std::string>& out);
+  /// Retry side (transport/request_replay): moves the queued messages with their `sent`
+  /// callbacks into `out` (the callbacks are then the caller's to run); they no longer
+  /// count in buffered(). Returns true once the stream is closed and nothing is left.
+  bool take_with_callbacks(std::vector<std::pair<std::string, sent_fn>>& out);
   /// Transport side: `fn` runs whenever a message or the close arrives (on the writer's
   /// thread, outside the lock; it should only post work). Runs at once if something is
   /// already waiting.
