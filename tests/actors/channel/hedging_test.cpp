@@ -6,8 +6,7 @@
 #include <vector>
 
 #include <achan/channel.hpp>
-#include <achan/manual_resolver.hpp>
-#include "tests/support/actor_fixture.hpp"
+#include "tests/support/manual_channel.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
@@ -20,19 +19,8 @@ std::string hedging_config(const std::string& policy) {
          "}]}";
 }
 
-struct hedge_fixture : test::actor_fixture {
-  std::shared_ptr<manual_resolver> resolver = std::make_shared<manual_resolver>(sys);
-  dial_options opts;
-  std::vector<call_result> results;
-  std::vector<time_point> started;  // when each attempt reached a backend
-
-  hedge_fixture() {
-    opts.transport = sim;
-    opts.resolvers.push_back(resolver);
-    opts.seed = 3;
-    opts.lb_policy = "round_robin";
-  }
-  ~hedge_fixture() { run(); }
+struct hedge_fixture : test::manual_channel_fixture {
+  hedge_fixture() : manual_channel_fixture(3) { opts.lb_policy = "round_robin"; }
 
   /// `address` answers `reply` after `latency`.
   void backend(const std::string& address, clock_duration latency, status reply = {}) {
@@ -50,19 +38,10 @@ struct hedge_fixture : test::actor_fixture {
 
   channel connected(const std::string& config, std::vector<std::string> addresses) {
     opts.service_config = config;
-    auto ch = achan::dial(sys, "manual:///backends", opts);
-    REQUIRE(ch);
-    resolver->update(std::move(addresses));
-    ch->connect();
-    run();
-    REQUIRE(ch->state() == cs::ready);
-    return *ch;
+    return manual_channel_fixture::connected(std::move(addresses));
   }
 
-  void start(channel& ch) {
-    ch.call("/echo.Echo/Unary", "hi", {},
-            [this](call_result&& r) { results.push_back(std::move(r)); });
-  }
+  void start(channel& ch) { ch.call("/echo.Echo/Unary", "hi", {}, record()); }
 };
 
 }  // namespace

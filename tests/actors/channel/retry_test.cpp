@@ -6,8 +6,7 @@
 #include <vector>
 
 #include <achan/channel.hpp>
-#include <achan/manual_resolver.hpp>
-#include "tests/support/actor_fixture.hpp"
+#include "tests/support/manual_channel.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
@@ -31,18 +30,10 @@ struct seen_attempt {
   std::string previous;  // grpc-previous-rpc-attempts ("" if absent)
 };
 
-struct retry_fixture : test::actor_fixture {
-  std::shared_ptr<manual_resolver> resolver = std::make_shared<manual_resolver>(sys);
-  dial_options opts;
-  std::vector<call_result> results;
+struct retry_fixture : test::manual_channel_fixture {
   std::vector<seen_attempt> attempts;
 
-  retry_fixture() {
-    opts.transport = sim;
-    opts.resolvers.push_back(resolver);
-    opts.seed = 7;
-  }
-  ~retry_fixture() { run(); }
+  retry_fixture() : manual_channel_fixture(7) {}
 
   /// The backend answers attempt i (0-based) with answers[min(i, last)].
   void script(std::vector<call_result> answers, const std::string& address = "10.0.0.1:1") {
@@ -65,18 +56,11 @@ struct retry_fixture : test::actor_fixture {
                     std::vector<std::string> addresses = {"10.0.0.1:1"}) {
     opts.service_config = config;
     opts.lb_policy = std::move(balancer);
-    auto ch = achan::dial(sys, "manual:///backends", opts);
-    REQUIRE(ch);
-    resolver->update(std::move(addresses));
-    ch->connect();
-    run();
-    REQUIRE(ch->state() == cs::ready);
-    return *ch;
+    return manual_channel_fixture::connected(std::move(addresses));
   }
 
   void start(channel& ch, call_options o = {}, std::string method = "/echo.Echo/Unary") {
-    ch.call(std::move(method), "hi", std::move(o),
-            [this](call_result&& r) { results.push_back(std::move(r)); });
+    ch.call(std::move(method), "hi", std::move(o), record());
   }
 };
 

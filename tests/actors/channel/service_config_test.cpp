@@ -7,8 +7,7 @@
 
 #include <achan/channel.hpp>
 #include <achan/errors.hpp>
-#include <achan/manual_resolver.hpp>
-#include "tests/support/actor_fixture.hpp"
+#include "tests/support/manual_channel.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
@@ -22,28 +21,11 @@ std::string echo_config(const std::string& settings) {
   return R"({"methodConfig": [{"name": [{"service": "echo.Echo"}], )" + settings + "}]}";
 }
 
-struct config_fixture : test::actor_fixture {
-  std::shared_ptr<manual_resolver> resolver = std::make_shared<manual_resolver>(sys);
-  dial_options opts;
-  std::vector<call_result> results;
-
-  config_fixture() {
-    opts.transport = sim;
-    opts.resolvers.push_back(resolver);
-    opts.seed = 5;
-  }
-  ~config_fixture() { run(); }
-
-  channel dial() {
-    auto ch = achan::dial(sys, "manual:///backends", opts);
-    REQUIRE(ch);
-    run();
-    return *ch;
-  }
+struct config_fixture : test::manual_channel_fixture {
+  config_fixture() : manual_channel_fixture(5) {}
 
   void start(channel& ch, call_options o = {}, std::string payload = "hi") {
-    ch.call("/echo.Echo/Unary", std::move(payload), std::move(o),
-            [this](call_result&& r) { results.push_back(std::move(r)); });
+    ch.call("/echo.Echo/Unary", std::move(payload), std::move(o), record());
   }
 };
 

@@ -6,8 +6,7 @@
 #include <vector>
 
 #include <achan/channel.hpp>
-#include <achan/manual_resolver.hpp>
-#include "tests/support/actor_fixture.hpp"
+#include "tests/support/manual_channel.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
@@ -20,20 +19,11 @@ const std::string retry_unavailable =
         "maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "0.1s",
         "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]})";
 
-struct stream_fixture : test::actor_fixture {
-  std::shared_ptr<manual_resolver> resolver = std::make_shared<manual_resolver>(sys);
-  dial_options opts;
-  std::vector<call_result> results;
+struct stream_fixture : test::manual_channel_fixture {
   std::vector<bool> sent;  // every `sent` callback, in order
   std::vector<std::string> echoed;
 
-  stream_fixture() {
-    opts.transport = sim;
-    opts.resolvers.push_back(resolver);
-    opts.seed = 11;
-    opts.service_config = retry_unavailable;
-  }
-  ~stream_fixture() { run(); }
+  stream_fixture() : manual_channel_fixture(11) { opts.service_config = retry_unavailable; }
 
   void reply(status st) {
     transport::sim_behavior b;
@@ -41,19 +31,10 @@ struct stream_fixture : test::actor_fixture {
     sim->set_behavior("10.0.0.1:1", b);
   }
 
-  channel connected() {
-    auto ch = achan::dial(sys, "manual:///backends", opts);
-    REQUIRE(ch);
-    resolver->update({"10.0.0.1:1"});
-    ch->connect();
-    run();
-    REQUIRE(ch->state() == cs::ready);
-    return *ch;
-  }
+  channel connected() { return manual_channel_fixture::connected({"10.0.0.1:1"}); }
 
   stream_call client_stream(channel& ch) {
-    return ch.client_stream("/echo.Echo/Collect", {},
-                            [this](call_result&& r) { results.push_back(std::move(r)); });
+    return ch.client_stream("/echo.Echo/Collect", {}, record());
   }
   void write(stream_call& s, std::string m) {
     CHECK(s.write(std::move(m), [this](bool ok) { sent.push_back(ok); }));
