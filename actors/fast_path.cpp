@@ -75,12 +75,13 @@ bool configure_on_caller(channel_shared& shared, const channel_control& actor, c
   }
   if (!apply_method_config(*c, *mc))
     return false;
-  auto s = make_attempt_set(c, *mc, active, shared.self.lock(), actor, shared.max_retry_attempts);
+  auto s = make_attempt_set(c, *mc, std::move(active), shared.self.lock(), actor,
+                            shared.max_retry_attempts);
   if (!s)
     return true;
   c->attempts = s;
-  auto first = next_attempt(s);  // never null: a new set's replay has a first stream
-  first->reroute = c->reroute;
+  auto first = next_attempt(s);            // never null: a new set's replay has a first stream
+  first->reroute = std::move(c->reroute);  // the user's call itself is never sent
   first->carrier = conn;
   conn->start_call(first);
   return false;

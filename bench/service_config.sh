@@ -5,7 +5,9 @@
 #   retry    a retryPolicy on UNAVAILABLE for the method (unused: every call succeeds)
 #   hedge    a hedgingPolicy, maxAttempts 2, hedgingDelay 10s (the hedge is never sent:
 #            the cost of the actor hop and timer every hedged call takes)
-#   hedge0   a hedgingPolicy, maxAttempts 2, hedgingDelay 0 (every call sent twice)
+# (A hedgingDelay of 0, every call sent twice and the loser reset, is not measured: at
+# ~70 000 resets/s `achan serve`'s rapid-reset guard, 33/s after a burst of 1000, closes
+# the connection, as it should.)
 # Medians of QPS and client CPU per call, and each variant's ratio to plain measured in
 # the same rounds. Target: retry / plain QPS >= 0.95 at 64 in flight. Not part of the test
 # run.
@@ -44,9 +46,8 @@ declare -A config=(
   [plain]=''
   [retry]='{"methodConfig": [{'"$method"', "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}'
   [hedge]='{"methodConfig": [{'"$method"', "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "10s"}}]}'
-  [hedge0]='{"methodConfig": [{'"$method"', "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0s"}}]}'
 )
-variants=(plain retry hedge hedge0)
+variants=(plain retry hedge)
 payload=$(head -c 64 /dev/zero | tr '\0' 'x' | base64 -w0)
 
 for r in $(seq "$rounds"); do
@@ -74,9 +75,9 @@ awk -v rounds="$rounds" '
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   END {
-    split("plain retry hedge hedge0", vs, " ")
+    split("plain retry hedge", vs, " ")
     printf "%-8s %12s %10s %14s %12s\n", "variant", "QPS", "CPU us", "QPS/plain", "CPU/plain"
-    for (k = 1; k <= 4; k++) {
+    for (k = 1; k <= 3; k++) {
       v = vs[k]
       for (r = 1; r <= rounds; r++) { qa[r] = q[v, r]; ca[r] = c[v, r]; rq[r] = q[v, r] / q["plain", r]; rc[r] = c[v, r] / c["plain", r] }
       printf "%-8s %12.0f %10.2f %14.3f %12.3f\n", v, median(qa, rounds), median(ca, rounds), median(rq, rounds), median(rc, rounds)

@@ -21,8 +21,8 @@ attempt_set::~attempt_set() {
 }
 
 attempt_set_ptr make_attempt_set(const call_ptr& c, const method_config& mc,
-                                 const active_service_config& active,
-                                 const std::shared_ptr<channel_shared>& shared,
+                                 active_service_config active,
+                                 std::shared_ptr<channel_shared> shared,
                                  const channel_control& channel, int max_attempts_cap) {
   if ((!mc.retry && !mc.hedging) || (c->requests && mc.hedging))
     return nullptr;  // request streams are retried, not hedged
@@ -37,14 +37,14 @@ attempt_set_ptr make_attempt_set(const call_ptr& c, const method_config& mc,
   }
   auto s = std::make_shared<attempt_set>();
   s->parent = c;
-  s->sc = active.sc;
-  s->throttle = active.throttle;
-  s->shared = shared;
+  s->sc = std::move(active.sc);
+  s->throttle = std::move(active.throttle);
   s->channel = channel;
   s->buffered = bytes;
   if (c->requests)
     s->replay =
         std::make_shared<transport::request_replay>(c->requests, shared->per_call_retry_buffer);
+  s->shared = std::move(shared);
   if (mc.retry) {
     s->retry = &*mc.retry;
     s->max_attempts = std::min(mc.retry->max_attempts, max_attempts_cap);
@@ -107,7 +107,7 @@ void give_up(attempt_set& s, call_result&& r) {
 }  // namespace
 
 void prune(attempt_set& s) {
-  std::erase_if(s.live, [](const auto& a) { return a.second->finished(); });
+  s.live.remove_if([](int, const call_ptr& a) { return a->finished(); });
 }
 
 call_ptr next_attempt(const attempt_set_ptr& s) {
@@ -143,7 +143,7 @@ call_ptr next_attempt(const attempt_set_ptr& s) {
       s->parent->deliver(std::move(m));
     };
   prune(*s);
-  s->live.emplace_back(n, c);
+  s->live.add(n, c);
   return c;
 }
 
@@ -159,14 +159,15 @@ void start_attempt(attempt_host& h, const attempt_set_ptr& s) {
 }
 
 void cancel_attempts(attempt_host& h, attempt_set& s, int keep, const char* why) {
-  std::vector<std::pair<int, call_ptr>> kept;
-  for (auto& [n, a] : s.live) {
+  // (Ending an attempt runs its completion, which finds the user's call already ended and
+  // does not touch the list.)
+  s.live.remove_if([&](int n, const call_ptr& a) {
     if (n == keep)
-      kept.emplace_back(n, std::move(a));
-    else if (a->fail(status_code::cancelled, why))
+      return false;
+    if (a->fail(status_code::cancelled, why))
       h.release(a);
-  }
-  s.live = std::move(kept);
+    return true;
+  });
 }
 
 void on_attempt_failed(attempt_host& h, attempt_failed& f) {

@@ -33,6 +33,30 @@
 
 namespace achan {
 
+/// The attempts of a call not known to have ended, as (number, call). The first is kept
+/// inline: a call that is never retried allocates nothing for its list.
+class attempt_list {
+ public:
+  void add(int n, call_ptr c) {
+    if (!first_.second)
+      first_ = {n, std::move(c)};
+    else
+      more_.emplace_back(n, std::move(c));
+  }
+  /// Removes every entry for which `pred(n, call)` is true.
+  template <class Pred>
+  void remove_if(Pred pred) {
+    if (first_.second && pred(first_.first, first_.second))
+      first_ = {};
+    std::erase_if(more_, [&](const auto& e) { return pred(e.first, e.second); });
+  }
+  bool empty() const noexcept { return !first_.second && more_.empty(); }
+
+ private:
+  std::pair<int, call_ptr> first_;
+  std::vector<std::pair<int, call_ptr>> more_;
+};
+
 /// One call with a retry or hedging policy: its attempts and the rules they follow.
 struct attempt_set {
   call_ptr parent;        ///< the user's call
@@ -52,18 +76,19 @@ struct attempt_set {
   int started = 0;
   bool stopped = false;  ///< pushback or the throttle ended further attempts
   std::uint64_t hedge_gen = 0;
-  std::vector<std::pair<int, call_ptr>> live;  ///< attempts (number, call) not known to have ended
-  call_result last;                            ///< the latest failed attempt's answer
+  attempt_list live;
+  call_result last;  ///< the latest failed attempt's answer
 
   ~attempt_set();
 };
 using attempt_set_ptr = std::shared_ptr<attempt_set>;
 
 /// The set for `c` if `mc` has a retry or hedging policy and the retry buffers have room
-/// for its request; null otherwise (the call then goes out as it is).
+/// for its request; null otherwise (the call then goes out as it is). `active` (which
+/// keeps `mc` alive) and `shared` are taken by value so the fast path can move them in.
 attempt_set_ptr make_attempt_set(const call_ptr& c, const method_config& mc,
-                                 const active_service_config& active,
-                                 const std::shared_ptr<channel_shared>& shared,
+                                 active_service_config active,
+                                 std::shared_ptr<channel_shared> shared,
                                  const channel_control& channel, int max_attempts_cap);
 
 /// Creates attempt number s->started + 1 (counts it, records it in `live`). The caller
