@@ -20,9 +20,10 @@ class host final : public attempt_host {
     if (admit_call(caf::actor_cast<channel_control>(self_), c, now()))
       achan::dispatch(self_, c);
   }
-  void schedule(const attempt_set_ptr& s, bool hedge, std::uint64_t gen,
-                clock_duration after) override {
-    self_->delayed_send(self_, std::max(after, clock_duration::zero()), attempt_due{s, hedge, gen});
+  void schedule(const attempt_set_ptr& s, bool hedge, std::uint64_t gen, clock_duration after,
+                bool keep) override {
+    attempt_due d{keep ? s : nullptr, s, hedge, gen};
+    self_->delayed_send(self_, std::max(after, clock_duration::zero()), std::move(d));
   }
   time_point now() override { return self_->clock().now(); }
   std::mt19937_64& random() override { return self_->state.rng; }
@@ -110,8 +111,11 @@ void on_attempts_committed(channel_self self, attempts_committed& c) {
 }
 
 void on_attempt_due(channel_self self, attempt_due& d) {
+  auto s = d.set ? d.set : d.weak.lock();
+  if (!s)
+    return;  // the call ended and its attempts are gone
   host h{self};
-  on_attempt_due(h, d.set, d.hedge, d.gen);
+  on_attempt_due(h, s, d.hedge, d.gen);
 }
 
 void cancel_attempts_of(channel_self self, const call_ptr& parent) {

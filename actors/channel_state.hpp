@@ -26,9 +26,13 @@ struct idle_check {
   std::uint64_t gen = 0;
 };
 /// Channel → itself: time for the next attempt of a retried (hedge = false) or hedged
-/// call; hedge timers carry the set's hedge generation.
+/// call; hedge timers carry the set's hedge generation. A timer holds the set strongly
+/// (`set`) only when nothing else keeps it (a retry's backoff, a hedge with no attempt in
+/// flight); otherwise weakly (`weak`), so a long hedgingDelay does not keep every finished
+/// call's attempts in memory until its timer fires.
 struct attempt_due {
   attempt_set_ptr set;
+  std::weak_ptr<attempt_set> weak;
   bool hedge = false;
   std::uint64_t gen = 0;
 };

@@ -35,7 +35,8 @@ attempt_set_ptr make_attempt_set(const call_ptr& c, const method_config& mc,
     shared->retry_buffered.fetch_sub(bytes, std::memory_order_relaxed);
     return nullptr;
   }
-  auto s = std::make_shared<attempt_set>();
+  // Not make_shared: a weak hedge timer then keeps only the control block, not the set.
+  auto s = attempt_set_ptr{new attempt_set};
   s->parent = c;
   s->sc = std::move(active.sc);
   s->throttle = std::move(active.throttle);
@@ -80,7 +81,8 @@ void attempt_done(const attempt_set_ptr& s, int n, call_result&& r) {
       return;
     p.finish(std::move(r));
     end_replay(*s);
-    if (s->hedging)
+    // (A hedge the actor starts meanwhile finds the winner set and is not sent.)
+    if (s->hedging && s->launched.load(std::memory_order_acquire) > 1)
       caf::anon_send(s->channel, attempts_committed{s, n});
     return;
   }
@@ -116,6 +118,7 @@ call_ptr next_attempt(const attempt_set_ptr& s) {
   if (s->replay && !(requests = s->replay->next_stream()))
     return nullptr;  // the messages were too large to keep: no more attempts
   int n = ++s->started;
+  s->launched.store(n, std::memory_order_release);
   if (n > 1)
     (s->retry ? s->shared->attempts.retries : s->shared->attempts.hedges)
         .fetch_add(1, std::memory_order_relaxed);
@@ -138,7 +141,8 @@ call_ptr next_attempt(const attempt_set_ptr& s) {
       auto s = w.lock();
       if (!s || !claim(*s, n))
         return;  // another hedged attempt answers
-      if (std::exchange(first, false) && s->hedging)
+      if (std::exchange(first, false) && s->hedging &&
+          s->launched.load(std::memory_order_acquire) > 1)
         caf::anon_send(s->channel, attempts_committed{s, n});
       s->parent->deliver(std::move(m));
     };
@@ -153,8 +157,10 @@ void start_attempt(attempt_host& h, const attempt_set_ptr& s) {
     give_up(*s, std::move(s->last));
     return;
   }
-  if (s->hedging && s->started < s->max_attempts)
-    h.schedule(s, true, ++s->hedge_gen, s->hedging->hedging_delay);
+  if (s->hedging && s->started < s->max_attempts) {
+    s->next_hedge = h.now() + s->hedging->hedging_delay;
+    h.schedule(s, true, ++s->hedge_gen, s->hedging->hedging_delay, false);  // `c` keeps s
+  }
   h.dispatch(c);
 }
 
@@ -195,12 +201,17 @@ void on_attempt_failed(attempt_host& h, attempt_failed& f) {
                                      std::uniform_real_distribution<double>{0, 1}(h.random()));
     auto now = h.now();
     auto left = s.parent->deadline() - now;
-    h.schedule(f.set, false, 0, std::min(delay, left));
+    h.schedule(f.set, false, 0, std::min(delay, left), true);
     return;
   }
   // Hedging: the schedule goes on; pushback moves the next hedge.
-  if (more && pb.what == pushback::kind::delay)
-    h.schedule(f.set, true, ++s.hedge_gen, pb.after);
+  if (more && pb.what == pushback::kind::delay) {
+    s.next_hedge = h.now() + pb.after;
+    h.schedule(f.set, true, ++s.hedge_gen, pb.after, true);
+  } else if (more && s.live.empty()) {
+    // Nothing in flight keeps the set until the armed hedge: re-arm it, holding the set.
+    h.schedule(f.set, true, ++s.hedge_gen, s.next_hedge - h.now(), true);
+  }
   if (s.live.empty() && (!more || s.started >= s.max_attempts))
     give_up(s, std::move(s.last));
 }

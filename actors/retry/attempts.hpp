@@ -76,6 +76,10 @@ struct attempt_set {
   int started = 0;
   bool stopped = false;  ///< pushback or the throttle ended further attempts
   std::uint64_t hedge_gen = 0;
+  time_point next_hedge{};  ///< when the armed hedge timer fires
+  /// Attempts started, for completions on other threads (`started` is the actor's): an
+  /// answer of the only attempt needs no attempts_committed.
+  std::atomic<int> launched{0};
   attempt_list live;
   call_result last;  ///< the latest failed attempt's answer
 
@@ -101,9 +105,10 @@ class attempt_host {
   virtual ~attempt_host() = default;
   /// Picks `c` and starts it like a new call.
   virtual void dispatch(const call_ptr& c) = 0;
-  /// Calls on_attempt_due(s, hedge, gen) after `after`.
+  /// Calls on_attempt_due(s, hedge, gen) after `after`; the timer keeps `s` alive only
+  /// with `keep` (otherwise it does nothing if `s` is gone by then).
   virtual void schedule(const attempt_set_ptr& s, bool hedge, std::uint64_t gen,
-                        clock_duration after) = 0;
+                        clock_duration after, bool keep) = 0;
   virtual time_point now() = 0;
   virtual std::mt19937_64& random() = 0;
   /// Releases what the channel holds for an attempt it just ended (its stream).
