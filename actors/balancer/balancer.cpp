@@ -235,14 +235,19 @@ result<service_config_ptr> choose_config(self_ptr self, const resolver_update& u
   }
   if (bad.ok())
     return st.cfg.default_config;  // the resolver has none
+  // UNAVAILABLE: the resolver could not fetch its config (a TXT lookup failed); anything
+  // else: it found one that is malformed.
+  bool unfetched = bad.code == status_code::unavailable;
   channel_event e;
   e.what = channel_event::kind::resolver_error;
-  e.reason = "invalid service config from the resolver: " + bad.message;
+  e.reason = (unfetched ? "cannot fetch the service config: "
+                        : "invalid service config from the resolver: ") +
+             bad.message;
   notify(self, e);
   if (st.config_chosen)
     return st.config;  // keep the previous one
-  if (st.cfg.default_config)
-    return st.cfg.default_config;
+  if (st.cfg.default_config || unfetched)
+    return st.cfg.default_config;  // a failed fetch is not a bad config (as gRPC C++)
   return status{status_code::unavailable, e.reason};
 }
 

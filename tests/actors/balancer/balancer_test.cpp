@@ -90,3 +90,43 @@ TEST_CASE("balancer: subchannels a retired user policy forgot are shut down and 
   caf::anon_send(b, balancer_shutdown{});
   f.run();
 }
+
+TEST_CASE("balancer: a service config the resolver could not fetch does not fail the channel") {
+  test::actor_fixture f;
+  auto pickers = std::make_shared<std::vector<cs>>();
+  auto events = std::make_shared<std::vector<channel_event>>();
+  balancer_config cfg;
+  cfg.policies = policy_registry::with_builtins();
+  cfg.transport = f.sim;
+  cfg.seed = 1;
+  cfg.channel = spawn_picker_log(f.sys, pickers);
+  cfg.observer = [events](const channel_event& e) { events->push_back(e); };
+  auto b = spawn_balancer(f.sys, cfg);
+  resolver_update fetch_failed;
+  fetch_failed.addresses = {"10.0.0.1:1"};
+  fetch_failed.service_config_error = {status_code::unavailable, "TXT lookup timed out"};
+  caf::anon_send(b, fetch_failed);
+  f.run();
+  caf::anon_send(b, balancer_exit_idle{});
+  f.run();
+  REQUIRE(!pickers->empty());
+  CHECK(pickers->back() == cs::ready);  // no config, but the addresses are used
+  bool told = false;
+  for (auto& e : *events)
+    told |= e.what == channel_event::kind::resolver_error &&
+            e.reason.find("cannot fetch the service config") != std::string::npos;
+  CHECK(told);
+  // A malformed one (INVALID_ARGUMENT) with nothing to fall back on is an error.
+  auto b2 = spawn_balancer(f.sys, cfg);
+  resolver_update malformed;
+  malformed.addresses = {"10.0.0.2:1"};
+  malformed.service_config_error = {status_code::invalid_argument, "bad TXT record"};
+  pickers->clear();
+  caf::anon_send(b2, malformed);
+  f.run();
+  REQUIRE(!pickers->empty());
+  CHECK(pickers->back() == cs::transient_failure);
+  caf::anon_send(b, balancer_shutdown{});
+  caf::anon_send(b2, balancer_shutdown{});
+  f.run();
+}
