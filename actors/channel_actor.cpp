@@ -329,6 +329,7 @@ channel_impl::behavior_type channel_behavior(self_ptr self, channel_config cfg) 
       [=](attempt_failed& f) { on_attempt_failed(self, f); },
       [=](attempts_committed& c) { on_attempts_committed(self, c); },
       [=](attempt_due& d) { on_attempt_due(self, d); },
+      [=](arm_hedge& a) { on_arm_hedge(self, a); },
       [=](channel_connect) {
         if (self->state.state == connectivity_state::idle)
           exit_idle(self);

@@ -118,6 +118,11 @@ void on_attempt_due(channel_self self, attempt_due& d) {
   on_attempt_due(h, s, d.hedge, d.gen);
 }
 
+void on_arm_hedge(channel_self self, arm_hedge& a) {
+  host h{self};
+  arm_first_hedge(h, a.set);
+}
+
 void cancel_attempts_of(channel_self self, const call_ptr& parent) {
   if (auto s = std::static_pointer_cast<attempt_set>(parent->attempts.lock())) {
     host h{self};

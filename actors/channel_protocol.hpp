@@ -78,6 +78,12 @@ struct attempt_failed {
   int n = 0;
   call_result result;
 };
+/// Fast path → channel: the first attempt of a hedged call went out on the caller's
+/// thread; arm its hedge timer. Sent before that attempt starts, so it arrives before
+/// anything the attempt reports.
+struct arm_hedge {
+  std::shared_ptr<attempt_set> set;
+};
 /// Attempt → channel: attempt `n` committed (it won); cancel the others.
 struct attempts_committed {
   std::shared_ptr<attempt_set> set;
@@ -86,12 +92,11 @@ struct attempts_committed {
 
 /// The channel actor as the library's own code sees it: the user interface plus the
 /// messages above.
-using channel_control =
-    channel_actor::extend<caf::reacts_to<start_call>, caf::reacts_to<reroute_call>,
-                          caf::reacts_to<cancel_call>, caf::reacts_to<deliver_result>,
-                          caf::reacts_to<picker_update>, caf::reacts_to<config_update>,
-                          caf::reacts_to<attempt_failed>, caf::reacts_to<attempts_committed>,
-                          caf::reacts_to<channel_connect>, caf::reacts_to<channel_close>>;
+using channel_control = channel_actor::extend<
+    caf::reacts_to<start_call>, caf::reacts_to<reroute_call>, caf::reacts_to<cancel_call>,
+    caf::reacts_to<deliver_result>, caf::reacts_to<picker_update>, caf::reacts_to<config_update>,
+    caf::reacts_to<attempt_failed>, caf::reacts_to<attempts_committed>, caf::reacts_to<arm_hedge>,
+    caf::reacts_to<channel_connect>, caf::reacts_to<channel_close>>;
 
 }  // namespace achan
 
@@ -105,3 +110,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::channel_close)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::config_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::attempt_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::attempts_committed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::arm_hedge)

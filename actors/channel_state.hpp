@@ -90,6 +90,7 @@ void set_service_config(channel_self self, service_config_ptr sc);
 void on_attempt_failed(channel_self self, attempt_failed& f);
 void on_attempts_committed(channel_self self, attempts_committed& c);
 void on_attempt_due(channel_self self, attempt_due& d);
+void on_arm_hedge(channel_self self, arm_hedge& a);
 /// Ends the attempts of a call the user cancelled.
 void cancel_attempts_of(channel_self self, const call_ptr& parent);
 

@@ -54,9 +54,9 @@ call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now
 namespace {
 
 /// The service config on the fast path (READY, so the channel knows its config): applies
-/// the method's settings and, with a retry policy, starts the first attempt on `conn`
-/// instead of `c`. Hedged calls go to the channel actor (it runs their timers). False if
-/// `c` itself is not to be started.
+/// the method's settings and, with a retry or hedging policy, starts the first attempt on
+/// `conn` instead of `c` (a hedged call's timer is armed by the channel actor, arm_hedge).
+/// False if `c` itself is not to be started.
 bool configure_on_caller(channel_shared& shared, const channel_control& actor, const call_ptr& c,
                          const transport::connection_ptr& conn) {
   active_service_config active;
@@ -68,11 +68,6 @@ bool configure_on_caller(channel_shared& shared, const channel_control& actor, c
   c->config_applied = true;
   if (!mc)
     return true;
-  if (mc->hedging && !c->requests) {  // (streams are not hedged: no set, sent as they are)
-    c->config_applied = false;
-    caf::anon_send(actor, start_call{c});
-    return false;
-  }
   if (!apply_method_config(*c, *mc))
     return false;
   auto s = make_attempt_set(c, *mc, std::move(active), shared.self.lock(), actor,
@@ -83,6 +78,8 @@ bool configure_on_caller(channel_shared& shared, const channel_control& actor, c
   auto first = next_attempt(s);            // never null: a new set's replay has a first stream
   first->reroute = std::move(c->reroute);  // the user's call itself is never sent
   first->carrier = conn;
+  if (s->hedging && s->max_attempts > 1)
+    caf::anon_send(actor, arm_hedge{s});  // before the attempt can report anything
   conn->start_call(first);
   return false;
 }

@@ -151,16 +151,28 @@ call_ptr next_attempt(const attempt_set_ptr& s) {
   return c;
 }
 
+namespace {
+void arm_hedge_timer(attempt_host& h, const attempt_set_ptr& s) {
+  s->next_hedge = h.now() + s->hedging->hedging_delay;
+  h.schedule(s, true, ++s->hedge_gen, s->hedging->hedging_delay, false);  // attempts keep s
+}
+}  // namespace
+
+void arm_first_hedge(attempt_host& h, const attempt_set_ptr& s) {
+  if (s->parent->finished() || s->winner.load(std::memory_order_acquire) != 0 ||
+      s->started >= s->max_attempts)
+    return;  // answered already, or nothing more to send
+  arm_hedge_timer(h, s);
+}
+
 void start_attempt(attempt_host& h, const attempt_set_ptr& s) {
   auto c = next_attempt(s);
   if (!c) {
     give_up(*s, std::move(s->last));
     return;
   }
-  if (s->hedging && s->started < s->max_attempts) {
-    s->next_hedge = h.now() + s->hedging->hedging_delay;
-    h.schedule(s, true, ++s->hedge_gen, s->hedging->hedging_delay, false);  // `c` keeps s
-  }
+  if (s->hedging && s->started < s->max_attempts)
+    arm_hedge_timer(h, s);  // (`c` keeps s alive while it runs)
   h.dispatch(c);
 }
 

@@ -14,8 +14,10 @@
 ///     throttle and the server's pushback and either starts the next attempt after the
 ///     backoff (a timer on the actor clock, jitter from the channel's seeded generator) or
 ///     ends the call with that attempt's status;
-///   - hedged attempts start on the actor's timer, one every hedgingDelay; the first to
-///     commit wins and the actor cancels the others (attempts_committed).
+///   - hedged attempts start on the actor's timer, one every hedgingDelay (the first may
+///     start on the caller's thread, which then asks the actor to arm the timer,
+///     arm_hedge); the first to commit wins and the actor cancels the others
+///     (attempts_committed).
 /// The call's deadline covers all attempts. Client- and bidi-streaming calls are retried
 /// while uncommitted with their request messages replayed (transport/request_replay, up
 /// to the per-call retry buffer); they are not hedged.
@@ -122,6 +124,8 @@ void prune(attempt_set& s);
 
 /// Starts the next attempt through the host (and, hedging, arms the next hedge timer).
 void start_attempt(attempt_host& h, const attempt_set_ptr& s);
+/// Arms the hedge timer of a set whose first attempt the fast path started.
+void arm_first_hedge(attempt_host& h, const attempt_set_ptr& s);
 /// The channel actor's handlers.
 void on_attempt_failed(attempt_host& h, attempt_failed& f);
 void on_attempt_due(attempt_host& h, const attempt_set_ptr& s, bool hedge, std::uint64_t gen);
