@@ -53,7 +53,8 @@ void set_service_config(channel_self self, service_config_ptr sc) {
   else if (want)
     next->throttle = std::make_shared<retry_throttle>(*want);
   st.config = next;
-  st.cfg.shared->config.publish(std::move(next));
+  // No config: publish none, so the fast path skips the slot with one relaxed load.
+  st.cfg.shared->config.publish(next->sc ? std::move(next) : nullptr);
 }
 
 void on_config_update(channel_self self, config_update& u) {

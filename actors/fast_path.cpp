@@ -59,13 +59,15 @@ namespace {
 /// False if `c` itself is not to be started.
 bool configure_on_caller(channel_shared& shared, const channel_control& actor, const call_ptr& c,
                          const transport::connection_ptr& conn) {
+  c->config_applied = true;
+  if (!shared.config.published())
+    return true;  // no service config: nothing to read (the common case)
   active_service_config active;
   const method_config* mc = nullptr;
   shared.config.with([&](const active_service_config& a) noexcept {
     if (a.sc && (mc = a.sc->find(c->method())))
       active = a;  // keeps the config (and so *mc) alive
   });
-  c->config_applied = true;
   if (!mc)
     return true;
   if (!apply_method_config(*c, *mc))

@@ -73,7 +73,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-
 std::shared_ptr<grpc::Channel> make_channel(const options& o) {
   if (o.tls_ca.empty())
     return grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());

@@ -71,7 +71,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-
 std::shared_ptr<grpc::ServerCredentials> credentials(const options& o) {
   if (o.tls_cert.empty())
     return grpc::InsecureServerCredentials();

@@ -17,20 +17,20 @@ using namespace std::chrono_literals;
 int main() {
   achan::transport::h2_server server;
   std::atomic<int> calls{0};
-  server.add_unary("/demo.Echo/Say", [&calls](achan::transport::server_call_info info,
-                                              std::string request,
-                                              achan::transport::responder respond) {
-    std::string previous = "-";
-    for (auto& [k, v] : info.request_metadata)
-      if (k == "grpc-previous-rpc-attempts")
-        previous = v;
-    int n = ++calls;
-    std::printf("server: attempt %d (grpc-previous-rpc-attempts: %s)\n", n, previous.c_str());
-    if (n <= 2)
-      respond.fail({achan::status_code::unavailable, "warming up"});
-    else
-      respond.reply(std::move(request));
-  });
+  server.add_unary(
+      "/demo.Echo/Say", [&calls](achan::transport::server_call_info info, std::string request,
+                                 achan::transport::responder respond) {
+        std::string previous = "-";
+        for (auto& [k, v] : info.request_metadata)
+          if (k == "grpc-previous-rpc-attempts")
+            previous = v;
+        int n = ++calls;
+        std::printf("server: attempt %d (grpc-previous-rpc-attempts: %s)\n", n, previous.c_str());
+        if (n <= 2)
+          respond.fail({achan::status_code::unavailable, "warming up"});
+        else
+          respond.reply(std::move(request));
+      });
   auto port = server.listen("127.0.0.1", 0);
   if (!port.ok()) {
     std::fprintf(stderr, "listen: %s\n", port.error().message.c_str());

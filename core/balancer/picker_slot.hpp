@@ -36,6 +36,10 @@ class snapshot_slot {
     return p != nullptr;
   }
 
+  /// A hint for readers that can skip their work when nothing is published: one relaxed
+  /// load, no reader count. It may be stale; with() is the real read.
+  bool published() const noexcept { return current_.load(std::memory_order_relaxed) != nullptr; }
+
   /// Replaces the snapshot (null: none). Keeps `p` alive, and frees replaced snapshots no
   /// reader can still hold.
   void publish(std::shared_ptr<const T> p) {

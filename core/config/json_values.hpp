@@ -6,12 +6,12 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <system_error>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <nlohmann/json.hpp>

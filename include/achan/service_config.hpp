@@ -31,7 +31,7 @@ namespace achan {
 /// gRFC A6 retryPolicy: retry a failed attempt whose status is retryable, after
 /// `min(initial·multiplier^(n-1), max) · U(0.8, 1.2)`.
 struct retry_policy {
-  int max_attempts = 0;            ///< 2.., clamped to the channel's cap (default 5)
+  int max_attempts = 0;              ///< 2.., clamped to the channel's cap (default 5)
   clock_duration initial_backoff{};  ///< > 0
   clock_duration max_backoff{};      ///< > 0
   double backoff_multiplier = 0;     ///< > 0
@@ -53,11 +53,11 @@ struct hedging_policy {
 /// One methodConfig entry's settings. Unset fields leave the call's own or the
 /// channel's values alone.
 struct method_config {
-  std::optional<bool> wait_for_ready;       ///< a call's own wait_for_ready wins
-  std::optional<clock_duration> timeout;    ///< effective: min(this, the call's timeout)
+  std::optional<bool> wait_for_ready;     ///< a call's own wait_for_ready wins
+  std::optional<clock_duration> timeout;  ///< effective: min(this, the call's timeout)
   std::optional<std::size_t> max_request_message_bytes;   ///< effective: min(this, API)
   std::optional<std::size_t> max_response_message_bytes;  ///< effective: min(this, API)
-  std::optional<retry_policy> retry;        ///< at most one of retry and hedging
+  std::optional<retry_policy> retry;                      ///< at most one of retry and hedging
   std::optional<hedging_policy> hedging;
 };
 

@@ -3,8 +3,11 @@
 // back when it is SERVING again; achan servers with cli/health_service on loopback.
 #include <doctest/doctest.h>
 
+#include <condition_variable>
 #include <map>
-#include <thread>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include <achan/channel.hpp>
 #include "cli/health_service.hpp"
@@ -29,26 +32,58 @@ struct backend {
         address(test::listen_loopback(server)) {}
 };
 
-/// Calls until `want` (a set of server names) is exactly who answers 20 calls in a row,
-/// within 10 s (bounded; the channel moves at its own pace). Returns the last counts.
-std::map<std::string, int> settle(channel& ch, const std::map<std::string, int>& shape) {
+/// The subchannel states the channel's observer reports, handed to the test thread.
+struct state_log : std::enable_shared_from_this<state_log> {
+  std::mutex mx;
+  std::condition_variable cv;
+  std::vector<channel_event> events;
+
+  /// The observer keeps the log alive: the balancer may report after the test's scope.
+  channel_observer observer() {
+    return [self = shared_from_this()](const channel_event& e) {
+      std::lock_guard lk{self->mx};
+      self->events.push_back(e);
+      self->cv.notify_all();
+    };
+  }
+  /// Waits (at most 10 s) until `address` has gone to `to` since event number `from`.
+  bool wait_for(const std::string& address, connectivity_state to, std::size_t from) {
+    std::unique_lock lk{mx};
+    return cv.wait_for(lk, 10s, [&] {
+      for (auto i = from; i < events.size(); ++i)
+        if (events[i].what == channel_event::kind::subchannel_state &&
+            events[i].address == address && events[i].to == to)
+          return true;
+      return false;
+    });
+  }
+  std::size_t size() {
+    std::lock_guard lk{mx};
+    return events.size();
+  }
+};
+
+/// Rounds of answers() until one equals `want` (at most 20 rounds): the observer hears of a
+/// state change just before the channel installs the picker built from it, so the first
+/// calls after the event may still use the previous picker.
+std::map<std::string, int> settle(channel& ch, const std::map<std::string, int>& want);
+
+/// Which server answers each of 20 calls.
+std::map<std::string, int> answers(channel& ch) {
   std::map<std::string, int> counts;
-  auto until = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < until) {
-    counts.clear();
-    for (int i = 0; i < 20; ++i) {
-      auto r = ch.call("/achan.test.Echo/Unary", test::echo_request("x"), test::within(5s)).get();
-      REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
-      ++counts[test::echo_reply(r).server()];
-    }
-    bool same = counts.size() == shape.size();
-    for (auto& [name, _] : shape)
-      same = same && counts.count(name);
-    if (same)
-      return counts;
-    std::this_thread::sleep_for(20ms);  // give the Watch streams a moment, bounded above
+  for (int i = 0; i < 20; ++i) {
+    auto r = ch.call("/achan.test.Echo/Unary", test::echo_request("x"), test::within(5s)).get();
+    REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
+    ++counts[test::echo_reply(r).server()];
   }
   return counts;
+}
+
+std::map<std::string, int> settle(channel& ch, const std::map<std::string, int>& want) {
+  std::map<std::string, int> got;
+  for (int round = 0; round < 20 && got != want; ++round)
+    got = answers(ch);
+  return got;
 }
 
 }  // namespace
@@ -56,24 +91,28 @@ std::map<std::string, int> settle(channel& ch, const std::map<std::string, int>&
 TEST_CASE("health: a NOT_SERVING backend is drained by round_robin and comes back") {
   backend a{"a"}, b{"b"};
   test::dialer d;
+  auto logp = std::make_shared<state_log>();
+  auto& log = *logp;
   dial_options o;
-  o.block_until_ready = 10s;
+  o.observer = log.observer();
   o.service_config = R"({"loadBalancingConfig": [{"round_robin": {}}],
                          "healthCheckConfig": {"serviceName": "achan.test.Echo"}})";
   auto ch = achan::dial(*d.sys, "ipv4:" + a.address + "," + b.address, o);
   REQUIRE_MESSAGE(ch, (ch ? "" : to_string_with_message(ch.error())));
-  CHECK(settle(*ch, {{"a", 1}, {"b", 1}}).size() == 2);
+  ch->connect();
+  REQUIRE(log.wait_for(a.address, connectivity_state::ready, 0));
+  REQUIRE(log.wait_for(b.address, connectivity_state::ready, 0));
+  CHECK(settle(*ch, {{"a", 10}, {"b", 10}}) == std::map<std::string, int>{{"a", 10}, {"b", 10}});
+
+  auto mark = log.size();
   a.health->set_status("achan.test.Echo", serving_status::not_serving);
-  auto drained = settle(*ch, {{"b", 1}});
-  CHECK(drained == std::map<std::string, int>{{"b", 20}});
+  REQUIRE(log.wait_for(a.address, connectivity_state::transient_failure, mark));
+  CHECK(settle(*ch, {{"b", 20}}) == std::map<std::string, int>{{"b", 20}});
+
+  mark = log.size();
   a.health->set_status("achan.test.Echo", serving_status::serving);
-  CHECK(settle(*ch, {{"a", 1}, {"b", 1}}).size() == 2);
-  std::map<std::string, int> even;  // both READY again: strict alternation
-  for (int i = 0; i < 20; ++i)
-    ++even[test::echo_reply(
-               ch->call("/achan.test.Echo/Unary", test::echo_request("x"), test::within(5s)).get())
-               .server()];
-  CHECK(even == std::map<std::string, int>{{"a", 10}, {"b", 10}});
+  REQUIRE(log.wait_for(a.address, connectivity_state::ready, mark));
+  CHECK(settle(*ch, {{"a", 10}, {"b", 10}}) == std::map<std::string, int>{{"a", 10}, {"b", 10}});
 }
 
 TEST_CASE("health: pick_first ignores healthCheckConfig") {

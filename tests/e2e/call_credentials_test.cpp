@@ -79,7 +79,8 @@ TEST_CASE("call credentials: an asynchronous provider answers from another threa
         ++asked;
         std::thread([req, done = std::move(done)] {  // answers from a thread of its own
           done(metadata{{"authorization", "Signed " + req.method}});
-        }).detach();
+        })
+            .detach();
       });
   auto ch = dial_with(c, s, pki, creds);
   for (int i = 0; i < 3; ++i) {

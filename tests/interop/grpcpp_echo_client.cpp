@@ -211,7 +211,6 @@ std::string base64(const std::string& in) {
   return out;
 }
 
-
 /// The channel to --target: TLS from the --tls-* files, else h2c.
 std::shared_ptr<grpc::Channel> make_channel(const options& o) {
   if (!o.tls())

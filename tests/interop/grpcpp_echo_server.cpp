@@ -114,7 +114,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-
 /// The listening port's credentials: TLS from the --tls-* files, else h2c.
 std::shared_ptr<grpc::ServerCredentials> credentials(const options& o) {
   if (o.tls_cert.empty())

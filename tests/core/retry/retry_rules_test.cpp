@@ -94,7 +94,12 @@ TEST_CASE("call settings: timeout tightens the deadline and the call's own choic
 
 TEST_CASE("call settings: a request over maxRequestMessageBytes ends the call") {
   status got;
-  call c{1, "/s/m", "abcdef", {}, time_point::max(), false,
+  call c{1,
+         "/s/m",
+         "abcdef",
+         {},
+         time_point::max(),
+         false,
          [&got](call_result&& r) { got = r.status; }};
   method_config mc;
   mc.max_request_message_bytes = 5;
