@@ -251,6 +251,10 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   if (!policies.find(opts.lb_policy))
     return make_error(errc::unknown_policy,
                       "unknown load-balancing policy '" + opts.lb_policy + "'");
+  if (auto err = policies.config_error(opts.lb_policy, opts.lb_policy_config,
+                                       "dial_options::lb_policy_config");
+      !err.empty())
+    return make_error(errc::invalid_option, std::move(err));
   if (auto ok = validate(opts.backoff); !ok)
     return make_error(errc::invalid_option, ok.error().message);
   if (opts.idle_timeout < clock_duration::zero())
@@ -268,6 +272,10 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
     service_config_parse_options po;
     po.max_attempts_cap = opts.max_retry_attempts;
     po.policy_known = [&policies](std::string_view n) { return policies.find(n) != nullptr; };
+    po.policy_config_error = [&policies](std::string_view n, std::string_view j,
+                                         const std::string& path) {
+      return policies.config_error(n, j, path);
+    };
     auto sc = parse_service_config(*opts.service_config, po);
     if (!sc)
       return make_error(errc::invalid_option,
@@ -303,7 +311,7 @@ caf::expected<channel> dial(caf::actor_system& sys, std::string_view text, dial_
   i->states = spawn_state_manager(sys, i->mirror);
   channel_config cfg{*parsed,
                      std::move(builder),
-                     lb_config{opts.lb_policy, opts.shuffle_address_list},
+                     lb_config{opts.lb_policy, opts.shuffle_address_list, opts.lb_policy_config},
                      std::move(policies),
                      std::move(opts.transport),
                      opts.backoff,

@@ -86,9 +86,11 @@ void dispatch(self_ptr self, const call_ptr& c) {
   auto& st = self->state;
   if (!c->config_applied && st.config_known && !configure_call(self, c))
     return;  // ended, or its attempts are dispatched instead
-  auto r = st.picker->pick();
+  auto r = st.picker->pick(pick_info_of(*c));
   switch (r.what) {
     case pick_result::kind::complete:
+      if (r.trackers[0] || r.trackers[1])
+        c->attach_trackers(r.trackers, self->clock().now());
       c->carrier = *r.conn;
       (*r.conn)->start_call(c);
       return;

@@ -48,6 +48,7 @@ call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now
   c->explicit_wait_for_ready = opts.wait_for_ready.has_value();
   c->authority = shared->authority;
   c->credentials = std::move(opts.credentials);
+  c->request_hash = opts.request_hash;
   return c;
 }
 
@@ -95,9 +96,15 @@ void submit_call(channel_shared& shared, const channel_control& actor, const cal
     return;
   }
   transport::connection_ptr conn;
-  shared.ready_picker.with([&conn](const picker& p) noexcept {
-    if (auto r = p.pick(); r.what == pick_result::kind::complete)
-      conn = *r.conn;
+  shared.ready_picker.with([&](const picker& p) noexcept {
+    auto r = p.pick(pick_info_of(*c));
+    if (r.what != pick_result::kind::complete)
+      return;
+    conn = *r.conn;
+    // Attached while the picker (which owns the trackers) is pinned, so before
+    // admit_call: a call it refuses ends with its trackers attached.
+    if (r.trackers[0] || r.trackers[1])
+      c->attach_trackers(r.trackers, now);
   });
   if (!conn) {
     caf::anon_send(actor, start_call{c});

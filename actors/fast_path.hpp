@@ -72,6 +72,11 @@ struct channel_shared {
   std::weak_ptr<channel_shared> self;
 };
 
+/// What the picker may know about `c` (views into it).
+inline pick_info pick_info_of(const call& c) noexcept {
+  return {c.method(), &c.request_metadata(), c.request_hash};
+}
+
 /// Starts `c` (made by make_call): picks from `shared.ready_picker` on the calling thread
 /// and hands the call to the picked connection, or sends it to `actor` (start_call) when
 /// there is no READY picker or the pick is not `complete`. Thread-safe.

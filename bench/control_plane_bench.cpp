@@ -285,6 +285,11 @@ class probing_helper final : public achan::policy_helper {
   void request_reresolution() override { inner_.request_reresolution(); }
   std::mt19937_64& random() override { return inner_.random(); }
   bool defer_evaluation() override { return inner_.defer_evaluation(); }
+  void run_after(achan::clock_duration d, std::function<void()> fn) override {
+    inner_.run_after(d, std::move(fn));
+  }
+  std::function<void(achan::subchannel_id)> connector() override { return inner_.connector(); }
+  std::shared_ptr<const achan::lb_clock> clock() override { return inner_.clock(); }
 
  private:
   achan::policy_helper& inner_;

@@ -1,4 +1,4 @@
-// rr_picker::pick() throughput and a proof that a pick allocates nothing.
+// rr_picker::pick({}) throughput and a proof that a pick allocates nothing.
 //
 // The allocation check replaces the global operator new with one that counts calls;
 // BM_rr_pick_allocations reports the count per pick (must be 0).
@@ -68,7 +68,7 @@ const achan::rr_picker& picker_for(std::size_t n) {
 void BM_rr_pick(benchmark::State& state) {
   const auto& p = picker_for(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state)
-    benchmark::DoNotOptimize(p.pick());
+    benchmark::DoNotOptimize(p.pick({}));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_rr_pick)->Arg(1)->Arg(8)->Arg(1000);
@@ -88,7 +88,7 @@ void BM_rr_pick_allocations(benchmark::State& state) {
   std::uint64_t allocations = 0;
   for (auto _ : state) {
     auto before = g_allocations.load(std::memory_order_relaxed);
-    benchmark::DoNotOptimize(p.pick());
+    benchmark::DoNotOptimize(p.pick({}));
     allocations += g_allocations.load(std::memory_order_relaxed) - before;
   }
   state.counters["allocs_per_pick"] =

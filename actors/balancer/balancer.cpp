@@ -1,6 +1,7 @@
 #include "actors/balancer/balancer.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 
 #include <algorithm>
 #include <random>
@@ -17,12 +18,25 @@ namespace achan {
 
 /// Balancer → itself: deliver policy::flush() after the updates queued before this.
 struct balancer_flush {};
-/// The balancer with the message it sends itself.
-using balancer_impl = balancer_actor::extend<caf::reacts_to<balancer_flush>>;
+/// Balancer → itself: a policy's run_after timer (for the hosted policy `gen`).
+struct balancer_timer {
+  std::uint64_t gen = 0;
+  std::function<void()> fn;
+};
+/// Picker (any thread) → balancer: connect this subchannel (policy_helper::connector).
+struct balancer_connect {
+  subchannel_id id = 0;
+};
+/// The balancer with the messages it sends itself.
+using balancer_impl =
+    balancer_actor::extend<caf::reacts_to<balancer_flush>, caf::reacts_to<balancer_timer>,
+                           caf::reacts_to<balancer_connect>>;
 
 }  // namespace achan
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_flush)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_timer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_connect)
 
 namespace achan {
 namespace {
@@ -37,6 +51,7 @@ struct hosted_policy final : policy_helper {
   std::unique_ptr<policy> impl;
   connectivity_state state = connectivity_state::connecting;
   picker_ptr picker;  // null until the policy published one
+  std::uint64_t gen = 0;  // tells this hosted policy's timers from a retired one's
 
   hosted_policy(self_ptr s, lb_config c) : self(s), cfg(std::move(c)) {}
 
@@ -47,6 +62,17 @@ struct hosted_policy final : policy_helper {
   void request_reresolution() override;
   std::mt19937_64& random() override;
   bool defer_evaluation() override;
+  void run_after(clock_duration delay, std::function<void()> fn) override;
+  std::function<void(subchannel_id)> connector() override;
+  std::shared_ptr<const lb_clock> clock() override;
+  std::unique_ptr<policy> create_policy(const std::string& name, policy_helper& helper) override;
+};
+
+/// The actor system's clock (virtual under the test coordinator) as an lb_clock.
+struct actor_lb_clock final : lb_clock {
+  explicit actor_lb_clock(caf::actor_clock& c) : clock(c) {}
+  time_point now() const noexcept override { return clock.now(); }
+  caf::actor_clock& clock;
 };
 
 struct balancer_state {
@@ -69,6 +95,8 @@ struct balancer_state {
   bool config_chosen = false;
   std::optional<std::string> health_service;  // from config->health_check_service
   bool flush_pending = false;                 // a balancer_flush is in our mailbox
+  std::uint64_t next_gen = 1;                 // for hosted_policy::gen
+  std::shared_ptr<const lb_clock> clock;      // shared with pickers and trackers
   static inline const char* name = "achan.balancer";
 };
 
@@ -161,8 +189,30 @@ bool hosted_policy::defer_evaluation() {
   return true;
 }
 
+void hosted_policy::run_after(clock_duration delay, std::function<void()> fn) {
+  self->delayed_send(self, delay, balancer_timer{gen, std::move(fn)});
+}
+
+std::function<void(subchannel_id)> hosted_policy::connector() {
+  return [addr = self->address()](subchannel_id id) {
+    if (auto me = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(caf::actor_cast<balancer_impl>(me), balancer_connect{id});
+  };
+}
+
+std::shared_ptr<const lb_clock> hosted_policy::clock() {
+  return self->state.clock;
+}
+
+std::unique_ptr<policy> hosted_policy::create_policy(const std::string& name,
+                                                     policy_helper& helper) {
+  auto* f = self->state.cfg.policies.find(name);
+  return f ? (*f)(helper) : nullptr;
+}
+
 std::unique_ptr<hosted_policy> make_hosted_policy(self_ptr self, const lb_config& cfg) {
   auto s = std::make_unique<hosted_policy>(self, cfg);
+  s->gen = self->state.next_gen++;
   s->impl = (*self->state.cfg.policies.find(cfg.name))(*s);
   return s;
 }
@@ -228,6 +278,10 @@ result<service_config_ptr> choose_config(self_ptr self, const resolver_update& u
     po.policy_known = [self](std::string_view n) {
       return self->state.cfg.policies.find(n) != nullptr;
     };
+    po.policy_config_error = [self](std::string_view n, std::string_view j,
+                                    const std::string& path) {
+      return self->state.cfg.policies.config_error(n, j, path);
+    };
     auto parsed = parse_service_config(*u.service_config, po);
     if (parsed)
       return *parsed;
@@ -280,6 +334,7 @@ void adopt_config(self_ptr self, service_config_ptr sc) {
 balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cfg) {
   self->state.rng.seed(cfg.seed);
   self->state.cfg = std::move(cfg);
+  self->state.clock = std::make_shared<const actor_lb_clock>(self->clock());
   self->state.current = make_hosted_policy(self, self->state.cfg.initial);
   return {
       [=](resolver_update& u) {
@@ -357,6 +412,16 @@ balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cf
         if (st.pending)
           st.pending->impl->flush();
         maybe_swap(self);
+      },
+      [=](balancer_timer& t) {
+        auto& st = self->state;
+        if ((st.current && st.current->gen == t.gen) || (st.pending && st.pending->gen == t.gen))
+          t.fn();
+        maybe_swap(self);
+      },
+      [=](balancer_connect c) {
+        if (auto i = self->state.subchannels.find(c.id); i != self->state.subchannels.end())
+          self->send(i->second.actor, subchannel_connect{});
       },
   };
 }

@@ -19,14 +19,28 @@ policy_registry policy_registry::with_builtins() {
   return r;
 }
 
-bool policy_registry::add(std::string name, policy_factory factory) {
-  auto [it, inserted] = factories_.insert_or_assign(std::move(name), std::move(factory));
+const policy_registry& policy_registry::builtins() {
+  static const policy_registry r = with_builtins();
+  return r;
+}
+
+bool policy_registry::add(std::string name, policy_factory factory, policy_validator validate) {
+  auto [it, inserted] = factories_.insert_or_assign(
+      std::move(name), entry{std::move(factory), std::move(validate)});
   return inserted;
 }
 
 const policy_factory* policy_registry::find(std::string_view name) const {
   auto it = factories_.find(name);
-  return it == factories_.end() ? nullptr : &it->second;
+  return it == factories_.end() ? nullptr : &it->second.factory;
+}
+
+std::string policy_registry::config_error(std::string_view name, std::string_view json,
+                                          const std::string& path) const {
+  auto it = factories_.find(name);
+  if (it == factories_.end() || !it->second.validate)
+    return {};
+  return it->second.validate(json, path);
 }
 
 std::vector<std::string> policy_registry::names() const {

@@ -21,7 +21,7 @@ class rr_picker final : public picker {
   rr_picker(std::vector<transport::connection_ptr> conns, std::size_t start)
       : conns_(std::move(conns)), start_(conns_.empty() ? 0 : start % conns_.size()) {}
 
-  pick_result pick() const noexcept override {
+  pick_result pick(const pick_info&) const noexcept override {
     if (conns_.empty())
       return {};
     auto n = next_.fetch_add(1, std::memory_order_relaxed);

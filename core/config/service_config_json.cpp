@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/balancer/registry.hpp"
 #include "core/config/json_values.hpp"
 
 namespace achan {
@@ -121,10 +122,11 @@ void method_configs(const node& list, service_config& sc, int cap) {
 }
 
 using known_fn = std::function<bool(std::string_view)>;
+using check_fn = std::function<std::string(std::string_view, std::string_view, const std::string&)>;
 
 // loadBalancingConfig: the first entry whose policy is known wins. As in gRPC core,
 // entries after it are not inspected.
-lb_config lb_from_list(const node& list, const known_fn& known) {
+lb_config lb_from_list(const node& list, const known_fn& known, const check_fn& check) {
   list.array();
   std::string unknown;
   for (std::size_t i = 0; i < list.v->size(); ++i) {
@@ -142,6 +144,9 @@ lb_config lb_from_list(const node& list, const known_fn& known) {
       continue;
     }
     lb_config lb{.name = entry.key(), .config = cfg.v->dump()};
+    if (check)
+      if (auto err = check(lb.name, lb.config, cfg.path); !err.empty())
+        throw invalid{std::move(err)};
     if (lb.name == "pick_first")
       if (auto s = cfg.get("shuffleAddressList"))
         lb.shuffle_address_list = s->boolean();
@@ -156,12 +161,18 @@ std::shared_ptr<service_config> walk(const json& root, const service_config_pars
   if (!root.is_object())
     throw invalid{"service config must be a JSON object, not " + shown(root)};
   known_fn known = opts.policy_known;
-  if (!known)
-    known = [](std::string_view p) { return p == "pick_first" || p == "round_robin"; };
+  check_fn check = opts.policy_config_error;
+  if (!known) {
+    known = [](std::string_view p) { return policy_registry::builtins().find(p) != nullptr; };
+    if (!check)
+      check = [](std::string_view p, std::string_view j, const std::string& path) {
+        return policy_registry::builtins().config_error(p, j, path);
+      };
+  }
   node top{&root, ""};
   auto sc = std::make_shared<service_config>();
   if (auto n = top.get("loadBalancingConfig"))
-    sc->lb = lb_from_list(*n, known);
+    sc->lb = lb_from_list(*n, known, check);
   // Deprecated; checked even when loadBalancingConfig overrides it, as gRPC core does.
   if (auto n = top.get("loadBalancingPolicy")) {
     auto name = n->text();

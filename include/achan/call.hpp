@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include <achan/call_tracker.hpp>
 #include <achan/request_stream.hpp>
 #include <achan/status.hpp>
 
@@ -25,13 +26,6 @@ namespace achan {
 namespace transport {
 class connection;
 }  // namespace transport
-
-/// Request or response metadata: ordered (key, value) pairs, keys lower-case.
-using metadata = std::vector<std::pair<std::string, std::string>>;
-
-/// Monotonic time as the channel's clock reports it (CAF's actor clock: virtual in tests).
-using clock_duration = std::chrono::steady_clock::duration;
-using time_point = std::chrono::steady_clock::time_point;
 
 /// What a finished call reports to its owner.
 struct call_result {
@@ -53,6 +47,10 @@ struct call_options {
   metadata md;                            ///< request metadata
   /// Credentials for this call, after the channel's (<achan/call_credentials.hpp>).
   std::shared_ptr<call_credentials> credentials;
+  /// The call's request hash for hash-based policies (ring_hash): calls with the same
+  /// hash go to the same backend while the address list is unchanged. Unset: the
+  /// policy's own choice (ring_hash: its requestHashHeader, else a random hash).
+  std::optional<std::uint64_t> request_hash;
 };
 
 /// One call in flight. Shared by the channel (queue, deadline timer), the transport
@@ -144,11 +142,12 @@ class call {
     if (streams_responses()) {
       // Wait for a message being delivered on another thread: none follows the end.
       std::lock_guard lk{deliver_mx_};
-      if (finished_.exchange(true, std::memory_order_acq_rel))
+      if (finished_.exchange(true))
         return false;
-    } else if (finished_.exchange(true, std::memory_order_acq_rel)) {
+    } else if (finished_.exchange(true)) {
       return false;
     }
+    end_trackers(r.status, r.trailers, true);
     if (requests)
       requests->abandon();  // unsent request messages: their `sent` callbacks get false
     auto done = std::move(done_);
@@ -192,6 +191,29 @@ class call {
       metadata_.push_back(std::move(kv));
   }
 
+  /// The request hash (call_options::request_hash). Set before the call is picked.
+  std::optional<std::uint64_t> request_hash;
+
+  /// Channel only, after a pick: attaches that pick's trackers (null entries are
+  /// skipped), each to be ended once with this call's outcome. Trackers of an earlier
+  /// pick still attached are ended first with `sent = false` (the call is being placed
+  /// again). If the call already ended meanwhile, the new trackers are ended at once
+  /// (`sent = false`). Safe against a concurrent finish(): each tracker ends once.
+  void attach_trackers(call_tracker* const (&t)[2], time_point picked_at) {
+    picked_at_.store(picked_at.time_since_epoch().count(), std::memory_order_relaxed);
+    static const status repicked{status_code::unavailable, "picked again"};
+    static const metadata none;
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (!t[i])
+        continue;
+      t[i]->retain();
+      if (auto* old = trackers_[i].exchange(t[i]))
+        end_one(old, repicked, none, false);
+    }
+    if (finished())  // seq_cst against finish(): one of us sees the other
+      end_trackers(repicked, none, false);
+  }
+
   /// Convenience: finish with a non-OK status and no payload.
   bool fail(status_code code, std::string message, std::string peer = {}) {
     return finish(call_result{status{code, std::move(message)}, {}, {}, std::move(peer)});
@@ -207,6 +229,30 @@ class call {
   bool wait_for_ready_;
   completion done_;
   std::atomic<bool> finished_{false};
+  std::atomic<call_tracker*> trackers_[2] = {nullptr, nullptr};
+  std::atomic<time_point::rep> picked_at_{0};
+
+  void end_one(call_tracker* t, const status& st, const metadata& md, bool sent) noexcept {
+    t->on_call_end(call_outcome{st, md, time_point{clock_duration{picked_at_.load(
+                                            std::memory_order_relaxed)}},
+                                sent});
+    t->release();
+  }
+  void end_trackers(const status& st, const metadata& md, bool sent) noexcept {
+    for (auto& slot : trackers_)
+      if (slot.load() != nullptr)  // seq_cst: see attach_trackers
+        if (auto* t = slot.exchange(nullptr))
+          end_one(t, st, md, sent);
+  }
+
+ public:
+  ~call() {
+    static const status dropped{status_code::cancelled, "call dropped before it ended"};
+    static const metadata none;
+    end_trackers(dropped, none, false);
+  }
+
+ private:
   // Orders message delivery against the end of a streaming call; recursive because
   // on_message may end the call itself. Unary calls never take it.
   std::recursive_mutex deliver_mx_;

@@ -22,8 +22,14 @@ namespace achan {
 /// How a channel is dialed.
 struct dial_options {
   /// Load-balancing policy used until the resolver's service config names another:
-  /// "pick_first" (gRPC's default) or "round_robin", or one added in `policies`.
+  /// "pick_first" (gRPC's default), "round_robin", "least_request", "peak_ewma",
+  /// "weighted_round_robin", "ring_hash", "outlier_detection" (docs/balancing.md), or
+  /// one added in `policies`.
   std::string lb_policy = "pick_first";
+  /// That policy's config object, as a service config's loadBalancingConfig entry holds
+  /// it (JSON text), e.g. R"({"choiceCount": 3})" for least_request. Validated by dial:
+  /// a bad one fails with errc::invalid_option naming the field.
+  std::string lb_policy_config = "{}";
   /// pick_first: shuffle the address list (with the seeded generator) before use.
   bool shuffle_address_list = false;
   /// Default for calls that do not say: queue through TRANSIENT_FAILURE until READY or

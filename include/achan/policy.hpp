@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <achan/call_tracker.hpp>
 #include <achan/connectivity.hpp>
 #include <achan/picker.hpp>
 #include <achan/status.hpp>
@@ -36,7 +37,24 @@ struct subchannel_update {
   transport::connection_ptr conn;  ///< set when `state` is READY
 };
 
-/// What a policy may ask of the balancer hosting it. Called only from policy methods.
+/// The channel's clock (virtual under CAF's test coordinator). `now()` may be called
+/// from any thread, e.g. by a call tracker when a call ends.
+class lb_clock {
+ public:
+  virtual ~lb_clock() = default;
+  virtual time_point now() const noexcept = 0;
+};
+
+/// std::chrono::steady_clock as an lb_clock.
+class steady_lb_clock final : public lb_clock {
+ public:
+  time_point now() const noexcept override { return std::chrono::steady_clock::now(); }
+};
+
+class policy;
+
+/// What a policy may ask of the balancer hosting it. Called only from policy methods
+/// (so on the balancer actor), except where noted.
 class policy_helper {
  public:
   virtual ~policy_helper() = default;
@@ -58,6 +76,26 @@ class policy_helper {
   /// number of subchannels (rebuilding a picker) to flush(), doing it once per burst
   /// instead of once per update. False (the default): do it now.
   virtual bool defer_evaluation() { return false; }
+  /// Runs `fn` on the policy's thread (the balancer actor) after `delay`, unless the
+  /// policy was shut down or replaced first. Timers cannot be cancelled: a policy that
+  /// re-arms one keeps a generation counter and ignores stale ones.
+  virtual void run_after(clock_duration delay, std::function<void()> fn) = 0;
+  /// A function that asks, from any thread, for `connect(id)` on the policy's thread
+  /// (a picker that met an IDLE subchannel: ring_hash). Unknown ids are ignored. It
+  /// does not keep the balancer alive.
+  virtual std::function<void(subchannel_id)> connector() = 0;
+  /// The channel's clock, for pickers and trackers (shared: they may outlive the policy).
+  virtual std::shared_ptr<const lb_clock> clock() {
+    static const auto steady = std::make_shared<const steady_lb_clock>();
+    return steady;
+  }
+  /// Creates a registered policy by name that acts through `helper` (a parent policy's
+  /// child, e.g. outlier_detection's); null if the name is unknown.
+  virtual std::unique_ptr<policy> create_policy(const std::string& name, policy_helper& helper) {
+    (void)name;
+    (void)helper;
+    return nullptr;
+  }
 };
 
 /// A load-balancing policy. Lifetime: created with a helper, fed updates, then

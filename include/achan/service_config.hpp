@@ -109,8 +109,13 @@ struct service_config_parse_options {
   /// maxAttempts above this are clamped to it (gRPC's default cap is 5).
   int max_attempts_cap = 5;
   /// Whether a policy name is registered; loadBalancingConfig skips unknown entries and
-  /// fails if none is known. Unset: "pick_first" and "round_robin" only.
+  /// fails if none is known. Unset: achan's built-in policies.
   std::function<bool(std::string_view)> policy_known;
+  /// Checks the chosen policy's config object (JSON text at JSON path `path`): "" if
+  /// valid, else the message (starting with `path`). Unset: achan's built-in policies'
+  /// rules (when policy_known is unset too).
+  std::function<std::string(std::string_view name, std::string_view json, const std::string& path)>
+      policy_config_error;
 };
 
 /// Parses and validates `json` in gRPC's service config schema (camelCase). Unknown

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <map>
 #include <optional>
 #include <random>
@@ -15,6 +17,12 @@
 #include "tests/support/fake_connection.hpp"
 
 namespace achan::test {
+
+/// A clock the test moves by hand.
+struct fake_lb_clock final : lb_clock {
+  time_point t{std::chrono::seconds{1000}};
+  time_point now() const noexcept override { return t; }
+};
 
 /// Records every helper call. Subchannel ids start at 1 and are never reused. Not
 /// thread-safe (policies are called on one actor).
@@ -53,6 +61,34 @@ class fake_policy_helper final : public policy_helper {
     deferrals += defer ? 1 : 0;
     return defer;
   }
+  void run_after(clock_duration d, std::function<void()> fn) override {
+    timers_.emplace(clock_->t + d, std::move(fn));
+  }
+  std::function<void(subchannel_id)> connector() override {
+    return [this](subchannel_id id) { async_connects.push_back(id); };
+  }
+  std::shared_ptr<const lb_clock> clock() override { return clock_; }
+  std::unique_ptr<policy> create_policy(const std::string& name, policy_helper& h) override {
+    return child_factory ? child_factory(name, h) : nullptr;
+  }
+
+  // Time ----------------------------------------------------------------------------
+
+  time_point now() const noexcept { return clock_->t; }
+  /// Moves the clock forward by `d`, firing due run_after timers in time order (each at
+  /// its own time; timers they arm are fired too if due).
+  void advance(clock_duration d) {
+    auto end = clock_->t + d;
+    while (!timers_.empty() && timers_.begin()->first <= end) {
+      auto node = timers_.extract(timers_.begin());
+      clock_->t = node.key();
+      node.mapped()();
+    }
+    clock_->t = end;
+  }
+  std::size_t pending_timers() const noexcept { return timers_.size(); }
+  /// What create_policy builds (outlier_detection's child); unset: nothing.
+  std::function<std::unique_ptr<policy>(const std::string&, policy_helper&)> child_factory;
 
   // The record -----------------------------------------------------------------------
 
@@ -66,6 +102,7 @@ class fake_policy_helper final : public policy_helper {
   /// What defer_evaluation() answers (the balancer answers true), and how often it did.
   bool defer = false;
   int deferrals = 0;
+  std::vector<subchannel_id> async_connects;  ///< connector() calls, in order
 
   /// How many update_state calls were made.
   std::size_t publishes() const noexcept { return states.size(); }
@@ -125,6 +162,8 @@ class fake_policy_helper final : public policy_helper {
 
  private:
   std::mt19937_64 rng_;
+  std::shared_ptr<fake_lb_clock> clock_ = std::make_shared<fake_lb_clock>();
+  std::multimap<time_point, std::function<void()>> timers_;
   subchannel_id next_id_ = 1;
   std::map<subchannel_id, subchannel> subchannels_;
 };

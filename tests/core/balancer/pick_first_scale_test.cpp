@@ -25,7 +25,7 @@ std::vector<std::string> addresses(std::size_t n) {
 }
 
 std::string picked_address(const fake_policy_helper& h) {
-  auto r = h.picker->pick();
+  auto r = h.picker->pick({});
   REQUIRE(r.what == pick_result::kind::complete);
   return (*r.conn)->address();
 }

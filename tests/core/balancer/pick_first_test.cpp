@@ -12,13 +12,13 @@ namespace {
 using cs = connectivity_state;
 
 std::string picked_address(const fake_policy_helper& h) {
-  auto r = h.picker->pick();
+  auto r = h.picker->pick({});
   REQUIRE(r.what == pick_result::kind::complete);
   return (*r.conn)->address();
 }
 
 std::string fail_message(const fake_policy_helper& h) {
-  auto r = h.picker->pick();
+  auto r = h.picker->pick({});
   REQUIRE(r.what == pick_result::kind::fail);
   CHECK(r.error->code == status_code::unavailable);
   return r.error->message;
@@ -43,7 +43,7 @@ TEST_CASE("pick_first: connects one address at a time and reports CONNECTING") {
   CHECK(f.h.created.size() == 3);
   CHECK(f.h.connects == std::vector<subchannel_id>{f.ids[0]});
   CHECK(f.h.state == cs::connecting);
-  CHECK(f.h.picker->pick().what == pick_result::kind::queue);
+  CHECK(f.h.picker->pick({}).what == pick_result::kind::queue);
 }
 
 TEST_CASE("pick_first: fails over in address order and stays on the working address") {
@@ -99,7 +99,7 @@ TEST_CASE("pick_first: READY -> IDLE on connection loss - exit_idle starts a new
   f.pf.on_subchannel_update(fake_policy_helper::idle(f.ids[1], "goaway"));
   CHECK(f.h.state == cs::idle);
   CHECK(f.h.reresolutions == 1);
-  CHECK(f.h.picker->pick().what == pick_result::kind::queue);
+  CHECK(f.h.picker->pick({}).what == pick_result::kind::queue);
   auto connects = f.h.connects.size();
   f.pf.on_subchannel_update(fake_policy_helper::idle(f.ids[1]));
   CHECK(f.h.connects.size() == connects);  // nothing until exit_idle

@@ -18,7 +18,7 @@ class tracked_picker final : public picker {
     magic_ = 0;
     --live_;
   }
-  pick_result pick() const noexcept override { return {}; }
+  pick_result pick(const pick_info&) const noexcept override { return {}; }
   bool alive() const noexcept { return magic_ == 0x5eed; }
 
  private:

@@ -19,7 +19,7 @@ using cs = connectivity_state;
 std::map<std::string, int> pick_counts(const fake_policy_helper& h, int n) {
   std::map<std::string, int> out;
   for (int i = 0; i < n; ++i) {
-    auto r = h.picker->pick();
+    auto r = h.picker->pick({});
     REQUIRE(r.what == pick_result::kind::complete);
     REQUIRE(r.conn != nullptr);
     REQUIRE(*r.conn != nullptr);
@@ -29,7 +29,7 @@ std::map<std::string, int> pick_counts(const fake_policy_helper& h, int n) {
 }
 
 std::string fail_message(const fake_policy_helper& h) {
-  auto r = h.picker->pick();
+  auto r = h.picker->pick({});
   REQUIRE(r.what == pick_result::kind::fail);
   REQUIRE(r.error != nullptr);
   CHECK(r.error->code == status_code::unavailable);
@@ -54,7 +54,7 @@ TEST_CASE("round_robin: connects every subchannel and reports CONNECTING with a 
   fixture f{{"a:1", "b:1", "c:1"}};
   CHECK(f.h.connects == f.ids);
   CHECK(f.h.state == cs::connecting);
-  CHECK(f.h.picker->pick().what == pick_result::kind::queue);
+  CHECK(f.h.picker->pick({}).what == pick_result::kind::queue);
   for (auto id : f.ids)
     f.rr.on_subchannel_update(fake_policy_helper::connecting(id));
   CHECK(f.h.publishes() == 1);
@@ -90,7 +90,7 @@ TEST_CASE("round_robin: the start offset comes from the seeded generator") {
     rr.update_addresses(addrs, {});
     for (const auto& a : addrs)
       rr.on_subchannel_update(h.ready(h.id_of(a)));
-    return std::string{(*h.picker->pick().conn)->address()};
+    return std::string{(*h.picker->pick({}).conn)->address()};
   };
   CHECK(first_pick(7) == first_pick(7));
   std::set<std::string> starts;
@@ -117,7 +117,7 @@ TEST_CASE("round_robin: TRANSIENT_FAILURE is sticky until a subchannel is READY"
   f.rr.on_subchannel_update(fake_policy_helper::idle(f.ids[1]));
   CHECK(f.h.state == cs::transient_failure);
   CHECK(f.h.publishes() == publishes);
-  CHECK(f.h.picker->pick().what == pick_result::kind::fail);
+  CHECK(f.h.picker->pick({}).what == pick_result::kind::fail);
 
   f.rr.on_subchannel_update(f.h.ready(f.ids[0]));
   CHECK(f.h.state == cs::ready);
@@ -244,10 +244,10 @@ TEST_CASE("rr_picker: rotates from its start offset") {
   for (int i = 0; i < 3; ++i)
     conns.push_back(achan::test::make_fake_connection("h:" + std::to_string(i)));
   rr_picker p{conns, 4};  // 4 % 3 == 1
-  CHECK((*p.pick().conn)->address() == "h:1");
-  CHECK((*p.pick().conn)->address() == "h:2");
-  CHECK((*p.pick().conn)->address() == "h:0");
-  CHECK(rr_picker{{}, 0}.pick().what == pick_result::kind::queue);
+  CHECK((*p.pick({}).conn)->address() == "h:1");
+  CHECK((*p.pick({}).conn)->address() == "h:2");
+  CHECK((*p.pick({}).conn)->address() == "h:0");
+  CHECK(rr_picker{{}, 0}.pick({}).what == pick_result::kind::queue);
 }
 
 TEST_CASE(
