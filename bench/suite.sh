@@ -28,7 +28,8 @@
 #      R rounds alternating bench/grpcpp_async_client and `achan bench --json`; medians
 #      of QPS, p50, p99 and client CPU per call with achan/grpc++ ratios, and PASS/MISS at
 #      64 in flight against the targets (QPS >= 2.5x, CPU per call <= 0.3x, p99 no worse).
-#   b. pick_bench (BM_rr_pick: round_robin picker, 1 / 8 / 1000 connections, 1 and 2
+#   b. pick_bench (BM_pick: each READY-set policy's picker with the tracker work of a
+#      call, 8 / 1000 connections, 1 and 2
 #      threads): picks per second across all threads (1 / real time per pick), median
 #      of the repetitions (3, or 1 with --quick).
 #   c. control_plane_bench: 10 000-address resolver update with round_robin over the
@@ -118,30 +119,36 @@ fi
 
 # ---- b. picks per second ---------------------------------------------------------------
 echo
-echo "== b. round_robin picks per second (pick_bench, $pick_reps repetition(s)) =="
-if ! "$bin/pick_bench" --benchmark_filter='^BM_rr_pick/' --benchmark_repetitions="$pick_reps" \
+echo "== b. picks per second per policy, with the call's tracker work (pick_bench, $pick_reps repetition(s)) =="
+if ! "$bin/pick_bench" --benchmark_filter='^BM_pick' --benchmark_repetitions="$pick_reps" \
   --benchmark_report_aggregates_only=true --benchmark_min_time="$pick_min_time" \
   --benchmark_format=csv >"$work/pick.csv" 2>"$work/pick.err"; then
   failed+=("pick_bench")
   cat "$work/pick.err"
 fi
-# name,iterations,real_time,cpu_time,time_unit,...,error_occurred,error_message; with
-# repetitions the rows are NAME_mean/_median/_stddev/_cv, without them just NAME.
+# name,iterations,real_time,cpu_time,time_unit,bytes_per_second,items_per_second,label,
+# error_occurred,error_message,[allocs_per_pick]; with repetitions the rows are
+# NAME_mean/_median/_stddev/_cv, without them just NAME. Names: BM_pick/POLICY/N[/threads:T].
 awk -F, -v reps="$pick_reps" '
-  NR == 1 { next }
+  NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
   {
-    name = $1; gsub(/"/, "", name)
+    name = $1; gsub(/"/, "", name); label = $8; gsub(/"/, "", label)
     if (reps > 1) { if (name !~ /_median$/) next; sub(/_median$/, "", name) }
     if ($9 == "true") { printf "%-28s ERROR %s\n", name, $10; next }
-    unit = $5 == "ns" ? 1e-9 : $5 == "us" ? 1e-6 : $5 == "ms" ? 1e-3 : 1
-    split(name, p, "/"); threads = name ~ /threads:/ ? substr(p[3], 9) : 1
-    printf "%s\t%s\t%s\t%.4g\t%.4g\n", name, p[2], threads, 1 / ($3 * unit), $7
+    split(name, p, "/"); threads = name ~ /threads:/ ? substr(p[4], 9) : 1
+    allocs = ("allocs_per_pick" in col) ? $(col["allocs_per_pick"]) : ""
+    kind = p[1] == "BM_pick_allocations" ? "allocs" : "picks"
+    printf "%s\t%s\t%s\t%s\t%.4g\t%s\n", label, kind, p[3], threads, $7, allocs
   }' "$work/pick.csv" >"$work/pick.tsv"
-printf "%-28s %11s %7s %16s %18s\n" benchmark connections threads "picks/s (total)" "per CPU-second"
-awk -F'\t' 'NF == 5 { printf "%-28s %11s %7s %16.3g %18.3g\n", $1, $2, $3, $4, $5 } NF != 5 { print }' \
-  "$work/pick.tsv"
+printf "%-22s %11s %7s %16s %16s\n" policy connections threads "picks/s (total)" "allocs per pick"
+awk -F'\t' 'NF == 6 && $2 == "picks" { key = $1 "/" $3; printf "%-22s %11s %7s %16.3g\n", $1, $3, $4, $5 }
+  NF == 6 && $2 == "allocs" { printf "%-22s %11s %7s %16s %16s\n", $1, $3, "alloc", "-", $6 }
+  NF != 6 { print }' "$work/pick.tsv"
 if grep -q ERROR "$work/pick.tsv" || [ ! -s "$work/pick.tsv" ]; then
   failed+=("pick_bench reported an error or nothing")
+fi
+if awk -F'\t' '$2 == "allocs" && $6 + 0 > 0 { bad = 1 } END { exit !bad }' "$work/pick.tsv"; then
+  failed+=("a picker allocated (pick_bench allocs_per_pick > 0)")
 fi
 
 # ---- c. control plane ------------------------------------------------------------------

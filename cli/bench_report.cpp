@@ -41,6 +41,14 @@ std::string bench_json(const bench_result& r) {
   j["per_backend"] = nlohmann::ordered_json::object();
   for (auto& [peer, n] : r.per_backend)
     j["per_backend"][peer] = n;
+  j["per_backend_latency_us"] = nlohmann::ordered_json::object();
+  for (auto& [peer, h] : r.per_backend_latency) {
+    auto& b = j["per_backend_latency_us"][peer];
+    b["p50"] = us(h.quantile(0.50));
+    b["p90"] = us(h.quantile(0.90));
+    b["p99"] = us(h.quantile(0.99));
+    b["max"] = us(static_cast<double>(h.max()));
+  }
   j["cpu_us_per_call"] = r.cpu_us_per_call;
   auto& a = j["attempts"];
   a["by_code"] = nlohmann::ordered_json::object();
@@ -92,8 +100,13 @@ std::string bench_text(const bench_result& r) {
   out += "\nCalls per backend:\n";
   if (r.per_backend.empty())
     out += "  (none reached a backend)\n";
-  for (auto& [peer, n] : r.per_backend)
-    out += "  " + peer + "  " + std::to_string(n) + "\n";
+  for (auto& [peer, n] : r.per_backend) {
+    out += "  " + peer + "  " + std::to_string(n);
+    if (auto h = r.per_backend_latency.find(peer); h != r.per_backend_latency.end())
+      out += fmt("  p50 %.1f us", us(h->second.quantile(0.5))) +
+             fmt("  p99 %.1f us", us(h->second.quantile(0.99)));
+    out += "\n";
+  }
   return out;
 }
 

@@ -79,7 +79,10 @@ class load {
       ++result_.count;
       if (r.status.ok()) {
         ++result_.ok;
-        result_.latency.record(static_cast<std::uint64_t>((now - scheduled).count()));
+        auto ns = static_cast<std::uint64_t>((now - scheduled).count());
+        result_.latency.record(ns);
+        if (!r.peer.empty())
+          result_.per_backend_latency[r.peer].record(ns);
       } else {
         auto code = std::string{to_string(r.status.code)};
         if (++result_.errors[code] == 1)

@@ -17,11 +17,26 @@ std::string trim(std::string s) {
   return b == std::string::npos ? std::string{} : s.substr(b, e - b + 1);
 }
 
+/// `text`, or the contents of the file it names after '@'.
+std::string text_or_file(std::string text, const char* flag) {
+  if (text.empty() || text.front() != '@')
+    return text;
+  std::ifstream in{text.substr(1), std::ios::binary};
+  if (!in)
+    throw usage_error(std::string{flag} + ": cannot read '" + text.substr(1) + "'");
+  text.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+  return text;
+}
+
 }  // namespace
 
 void add_dial_flags(std::vector<flag_spec>& flags, unsigned set) {
-  flags.push_back(
-      {"--lb", "", "NAME", "load-balancing policy: pick_first (default) or round_robin"});
+  flags.push_back({"--lb", "", "NAME",
+                   "load-balancing policy: pick_first (default), round_robin, least_request, "
+                   "peak_ewma, weighted_round_robin, ring_hash, outlier_detection"});
+  flags.push_back({"--lb-config", "", "JSON|@FILE",
+                   "the policy's config object, as in loadBalancingConfig (e.g. "
+                   "'{\"choiceCount\": 3}')"});
   flags.push_back(
       {"--authority", "", "HOST", ":authority of every call (default: from the target)"});
   flags.push_back({"--dns-refresh", "", "DURATION",
@@ -55,6 +70,8 @@ dial_options dial_options_from(const parsed_args& args) {
   dial_options o;
   if (args.has("--lb"))
     o.lb_policy = args.get("--lb");
+  if (args.has("--lb-config"))
+    o.lb_policy_config = text_or_file(args.get("--lb-config"), "--lb-config");
   if (args.has("--authority"))
     o.authority = args.get("--authority");
   if (auto d = args.duration("--dns-refresh"))
@@ -62,16 +79,8 @@ dial_options dial_options_from(const parsed_args& args) {
   o.connections_per_address = static_cast<unsigned>(args.integer("--connections", 1, 1, 1000));
   o.tls = tls_from(args);
   o.dns.service_config = args.has("--dns-service-config");
-  if (args.has("--service-config")) {
-    auto text = args.get("--service-config");
-    if (!text.empty() && text.front() == '@') {
-      std::ifstream in{text.substr(1), std::ios::binary};
-      if (!in)
-        throw usage_error("--service-config: cannot read '" + text.substr(1) + "'");
-      text.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
-    }
-    o.service_config = std::move(text);
-  }
+  if (args.has("--service-config"))
+    o.service_config = text_or_file(args.get("--service-config"), "--service-config");
   if (args.has("--token-file")) {
     auto path = args.get("--token-file");
     std::ifstream in{path};

@@ -50,7 +50,7 @@ struct hosted_policy final : policy_helper {
   lb_config cfg;
   std::unique_ptr<policy> impl;
   connectivity_state state = connectivity_state::connecting;
-  picker_ptr picker;  // null until the policy published one
+  picker_ptr picker;      // null until the policy published one
   std::uint64_t gen = 0;  // tells this hosted policy's timers from a retired one's
 
   hosted_policy(self_ptr s, lb_config c) : self(s), cfg(std::move(c)) {}

@@ -3,8 +3,12 @@
 #include <memory>
 #include <utility>
 
+#include "core/balancer/lb_json.hpp"
+#include "core/balancer/least_request.hpp"
+#include "core/balancer/peak_ewma.hpp"
 #include "core/balancer/pick_first.hpp"
 #include "core/balancer/round_robin.hpp"
+#include "core/balancer/weighted_round_robin.hpp"
 
 namespace achan {
 
@@ -16,6 +20,26 @@ policy_registry policy_registry::with_builtins() {
   r.add("round_robin", [](policy_helper& h) -> std::unique_ptr<policy> {
     return std::make_unique<round_robin>(h);
   });
+  // gRPC's names (the `_experimental` ones from before the policies were stable) are
+  // accepted as aliases.
+  for (auto name : {"least_request", "least_request_experimental"})
+    r.add(
+        name,
+        [](policy_helper& h) -> std::unique_ptr<policy> {
+          return std::make_unique<least_request>(h);
+        },
+        validator_of(parse_least_request_config));
+  r.add(
+      "peak_ewma",
+      [](policy_helper& h) -> std::unique_ptr<policy> { return std::make_unique<peak_ewma>(h); },
+      validator_of(parse_peak_ewma_config));
+  for (auto name : {"weighted_round_robin", "weighted_round_robin_experimental"})
+    r.add(
+        name,
+        [](policy_helper& h) -> std::unique_ptr<policy> {
+          return std::make_unique<weighted_round_robin>(h);
+        },
+        validator_of(parse_wrr_config));
   return r;
 }
 

@@ -233,9 +233,8 @@ class call {
   std::atomic<time_point::rep> picked_at_{0};
 
   void end_one(call_tracker* t, const status& st, const metadata& md, bool sent) noexcept {
-    t->on_call_end(call_outcome{st, md, time_point{clock_duration{picked_at_.load(
-                                            std::memory_order_relaxed)}},
-                                sent});
+    t->on_call_end(call_outcome{
+        st, md, time_point{clock_duration{picked_at_.load(std::memory_order_relaxed)}}, sent});
     t->release();
   }
   void end_trackers(const status& st, const metadata& md, bool sent) noexcept {

@@ -17,9 +17,9 @@ namespace achan {
 /// What a picker may know about the call it places. Views into the call: valid only
 /// during the pick.
 struct pick_info {
-  std::string_view method;              ///< "/pkg.Service/Method"
-  const metadata* md = nullptr;         ///< request metadata; null means none
-  std::optional<std::uint64_t> hash;    ///< call_options::request_hash
+  std::string_view method;            ///< "/pkg.Service/Method"
+  const metadata* md = nullptr;       ///< request metadata; null means none
+  std::optional<std::uint64_t> hash;  ///< call_options::request_hash
 };
 
 /// Outcome of one pick. For `complete`, `conn` points at the picker's own shared_ptr
