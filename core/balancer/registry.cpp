@@ -3,7 +3,9 @@
 #include <memory>
 #include <utility>
 
+#include "core/balancer/lb_json.hpp"
 #include "core/balancer/pick_first.hpp"
+#include "core/balancer/ring_hash.hpp"
 #include "core/balancer/round_robin.hpp"
 
 namespace achan {
@@ -16,6 +18,11 @@ policy_registry policy_registry::with_builtins() {
   r.add("round_robin", [](policy_helper& h) -> std::unique_ptr<policy> {
     return std::make_unique<round_robin>(h);
   });
+  for (const char* name : {"ring_hash", "ring_hash_experimental"})
+    r.add(
+        name,
+        [](policy_helper& h) -> std::unique_ptr<policy> { return std::make_unique<ring_hash>(h); },
+        validator_of(parse_ring_hash_config));
   return r;
 }
 
