@@ -7,6 +7,7 @@
 #include "core/balancer/least_request.hpp"
 #include "core/balancer/peak_ewma.hpp"
 #include "core/balancer/pick_first.hpp"
+#include "core/balancer/ring_hash.hpp"
 #include "core/balancer/round_robin.hpp"
 #include "core/balancer/weighted_round_robin.hpp"
 
@@ -40,6 +41,11 @@ policy_registry policy_registry::with_builtins() {
           return std::make_unique<weighted_round_robin>(h);
         },
         validator_of(parse_wrr_config));
+  for (const char* name : {"ring_hash", "ring_hash_experimental"})
+    r.add(
+        name,
+        [](policy_helper& h) -> std::unique_ptr<policy> { return std::make_unique<ring_hash>(h); },
+        validator_of(parse_ring_hash_config));
   return r;
 }
 

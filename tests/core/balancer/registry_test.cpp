@@ -14,7 +14,8 @@ using achan::test::fake_policy_helper;
 TEST_CASE("registry: builtins hold every policy under achan's and gRPC's names") {
   auto r = policy_registry::with_builtins();
   for (auto name : {"pick_first", "round_robin", "least_request", "least_request_experimental",
-                    "peak_ewma", "weighted_round_robin", "weighted_round_robin_experimental"}) {
+                    "peak_ewma", "weighted_round_robin", "weighted_round_robin_experimental",
+                    "ring_hash", "ring_hash_experimental"}) {
     CAPTURE(name);
     CHECK(r.find(name) != nullptr);
   }
@@ -48,9 +49,8 @@ TEST_CASE("registry: add registers a policy and may replace a builtin") {
   };
   CHECK(r.add("custom", custom));
   CHECK_FALSE(r.add("pick_first", custom));
-  auto names = r.names();
-  CHECK(std::count(names.begin(), names.end(), "custom") == 1);
-  CHECK(std::count(names.begin(), names.end(), "pick_first") == 1);
+  CHECK(r.names().size() == policy_registry::with_builtins().names().size() + 1);
+  CHECK(r.names().front() == "custom");
   fake_policy_helper h;
   (void)(*r.find("pick_first"))(h);
   CHECK(built == 1);
