@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "core/balancer/outlier_detection.hpp"
 #include "core/balancer/pick_first.hpp"
 #include "core/balancer/round_robin.hpp"
 
@@ -16,6 +17,13 @@ policy_registry policy_registry::with_builtins() {
   r.add("round_robin", [](policy_helper& h) -> std::unique_ptr<policy> {
     return std::make_unique<round_robin>(h);
   });
+  for (const char* name : {"outlier_detection", "outlier_detection_experimental"})
+    r.add(
+        name,
+        [](policy_helper& h) -> std::unique_ptr<policy> {
+          return std::make_unique<outlier_detection>(h);
+        },
+        outlier_detection_config_error);
   return r;
 }
 
