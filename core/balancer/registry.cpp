@@ -6,6 +6,7 @@
 #include "core/balancer/lb_json.hpp"
 #include "core/balancer/least_request.hpp"
 #include "core/balancer/peak_ewma.hpp"
+#include "core/balancer/outlier_detection.hpp"
 #include "core/balancer/pick_first.hpp"
 #include "core/balancer/ring_hash.hpp"
 #include "core/balancer/round_robin.hpp"
@@ -46,6 +47,13 @@ policy_registry policy_registry::with_builtins() {
         name,
         [](policy_helper& h) -> std::unique_ptr<policy> { return std::make_unique<ring_hash>(h); },
         validator_of(parse_ring_hash_config));
+  for (const char* name : {"outlier_detection", "outlier_detection_experimental"})
+    r.add(
+        name,
+        [](policy_helper& h) -> std::unique_ptr<policy> {
+          return std::make_unique<outlier_detection>(h);
+        },
+        outlier_detection_config_error);
   return r;
 }
 
