@@ -3,6 +3,8 @@
 // subchannel down in list order.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -79,4 +81,40 @@ TEST_CASE("pick_first: selecting shuts down every other subchannel in list order
   pf.exit_idle();
   CHECK(h.created.size() == 7 + 6);
   CHECK(h.live_addresses().size() == 7);
+}
+
+TEST_CASE("pick_first: 10000 addresses failing one after another keep at most one timer pending") {
+  constexpr std::size_t n = 10000;
+  fake_policy_helper h;
+  pick_first pf{h};
+  auto addrs = addresses(n);
+  pf.update_addresses(addrs, {});
+  std::size_t most_pending = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    REQUIRE(h.connects.size() == i + 1);
+    pf.on_subchannel_update(fake_policy_helper::failed(h.connects.back()));
+    most_pending = std::max(most_pending, h.pending_timers());
+  }
+  CHECK(most_pending == 1);
+  CHECK(h.state == connectivity_state::transient_failure);
+  CHECK(h.reresolutions == 1);
+  h.advance(std::chrono::hours{1});
+  CHECK(h.pending_timers() == 0);
+  CHECK(h.connects.size() == n);
+}
+
+TEST_CASE("pick_first: 1000 hanging attempts are started 250 ms apart by one timer") {
+  constexpr std::size_t n = 1000;
+  fake_policy_helper h;
+  pick_first pf{h};
+  pf.update_addresses(addresses(n), {});
+  for (std::size_t i = 1; i < n; ++i) {
+    CHECK(h.pending_timers() == 1);
+    h.advance(pick_first::connection_attempt_delay);
+    REQUIRE(h.connects.size() == i + 1);
+  }
+  CHECK(h.pending_timers() == 0);  // the last address is not timed
+  CHECK(h.state == connectivity_state::connecting);
+  pf.on_subchannel_update(h.ready(h.created[n / 2]));
+  CHECK(h.shutdowns.size() == n - 1);
 }

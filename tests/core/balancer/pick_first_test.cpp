@@ -170,8 +170,15 @@ TEST_CASE("pick_first: empty address list reports TRANSIENT_FAILURE") {
   CHECK(f.h.state == cs::transient_failure);
   CHECK(fail_message(f.h) == "resolver returned an empty address list");
   CHECK(f.h.live_addresses().empty());
+  // Sticky (gRFC A62): a new list is tried, but the failure stays published until READY.
   f.pf.update_addresses({"b:1"}, {});
-  CHECK(f.h.state == cs::connecting);
+  auto b = f.h.id_of("b:1");
+  CHECK(f.h.connects.back() == b);
+  f.pf.on_subchannel_update(fake_policy_helper::connecting(b));
+  CHECK(f.h.state == cs::transient_failure);
+  CHECK(fail_message(f.h) == "resolver returned an empty address list");
+  f.pf.on_subchannel_update(f.h.ready(b));
+  CHECK(f.h.state == cs::ready);
 }
 
 TEST_CASE("pick_first: resolver error before first update reports TRANSIENT_FAILURE") {
