@@ -66,6 +66,26 @@ double parsed_args::number(std::string_view name, double fallback) const {
   return v;
 }
 
+double parsed_args::number_in(std::string_view name, double fallback, double lo, double hi) const {
+  if (!has(name))
+    return fallback;
+  auto text = get(name);
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(v >= lo && v <= hi)) {
+    auto bound = [](double b) {
+      auto s = std::to_string(b);  // "1.000000" -> "1"
+      s.erase(s.find_last_not_of('0') + 1);
+      if (s.back() == '.')
+        s.pop_back();
+      return s;
+    };
+    throw usage_error(std::string{name} + ": " + quote(text) + " is not a number in [" + bound(lo) +
+                      ", " + bound(hi) + "]");
+  }
+  return v;
+}
+
 parsed_args parse(const command_spec& spec, const std::vector<std::string>& args) {
   parsed_args out;
   bool only_positionals = false;

@@ -61,6 +61,9 @@ class parsed_args {
                        std::int64_t hi) const;
   /// The value as a positive finite number, or `fallback`. Throws usage_error.
   double number(std::string_view name, double fallback) const;
+  /// The value as a number in [lo, hi] (bounds included), or `fallback`. Throws
+  /// usage_error naming the range.
+  double number_in(std::string_view name, double fallback, double lo, double hi) const;
 
   /// Filled by parse(): long name → values.
   std::map<std::string, std::vector<std::string>, std::less<>> values;

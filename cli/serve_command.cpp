@@ -1,13 +1,16 @@
 // achan serve: the test service of proto/echo.proto (plus grpc.health.v1 and server
 // reflection) on achan's own HTTP/2 server, until SIGINT or SIGTERM; SIGUSR1 toggles its
-// health between SERVING and NOT_SERVING.
+// health between SERVING and NOT_SERVING. Behaviour flags for demos and tests: --delay,
+// --fail-rate/--seed (the echo service), --orca (load reports in every call's trailers).
 #include <csignal>
 #include <cstdio>
+#include <limits>
 
 #include <achan/server.hpp>
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
 #include "cli/health_service.hpp"
+#include "cli/load_sampler.hpp"
 #include "cli/reflection_service.hpp"
 #include "testkit/echo_service.hpp"
 #include "testkit/program_args.hpp"
@@ -25,7 +28,11 @@ command_spec serve_spec() {
       "(accept errors, GOAWAYs sent for protocol errors or abuse) are logged to stderr.\n"
       "SIGUSR1 toggles the health of the server and every service between SERVING and\n"
       "NOT_SERVING (Check and Watch see it) and prints 'health: SERVING' or\n"
-      "'health: NOT_SERVING'. Limits and their defaults: docs/limits.md.",
+      "'health: NOT_SERVING'. Limits and their defaults: docs/limits.md.\n"
+      "For demos and tests of load-aware clients: --delay and --fail-rate change how\n"
+      "achan.test.Echo answers; --orca puts an ORCA load report (trailer\n"
+      "endpoint-load-metrics-bin: process CPU utilization, Echo calls and errors per\n"
+      "second, sampled every second) in every call's trailers.",
       {},
       {{"--port", "-p", "PORT", "TCP port, 0..65535 (0: a free one)"},
        {"--host", "", "HOST", "address to listen on (default 127.0.0.1)"},
@@ -47,7 +54,12 @@ command_spec serve_spec() {
        {"--require-client-cert", "", "", "refuse clients without a valid certificate (mTLS)"},
        {"--log-calls", "", "", "print 'call METHOD' on stdout as each call arrives"},
        {"--not-serving", "", "",
-        "start with the server and every service NOT_SERVING (SIGUSR1 toggles)"}}};
+        "start with the server and every service NOT_SERVING (SIGUSR1 toggles)"},
+       {"--orca", "", "", "send an ORCA load report with every reply (docs/cli.md)"},
+       {"--delay", "", "DURATION", "answer every Echo call this much later (no thread blocks)"},
+       {"--fail-rate", "", "P",
+        "fail this fraction of Echo calls, 0..1, with UNAVAILABLE (default 0)"},
+       {"--seed", "", "N", "seed choosing which calls --fail-rate fails (default 1)"}}};
 }
 
 namespace {
@@ -95,6 +107,11 @@ int run_serve(const parsed_args& args) {
   opts.tls = serve_tls_from(args);
   auto grace = args.duration("--grace").value_or(std::chrono::seconds(5));
   bool log_calls = args.has("--log-calls");
+  testkit::echo_options echo;
+  echo.delay = args.duration("--delay").value_or(std::chrono::nanoseconds{0});
+  echo.fail_rate = args.number_in("--fail-rate", 0, 0, 1);
+  echo.seed = static_cast<std::uint64_t>(
+      args.integer("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
 
   // Block the signals before any thread starts (threads inherit the mask); the main
   // thread takes them with sigwait, so nothing runs in a signal handler.
@@ -103,14 +120,25 @@ int run_serve(const parsed_args& args) {
   if (opts.tls)               // SIGHUP: reload the certificate files
     sigaddset(&stop, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Declared before the server: the echo service counts into it until the server is gone;
+  // started after the signals are blocked, like every thread.
+  std::unique_ptr<load_sampler> sampler;
+  if (args.has("--orca")) {
+    opts.orca = std::make_shared<transport::server_metric_recorder>();
+    sampler = std::make_unique<load_sampler>(opts.orca);
+  }
+  echo.on_call = [log_calls, s = sampler.get()](const std::string& m) {
+    if (s)
+      s->count_call();
+    if (log_calls) {
+      std::printf("call %s\n", m.c_str());
+      std::fflush(stdout);
+    }
+  };
+  if (sampler)
+    echo.on_failure = [s = sampler.get()](status_code) { s->count_failure(); };
   transport::h2_server server{opts};
-  auto service = testkit::add_echo_service(server, args.get("--name", "achan"),
-                                           [log_calls](const std::string& m) {
-                                             if (log_calls) {
-                                               std::printf("call %s\n", m.c_str());
-                                               std::fflush(stdout);
-                                             }
-                                           });
+  auto service = testkit::add_echo_service(server, args.get("--name", "achan"), std::move(echo));
   const std::string echo_service = "achan.test.Echo";
   auto health = health_service::add(server, {echo_service});
   bool serving = !args.has("--not-serving");

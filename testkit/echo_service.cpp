@@ -3,6 +3,8 @@
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 
 #include "proto/echo.achan.pb.h"
 #include "transport/h2/io_pool.hpp"
@@ -48,36 +50,49 @@ struct pacer : std::enable_shared_from_this<pacer> {
   }
 };
 
+using steady = std::chrono::steady_clock;
+
+/// Keeps a Bidi stream's delayed answers in order: each is due strictly after the one
+/// before (timers due at the same instant may run in any order). Used on the I/O thread.
+struct answer_order {
+  steady::time_point last{};
+  steady::time_point next(std::chrono::nanoseconds delay) {
+    last = std::max(steady::now() + delay, last + std::chrono::nanoseconds{1});
+    return last;
+  }
+};
+
+const status injected{status_code::unavailable, "injected failure (--fail-rate)"};
+
 class echo_impl final : public achan::test::Echo::Service {
  public:
-  echo_impl(std::string name, std::weak_ptr<transport::io_pool> timers,
-            std::function<void(const std::string&)> on_call)
-      : name_(std::move(name)), timers_(std::move(timers)), on_call_(std::move(on_call)) {}
+  echo_impl(std::string name, std::weak_ptr<transport::io_pool> timers, echo_options opts)
+      : name_(std::move(name)), timers_(std::move(timers)), opts_(std::move(opts)) {}
 
   void Unary(server_call_info info, EchoRequest req, typed_responder<EchoReply> respond) override {
-    seen(info);
-    auto delay = req.delay_ms();  // (before req moves into the lambda: no copy per call)
-    after(delay, [name = name_, req = std::move(req), md = std::move(info.request_metadata),
+    bool fail = seen(info);
+    auto delay = wait(req);  // (before req moves into the lambda: no copy per call)
+    after(delay, [this, fail, req = std::move(req), md = std::move(info.request_metadata),
                   respond = std::move(respond)] {
       metadata trailers;
       for (const auto& [k, v] : md)
         if (k.rfind("x-echo-", 0) == 0)
           trailers.emplace_back(k, v);
-      if (req.fail_code() != 0)
-        return respond.fail(asked_status(req), std::move(trailers));
-      respond.reply(reply_to(name, req), std::move(trailers));
+      if (auto st = chosen(req, fail); !st.ok())
+        return respond.fail(std::move(st), std::move(trailers));
+      respond.reply(reply_to(name_, req), std::move(trailers));
     });
   }
 
   void ServerStream(server_call_info info, EchoRequest req,
                     response_writer<EchoReply> out) override {
-    seen(info);
-    auto delay = req.delay_ms();
-    after(delay, [name = name_, req = std::move(req), out = std::move(out)] {
-      if (req.fail_code() != 0)
-        return out.finish(asked_status(req));
+    bool fail = seen(info);
+    auto delay = wait(req);
+    after(delay, [this, fail, req = std::move(req), out = std::move(out)] {
+      if (auto st = chosen(req, fail); !st.ok())
+        return out.finish(std::move(st));
       auto p = std::make_shared<pacer>();
-      p->server = name;
+      p->server = name_;
       p->req = req;  // (a stream's replies need it; one copy per stream)
       p->out = out;
       p->send();
@@ -87,54 +102,101 @@ class echo_impl final : public achan::test::Echo::Service {
   // One reply after the half-close, echoing the last request and counting.
   request_reader<EchoRequest> ClientStream(server_call_info info,
                                            typed_responder<EchoReply> respond) override {
-    seen(info);
+    if (seen(info)) {
+      after(opts_.delay, [this, respond] { respond.fail(failed(injected)); });
+      return {};
+    }
     auto last = std::make_shared<EchoRequest>();
     auto received = std::make_shared<std::uint32_t>(0);
     return {[last, received](EchoRequest&& req) {
               ++*received;
               *last = std::move(req);
             },
-            [name = name_, last, received, respond] {
-              if (last->fail_code() != 0)
-                return respond.fail(asked_status(*last));
-              EchoReply reply;
-              reply.set_server(name);
-              reply.set_payload(last->payload());
-              reply.set_received(*received);
-              respond.reply(reply);
+            [this, last, received, respond] {
+              after(opts_.delay, [this, last, received, respond] {
+                if (last->fail_code() != 0)
+                  return respond.fail(failed(asked_status(*last)));
+                EchoReply reply;
+                reply.set_server(name_);
+                reply.set_payload(last->payload());
+                reply.set_received(*received);
+                respond.reply(reply);
+              });
             }};
   }
 
   // One reply per request, as it arrives; OK after the half-close.
   request_reader<EchoRequest> Bidi(server_call_info info, response_writer<EchoReply> out) override {
-    seen(info);
+    if (seen(info)) {
+      after(opts_.delay, [this, out] { out.finish(failed(injected)); });
+      return {};
+    }
     auto received = std::make_shared<std::uint32_t>(0);
-    return {[name = name_, received, out](EchoRequest&& req) {
+    auto order = std::make_shared<answer_order>();
+    return {[this, received, order, out](EchoRequest&& req) {
               EchoReply reply;
-              reply.set_server(name);
+              reply.set_server(name_);
               reply.set_payload(req.payload());
               reply.set_index((*received)++);
               reply.set_received(*received);
-              out.write(reply);
+              at(*order, [out, reply = std::move(reply)] { out.write(reply); });
             },
-            [out] { out.finish(); }};
+            [this, order, out] { at(*order, [out] { out.finish(); }); }};
   }
 
  private:
-  void seen(const server_call_info& info) const {
-    if (on_call_)
-      on_call_(info.method);
+  /// Reports the call; true if it is one of the injected failures.
+  bool seen(const server_call_info& info) {
+    if (opts_.on_call)
+      opts_.on_call(info.method);
+    if (opts_.fail_rate <= 0)
+      return false;  // (no shared counter to touch)
+    return injected_failure(opts_.seed, calls_.fetch_add(1, std::memory_order_relaxed),
+                            opts_.fail_rate);
   }
 
-  /// Runs `f` now, or after `delay_ms` on the timers' thread (not on the I/O thread);
-  /// with the timers gone, now.
+  /// How long a unary or server-streaming request waits before its answer.
+  std::chrono::nanoseconds wait(const EchoRequest& req) const {
+    return std::chrono::milliseconds(req.delay_ms()) + opts_.delay;
+  }
+
+  /// The status the call ends with: injected, asked for by the request, or OK.
+  status chosen(const EchoRequest& req, bool fail) const {
+    if (fail)
+      return failed(injected);
+    return req.fail_code() != 0 ? failed(asked_status(req)) : status{};
+  }
+
+  /// `st`, reported to on_failure.
+  status failed(status st) const {
+    if (opts_.on_failure)
+      opts_.on_failure(st.code);
+    return st;
+  }
+
+  /// Runs `f` now, or after `delay` on the timers' thread (not on the I/O thread); with
+  /// the timers gone, now.
   template <class F>
-  void after(std::uint32_t delay_ms, F f) const {
-    auto pool = timers_.lock();
-    if (delay_ms == 0 || !pool)
+  void after(std::chrono::nanoseconds delay, F f) const {
+    if (delay.count() <= 0)
       return f();
-    auto t =
-        std::make_shared<asio::steady_timer>(pool->context(), std::chrono::milliseconds(delay_ms));
+    schedule(steady::now() + delay, std::move(f));
+  }
+
+  /// Runs `f` after opts_.delay, after what `order` scheduled before (Bidi).
+  template <class F>
+  void at(answer_order& order, F f) const {
+    if (opts_.delay.count() <= 0)
+      return f();
+    schedule(order.next(opts_.delay), std::move(f));
+  }
+
+  template <class F>
+  void schedule(steady::time_point due, F f) const {
+    auto pool = timers_.lock();
+    if (!pool)
+      return f();
+    auto t = std::make_shared<asio::steady_timer>(pool->context(), due);
     t->async_wait([t, f = std::move(f)](const std::error_code& ec) {
       if (!ec)
         f();
@@ -143,17 +205,46 @@ class echo_impl final : public achan::test::Echo::Service {
 
   const std::string name_;
   const std::weak_ptr<transport::io_pool> timers_;
-  const std::function<void(const std::string&)> on_call_;
+  const echo_options opts_;
+  std::atomic<std::uint64_t> calls_{0};
 };
 
 }  // namespace
 
+bool injected_failure(std::uint64_t seed, std::uint64_t n, double fail_rate) noexcept {
+  if (!(fail_rate > 0))
+    return false;
+  if (fail_rate >= 1)
+    return true;
+  // splitmix64 (Steele, Lea, Flood 2014) of seed + n: no generator state to share.
+  std::uint64_t z = seed + n + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  // fail_rate < 1, so fail_rate * 2^64 < 2^64 - 2^11 fits.
+  return z < static_cast<std::uint64_t>(std::ldexp(fail_rate, 64));
+}
+
 std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name,
                                        std::function<void(const std::string&)> on_call) {
-  auto timers = std::make_shared<transport::io_pool>(1);
-  achan::test::Echo::Service::add_to(
-      server, std::make_shared<echo_impl>(std::move(name), timers, std::move(on_call)));
-  return timers;
+  echo_options opts;
+  opts.on_call = std::move(on_call);
+  return add_echo_service(server, std::move(name), std::move(opts));
+}
+
+std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name,
+                                       echo_options opts) {
+  // The timers stop (and drop what is pending) before the service goes: a delayed answer
+  // never runs on a destroyed service, whichever of server and handle goes first.
+  struct handle {
+    std::shared_ptr<echo_impl> service;
+    std::shared_ptr<transport::io_pool> timers;
+  };
+  auto h = std::make_shared<handle>();
+  h->timers = std::make_shared<transport::io_pool>(1);
+  h->service = std::make_shared<echo_impl>(std::move(name), h->timers, std::move(opts));
+  achan::test::Echo::Service::add_to(server, h->service);
+  return h;
 }
 
 }  // namespace achan::testkit

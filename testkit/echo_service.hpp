@@ -6,6 +6,8 @@
 /// answers the half-close with the last request's payload and the count received;
 /// Bidi answers each request as it arrives. Implemented on the generated stubs
 /// (proto/echo.achan.pb.h, target achan_proto_stubs).
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,6 +15,28 @@
 #include <achan/server.hpp>
 
 namespace achan::testkit {
+
+/// How the echo service behaves beyond what each request asks for (`achan serve`'s
+/// --delay, --fail-rate and --seed, docs/cli.md).
+struct echo_options {
+  /// Runs on the I/O thread when a call reaches its handler, with the method path
+  /// (tests use it to know a call is in progress).
+  std::function<void(const std::string&)> on_call;
+  /// Runs when the service ends a call with a status of its own choosing that is not OK
+  /// (a request's fail_code, or an injected failure), with its code; on the I/O thread
+  /// or the timers' thread.
+  std::function<void(status_code)> on_failure;
+  /// Every answer waits this long more (on top of a request's delay_ms), on the timers'
+  /// thread, blocking none: Unary, ServerStream and ClientStream answer this much later,
+  /// Bidi answers each request (and the half-close) this much later, in order.
+  std::chrono::nanoseconds delay{0};
+  /// The fraction of calls, in [0, 1], that fail with UNAVAILABLE "injected failure
+  /// (--fail-rate)" (after `delay`): the service numbers its calls from 0 (all four
+  /// methods together) and call n fails when splitmix64(seed + n) < fail_rate * 2^64,
+  /// so a seed repeats its pattern and threads share one atomic counter, no lock.
+  double fail_rate = 0;
+  std::uint64_t seed = 1;
+};
 
 /// Registers achan.test.Echo (the generated achan::test::Echo::Service, which the server
 /// keeps alive) on `server` as `name`. The returned object runs the delays (timers on one
@@ -22,5 +46,11 @@ namespace achan::testkit {
 /// the method path (tests use it to know a call is in progress).
 std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name,
                                        std::function<void(const std::string&)> on_call = {});
+/// The same with `opts`.
+std::shared_ptr<void> add_echo_service(transport::h2_server& server, std::string name,
+                                       echo_options opts);
+
+/// Whether call `n` fails at `fail_rate` with `seed` (echo_options::fail_rate).
+bool injected_failure(std::uint64_t seed, std::uint64_t n, double fail_rate) noexcept;
 
 }  // namespace achan::testkit

@@ -26,6 +26,7 @@
 
 #include <achan/call.hpp>
 #include <achan/result.hpp>
+#include <achan/server_metrics.hpp>
 #include <achan/status.hpp>
 #include <achan/tls.hpp>
 
@@ -48,6 +49,9 @@ struct server_call_info {
   std::string peer;                    ///< the client's address
   /// The TLS session and the client's certificate identity; null on h2c connections.
   std::shared_ptr<const tls_peer> tls;
+  /// Records this call's load for its ORCA report (include/achan/server_metrics.hpp);
+  /// inactive unless server_options::orca is set.
+  call_metric_recorder metrics;
 };
 
 /// Ends one server call, exactly once: later calls do nothing. Copyable, callable
@@ -179,6 +183,12 @@ struct server_options {
   /// the first listen(), whose error names a file that cannot be used; reload_tls()
   /// replaces it for later connections.
   std::optional<server_tls> tls;
+  /// ORCA load reports (include/achan/server_metrics.hpp): when set, every call's trailers
+  /// carry `endpoint-load-metrics-bin`, an xds.data.orca.v3.OrcaLoadReport of what the
+  /// call's handler recorded (server_call_info::metrics) over this recorder's server-wide
+  /// values; OK or not, also for calls that never reached a handler (unknown method,
+  /// deadline). Unset (the default): no reports, and calls pay nothing for the feature.
+  std::shared_ptr<server_metric_recorder> orca;
   /// Receives one line per notable connection-level event (accept errors, once until
   /// accepting works again; GOAWAYs sent for protocol errors or abuse, naming the peer).
   /// Called on an I/O thread; must not block. Empty: nothing is reported.

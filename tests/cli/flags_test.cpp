@@ -59,6 +59,17 @@ TEST_CASE("flags: every usage problem is a one-line usage_error naming it") {
   CHECK(parse(spec(), {"--help"}).help);  // no positional check with --help
 }
 
+TEST_CASE("flags: numbers in a closed range take both bounds and refuse the rest") {
+  auto at = [](const char* v) { return parse(spec(), {"t", "m", "--count", v}); };
+  CHECK(at("0").number_in("--count", 0.5, 0, 1) == 0);
+  CHECK(at("1").number_in("--count", 0.5, 0, 1) == 1);
+  CHECK(at("0.25").number_in("--count", 0.5, 0, 1) == 0.25);
+  CHECK(parse(spec(), {"t", "m"}).number_in("--count", 0.5, 0, 1) == 0.5);
+  for (auto bad : {"2", "-0.1", "nan", "x", "0.5x"})
+    CHECK_THROWS_WITH_AS(at(bad).number_in("--count", 0, 0, 1),
+                         doctest::Contains("is not a number in [0, 1]"), usage_error);
+}
+
 TEST_CASE("flags: durations in every unit and malformed ones") {
   CHECK(parse_duration("0", "x") == 0ns);
   CHECK(parse_duration("250us", "x") == 250us);

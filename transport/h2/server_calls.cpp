@@ -10,6 +10,7 @@
 #include "transport/h2/nghttp2_util.hpp"
 #include "transport/h2/server_callbacks.hpp"
 #include "transport/h2/server_connection.hpp"
+#include "transport/h2/server_metrics_state.hpp"
 
 namespace achan::transport {
 
@@ -94,7 +95,16 @@ std::shared_ptr<pending_response> h2_server_connection::begin_call(server_stream
   s.pending = std::make_shared<pending_response>();
   s.pending->conn = weak_from_this();
   s.pending->stream_id = s.id;
+  if (opts().orca)
+    s.metrics = std::make_shared<call_metrics_state>();
   return s.pending;
+}
+
+server_call_info h2_server_connection::take_call_info(server_stream& s) {
+  server_call_info info{
+      s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_, tls_peer_, {}};
+  info.metrics = call_metric_recorder{s.metrics};
+  return info;
 }
 
 void h2_server_connection::dispatch_streaming(server_stream& s) {
@@ -111,8 +121,7 @@ void h2_server_connection::dispatch_streaming(server_stream& s) {
     return;  // unary or server-streaming: dispatched once the request is complete
   s.streaming_request = true;
   auto pending = begin_call(s);
-  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_,
-                        tls_peer_};
+  auto info = take_call_info(s);
   s.reader = m->second.streaming(std::move(info), server_writer{pending});
 }
 
@@ -141,8 +150,7 @@ void h2_server_connection::dispatch(server_stream& s) {
     return;
   }
   auto pending = begin_call(s);
-  server_call_info info{s.method, std::move(s.authority), std::move(s.md), s.deadline, peer_,
-                        tls_peer_};
+  auto info = take_call_info(s);
   auto request = std::move(s.request);
   release_request(s);  // the handler owns the request now
   if (m->second.unary)
@@ -182,6 +190,7 @@ void h2_server_connection::send_trailers_only(server_stream& s, status st,
     fields.emplace_back("grpc-message", grpc::percent_encode_message(st.message));
   for (auto& [k, v] : trailers)
     fields.emplace_back(k, grpc::is_binary_header(k) ? grpc::base64_encode(v) : v);
+  add_load_report(opts().orca.get(), s.metrics.get(), fields);
   if (auto too_big = fit_trailers(fields, 3 * 32 + 40); !too_big.ok()) {
     st = std::move(too_big);
     fields = {{"grpc-message", grpc::percent_encode_message(st.message)}};
@@ -284,6 +293,7 @@ void h2_server_connection::finish_call(std::int32_t id, status st, metadata trai
       t.emplace_back("grpc-message", grpc::percent_encode_message(st.message));
     for (auto& [k, v] : trailers)
       t.emplace_back(k, grpc::is_binary_header(k) ? grpc::base64_encode(v) : v);
+    add_load_report(opts().orca.get(), s->metrics.get(), t);
     if (auto too_big = fit_trailers(t, 32 + 12); !too_big.ok()) {
       st = std::move(too_big);
       t = {{"grpc-message", grpc::percent_encode_message(st.message)}};

@@ -120,6 +120,8 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   void reset_stream(server_stream& s, std::uint32_t code);
   void start_response(server_stream& s);
   std::shared_ptr<pending_response> begin_call(server_stream& s);
+  /// What the handler of `s` learns (moves the request's metadata out of `s`).
+  server_call_info take_call_info(server_stream& s);
   /// Keeps the connection's count of buffered request bytes right after `s` changed.
   void account_request(server_stream& s);
   /// Frees `s`'s request buffers and removes them from the count.

@@ -66,6 +66,7 @@ struct server_stream {
   bool headers_sent = false;        // response HEADERS submitted (with the deferred body)
   bool reset_after_answer = false;  // answered before the request ended: RST once sent
   std::shared_ptr<pending_response> pending;
+  std::shared_ptr<call_metrics_state> metrics;  // what the handler records (ORCA on only)
   std::string out;  // framed response messages; out[sent..] not yet in DATA frames
   std::size_t sent = 0;
   /// A written message whose `sent` callback runs once out[..end) went into DATA frames.
