@@ -67,6 +67,17 @@ inline void pick_and_end(const achan::picker& p, const achan::pick_info& info) {
     }
 }
 
+const char* const policies[] = {"round_robin",          "least_request", "peak_ewma",
+                                "weighted_round_robin", "ring_hash",     "outlier_detection"};
+
+/// The config each policy is benchmarked with (outlier_detection over round_robin).
+std::string config_of(const std::string& name) {
+  if (name == "outlier_detection")
+    return R"({"childPolicy": [{"round_robin": {}}],
+               "failurePercentageEjection": {}, "successRateEjection": {}})";
+  return "{}";
+}
+
 /// One READY picker per (policy, size), built once with every subchannel READY, so
 /// threaded runs share it (the contended case a channel with many calling threads sees).
 struct built_policy {
@@ -88,16 +99,13 @@ const achan::picker& picker_for(const std::string& name, std::size_t n) {
     std::vector<std::string> addrs;
     for (std::size_t i = 0; i < n; ++i)
       addrs.push_back("10.0.0.1:" + std::to_string(1000 + i));
-    b->policy->update_addresses(addrs, achan::lb_config{name});
+    b->policy->update_addresses(addrs, achan::lb_config{name, false, config_of(name)});
     b->policy->exit_idle();
     for (auto& a : addrs)
       b->policy->on_subchannel_update(b->helper.ready(b->helper.id_of(a)));
   }
   return *b->helper.picker;
 }
-
-const char* const policies[] = {"round_robin", "least_request", "peak_ewma",
-                                "weighted_round_robin"};
 
 /// Arg 0: policy index; arg 1: READY subchannels.
 void BM_pick(benchmark::State& state) {

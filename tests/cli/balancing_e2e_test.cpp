@@ -29,14 +29,14 @@ struct bench_figures {
   int errors = 0;
 };
 
-/// `achan bench --lb POLICY -c 32 -n 3000` over `backends`; the last one is the slow one.
+/// `achan bench --lb POLICY -c 32 -n 1600` over `backends`; the last one is the slow one.
 bench_figures bench(const std::vector<served*>& backends, const std::string& policy) {
   std::string target = "ipv4:";
   for (auto* b : backends)
     target += (target.size() > 5 ? "," : "") + b->address;
   auto r = run_achan({"bench", target, "/achan.test.Echo/Unary", "--proto", echo_proto(), "-d",
                       R"({"payload":"aGk="})", "--json", "--lb", policy, "--concurrency", "32",
-                      "--total", "3000", "--warmup", "300ms", "--deadline", "10s"});
+                      "--total", "1600", "--warmup", "300ms", "--deadline", "10s"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   auto j = json::parse(r.out);
   bench_figures f;
@@ -48,32 +48,37 @@ bench_figures bench(const std::vector<served*>& backends, const std::string& pol
   f.errors = static_cast<int>(count - j["ok"].get<double>());
   REQUIRE(j.contains("per_backend_latency_us"));
   if (j["per_backend_latency_us"].contains(slow))
-    CHECK(j["per_backend_latency_us"][slow]["p50"].get<double>() >= 20000);  // its delay
+    CHECK(j["per_backend_latency_us"][slow]["p50"].get<double>() >= 100000);  // its delay
   return f;
 }
 
 }  // namespace
 
-TEST_CASE("balancing e2e: least_request and peak_ewma keep 32 in flight off a 20 ms backend") {
-  served a{"a"}, b{"b"}, c{"c"}, slow{"slow", {"--delay", "20ms"}};
+// The issue's scenario has a 20 ms backend (bench/balancing.sh measures it in the release
+// build); here the delay is 100 ms, well above what the sanitizer build's fast backends take
+// on a loaded 2-core machine (up to ~30 ms at p90 with other tests running), so the test
+// checks the policies, not the machine's load.
+TEST_CASE("balancing e2e: least_request and peak_ewma keep 32 in flight off a slow backend") {
+  served a{"a"}, b{"b"}, c{"c"}, slow{"slow", {"--delay", "100ms"}};
   std::vector<served*> all{&a, &b, &c, &slow};
   auto rr = bench(all, "round_robin");
   auto lr = bench(all, "least_request");
   auto pe = bench(all, "peak_ewma");
   MESSAGE("slow share: round_robin " << rr.slow_share << ", least_request " << lr.slow_share
                                      << ", peak_ewma " << pe.slow_share);
-  MESSAGE("p90 us: round_robin " << rr.p90_us << ", least_request " << lr.p90_us
-                                 << ", peak_ewma " << pe.p90_us);
-  MESSAGE("p99 us: round_robin " << rr.p99_us << ", least_request " << lr.p99_us
-                                 << ", peak_ewma " << pe.p99_us);
+  MESSAGE("p90 us: round_robin " << rr.p90_us << ", least_request " << lr.p90_us << ", peak_ewma "
+                                 << pe.p90_us);
+  MESSAGE("p99 us: round_robin " << rr.p99_us << ", least_request " << lr.p99_us << ", peak_ewma "
+                                 << pe.p99_us);
   CHECK(rr.errors + lr.errors + pe.errors == 0);
   CHECK(rr.slow_share == doctest::Approx(0.25).epsilon(0.02));
   CHECK(lr.slow_share < 0.10);
   CHECK(pe.slow_share < 0.10);
-  // round_robin's p90 is the slow backend's 20 ms; the others' is a fast backend's.
-  CHECK(lr.p90_us < rr.p90_us);
-  CHECK(pe.p90_us < rr.p90_us);
-  CHECK(pe.p99_us < rr.p99_us);
+  // round_robin's p90 is the slow backend's delay; the others' is a fast backend's. (p99
+  // drops too when the slow share is under 1 %, as peak_ewma's is on a quiet machine:
+  // bench/balancing.sh reports it; under load here it is not reliably so.)
+  CHECK(lr.p90_us < rr.p90_us / 2);
+  CHECK(pe.p90_us < rr.p90_us / 2);
 }
 
 namespace {
@@ -88,7 +93,8 @@ struct call_log {
 
 }  // namespace
 
-TEST_CASE("balancing e2e: outlier_detection ejects a backend failing half its calls and readmits it") {
+TEST_CASE(
+    "balancing e2e: outlier_detection ejects a backend failing half its calls and readmits it") {
   served a{"a"}, b{"b"}, c{"c"}, bad{"bad", {"--fail-rate", "0.5", "--seed", "7"}};
   dialer d;
   dial_options o;
@@ -98,9 +104,8 @@ TEST_CASE("balancing e2e: outlier_detection ejects a backend failing half its ca
                                     "enforcementPercentage": 100},
       "childPolicy": [{"round_robin": {}}]})";
   o.block_until_ready = 10s;
-  auto ch = achan::dial(*d.sys, "ipv4:" + a.address + "," + b.address + "," + c.address + "," +
-                                    bad.address,
-                        o);
+  auto ch = achan::dial(
+      *d.sys, "ipv4:" + a.address + "," + b.address + "," + c.address + "," + bad.address, o);
   REQUIRE_MESSAGE(ch, (ch ? "" : to_string_with_message(ch.error())));
   auto log = std::make_shared<call_log>();
   auto t0 = std::chrono::steady_clock::now();
@@ -149,4 +154,17 @@ TEST_CASE("balancing e2e: outlier_detection ejects a backend failing half its ca
   // Readmitted: the gap ended with an answer from it before the load stopped (a gap that
   // lasted to the end would not have been measured as one).
   CHECK(gap_start + gap < 8.0);
+}
+
+TEST_CASE("balancing e2e: a bad --lb-config exits 2 naming the field") {
+  auto r = run_achan({"bench", "ipv4:127.0.0.1:1", "/achan.test.Echo/Unary", "--proto",
+                      echo_proto(), "-d", R"({"payload":"aGk="})", "--lb", "least_request",
+                      "--lb-config", R"({"choiceCount": "x"})", "--total", "1"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("lb_policy_config.choiceCount: must be a non-negative integer") !=
+        std::string::npos);
+  auto unknown = run_achan({"bench", "ipv4:127.0.0.1:1", "/achan.test.Echo/Unary", "--proto",
+                            echo_proto(), "-d", R"({"payload":"aGk="})", "--lb", "fastest"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("unknown load-balancing policy 'fastest'") != std::string::npos);
 }
