@@ -37,6 +37,8 @@
 #      < 100 ms), heap per idle subchannel, heap per in-flight call with 100 000 calls in
 #      flight against a slow `achan serve` over 1 and 100 connections (target < 2 KiB),
 #      and the same over the simulated transport (channel-side share).
+#   f. bench/balancing.sh: four `achan serve` backends, one with --delay 20ms, 32 in flight;
+#      QPS, the slow backend's share and p50/p99 per policy side by side.
 #   e. TLS (issue 12): bench/compare.sh --modes "h2c tls" --concurrency 64 --handshake N
 #      for both servers: each server runs twice (h2c and TLS, certificates made with
 #      `openssl` in a temp dir), each round runs both clients in both modes in a rotating
@@ -169,6 +171,15 @@ if [ "$tls" = 1 ]; then
     --retries "$retries" --summary "$work/tls.tsv" 2>&1; then
     failed+=("TLS comparison (a run or a handshake failed or reported errors)")
   fi
+fi
+
+# ---- f. slow backend per policy (issue 14) -------------------------------------------------
+echo
+echo "== f. one backend 20 ms slow, 32 in flight: share and latency per policy (bench/balancing.sh) =="
+if ! "$root/bench/balancing.sh" --build-dir "$build_dir" --rounds "$rounds" \
+  --duration "$(( duration_ms / 1000 > 0 ? duration_ms / 1000 : 1 ))" 2>"$work/balancing.err"; then
+  failed+=("bench/balancing.sh")
+  cat "$work/balancing.err"
 fi
 
 # ---- d. summary ------------------------------------------------------------------------
