@@ -3,6 +3,8 @@
 
 #include <caf/send.hpp>
 
+#include <utility>
+
 #include "actors/retry/attempts.hpp"
 #include "core/config/call_settings.hpp"
 #include "transport/grpc/wire_text.hpp"
@@ -54,12 +56,36 @@ call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now
 
 namespace {
 
+/// The trackers of one pick, kept alive (retained) after the picker is released until they
+/// are attached to the call that is sent.
+struct picked_trackers {
+  call_tracker* t[2] = {nullptr, nullptr};
+  time_point at;
+  picked_trackers() = default;
+  picked_trackers(const picked_trackers&) = delete;
+  picked_trackers& operator=(const picked_trackers&) = delete;
+  ~picked_trackers() {
+    for (auto* x : t)
+      if (x)
+        x->release();
+  }
+  /// Attaches the trackers to `c` (once: later calls do nothing).
+  void attach_to(call& c) {
+    if (!t[0] && !t[1])
+      return;
+    c.attach_trackers(t, at);
+    for (auto*& x : t)
+      if (x)
+        std::exchange(x, nullptr)->release();
+  }
+};
+
 /// The service config on the fast path (READY, so the channel knows its config): applies
 /// the method's settings and, with a retry or hedging policy, starts the first attempt on
-/// `conn` instead of `c` (a hedged call's timer is armed by the channel actor, arm_hedge).
-/// False if `c` itself is not to be started.
+/// `conn` instead of `c` (a hedged call's timer is armed by the channel actor, arm_hedge);
+/// the pick's trackers then go to that attempt. False if `c` itself is not to be started.
 bool configure_on_caller(channel_shared& shared, const channel_control& actor, const call_ptr& c,
-                         const transport::connection_ptr& conn) {
+                         const transport::connection_ptr& conn, picked_trackers& picked) {
   c->config_applied = true;
   if (!shared.config.published())
     return true;  // no service config: nothing to read (the common case)
@@ -81,6 +107,7 @@ bool configure_on_caller(channel_shared& shared, const channel_control& actor, c
   auto first = next_attempt(s);            // never null: a new set's replay has a first stream
   first->reroute = std::move(c->reroute);  // the user's call itself is never sent
   first->carrier = conn;
+  picked.attach_to(*first);  // the attempt is what this pick sends
   if (s->hedging && s->max_attempts > 1)
     caf::anon_send(actor, arm_hedge{s});  // before the attempt can report anything
   conn->start_call(first);
@@ -96,25 +123,33 @@ void submit_call(channel_shared& shared, const channel_control& actor, const cal
     return;
   }
   transport::connection_ptr conn;
+  picked_trackers picked;
   shared.ready_picker.with([&](const picker& p) noexcept {
     auto r = p.pick(pick_info_of(*c));
     if (r.what != pick_result::kind::complete)
       return;
     conn = *r.conn;
-    // Attached while the picker (which owns the trackers) is pinned, so before
-    // admit_call: a call it refuses ends with its trackers attached.
-    if (r.trackers[0] || r.trackers[1])
-      c->attach_trackers(r.trackers, now);
+    // Retained while the picker (which owns the trackers) is pinned; attached to the call
+    // that is sent, so a retried call's first attempt gets them.
+    for (int i = 0; i < 2; ++i)
+      if ((picked.t[i] = r.trackers[i]))
+        picked.t[i]->retain();
   });
   if (!conn) {
     caf::anon_send(actor, start_call{c});
     return;
   }
-  if (!admit_call(actor, c, now))
+  picked.at = now;
+  if (!admit_call(actor, c, now)) {
+    picked.attach_to(*c);  // ended already: the trackers end at once, unsent
     return;
+  }
   shared.last_fast_call.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-  if (!configure_on_caller(shared, actor, c, conn))
+  if (!configure_on_caller(shared, actor, c, conn, picked)) {
+    picked.attach_to(*c);  // unless its first attempt took them: refused (ended), unsent
     return;
+  }
+  picked.attach_to(*c);
   c->carrier = conn;
   conn->start_call(c);
 }

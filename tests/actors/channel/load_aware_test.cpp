@@ -176,3 +176,23 @@ TEST_CASE("load_aware: least_request and peak_ewma keep calls off a slow backend
       CHECK(slow < 0.10);
   }
 }
+
+TEST_CASE("load_aware: each attempt of a retried call ends its own pick's trackers") {
+  fixture f;
+  f.opts.service_config = R"({"methodConfig": [{"name": [{"service": "echo.Echo"}],
+      "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.1s",
+                      "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})";
+  transport::sim_behavior failing;
+  failing.reply = {status_code::unavailable, "try another"};
+  f.sim->set_behavior("10.0.0.2:1", failing);
+  auto ch = f.connected({"10.0.0.1:1", "10.0.0.2:1"});
+  for (int i = 0; i < 20; ++i)
+    ch.call("/echo.Echo/Unary", "x", {}, f.record());
+  f.advance(5s);
+  REQUIRE(f.results.size() == 20);
+  CHECK(ch.stats().retries > 0);
+  // One pick per attempt (the fast path's first attempts included), each ended once.
+  CHECK(f.c->picks.load() == 20 + static_cast<int>(ch.stats().retries));
+  CHECK(f.c->ends.load() == f.c->picks.load());
+  CHECK(f.c->by_code[status_code::unavailable] >= static_cast<int>(ch.stats().retries));
+}
