@@ -1,112 +1,19 @@
 #include "actors/balancer/balancer.hpp"
 
-#include <caf/actor_cast.hpp>
-#include <caf/send.hpp>
-
 #include <algorithm>
-#include <random>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
+#include <caf/send.hpp>
 
-#include "actors/subchannel/subchannel.hpp"
-
-namespace achan {
-
-/// Balancer → itself: deliver policy::flush() after the updates queued before this.
-struct balancer_flush {};
-/// Balancer → itself: a policy's run_after timer (for the hosted policy `gen`).
-struct balancer_timer {
-  std::uint64_t gen = 0;
-  std::function<void()> fn;
-};
-/// Picker (any thread) → balancer: connect this subchannel (policy_helper::connector).
-struct balancer_connect {
-  subchannel_id id = 0;
-};
-/// The balancer with the messages it sends itself.
-using balancer_impl =
-    balancer_actor::extend<caf::reacts_to<balancer_flush>, caf::reacts_to<balancer_timer>,
-                           caf::reacts_to<balancer_connect>>;
-
-}  // namespace achan
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_flush)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_timer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(achan::balancer_connect)
+#include "actors/balancer/balancer_state.hpp"
 
 namespace achan {
 namespace {
 
-struct balancer_state;
-using self_ptr = balancer_impl::stateful_pointer<balancer_state>;
-
-/// One hosted policy plus the helper through which it acts.
-struct hosted_policy final : policy_helper {
-  self_ptr self;
-  lb_config cfg;
-  std::unique_ptr<policy> impl;
-  connectivity_state state = connectivity_state::connecting;
-  picker_ptr picker;      // null until the policy published one
-  std::uint64_t gen = 0;  // tells this hosted policy's timers from a retired one's
-
-  hosted_policy(self_ptr s, lb_config c) : self(s), cfg(std::move(c)) {}
-
-  subchannel_id create_subchannel(const std::string& address) override;
-  void connect(subchannel_id id) override;
-  void shutdown_subchannel(subchannel_id id) override;
-  void update_state(connectivity_state s, picker_ptr p) override;
-  void request_reresolution() override;
-  std::mt19937_64& random() override;
-  bool defer_evaluation() override;
-  void run_after(clock_duration delay, std::function<void()> fn) override;
-  std::function<void(subchannel_id)> connector() override;
-  std::shared_ptr<const lb_clock> clock() override;
-  std::unique_ptr<policy> create_policy(const std::string& name, policy_helper& helper) override;
-};
-
-/// The actor system's clock (virtual under the test coordinator) as an lb_clock.
-struct actor_lb_clock final : lb_clock {
-  explicit actor_lb_clock(caf::actor_clock& c) : clock(c) {}
-  time_point now() const noexcept override { return clock.now(); }
-  caf::actor_clock& clock;
-};
-
-struct balancer_state {
-  balancer_config cfg;
-  std::mt19937_64 rng;
-  std::unique_ptr<hosted_policy> current;
-  std::unique_ptr<hosted_policy> pending;
-  struct owned {
-    subchannel_actor actor;
-    hosted_policy* owner;  // never dangles: retire() shuts down what a hosted_policy still owns
-    std::string address;
-    connectivity_state state = connectivity_state::idle;
-  };
-  std::unordered_map<subchannel_id, owned> subchannels;
-  subchannel_id next_id = 1;
-  resolver_actor resolver;
-  bool had_good_update = false;
-  /// The service config in force (told to the channel) and whether one was ever chosen.
-  service_config_ptr config;
-  bool config_chosen = false;
-  std::optional<std::string> health_service;  // from config->health_check_service
-  bool flush_pending = false;                 // a balancer_flush is in our mailbox
-  std::uint64_t next_gen = 1;                 // for hosted_policy::gen
-  std::shared_ptr<const lb_clock> clock;      // shared with pickers and trackers
-  static inline const char* name = "achan.balancer";
-};
-
-/// With connections_per_address > 1, copy i > 0 of an address is the key
-/// "address<US>i" (ASCII unit separator, which no address contains).
-constexpr char copy_separator = '\x1f';
-
-std::string address_of(const std::string& key) {
-  return key.substr(0, key.find(copy_separator));
-}
+using namespace balancer_detail;
 
 std::vector<std::string> expand(const std::vector<std::string>& addresses, unsigned copies) {
   if (copies <= 1)
@@ -119,119 +26,6 @@ std::vector<std::string> expand(const std::vector<std::string>& addresses, unsig
       keys.push_back(a + copy_separator + std::to_string(i));
   }
   return keys;
-}
-
-void notify(self_ptr self, channel_event e) {
-  if (!self->state.cfg.observer)
-    return;
-  e.at = self->clock().now();
-  self->state.cfg.observer(e);
-}
-
-subchannel_id hosted_policy::create_subchannel(const std::string& key) {
-  auto& st = self->state;
-  auto id = st.next_id++;
-  auto address = address_of(key);
-  subchannel_config sc{id,
-                       address,
-                       st.cfg.transport,
-                       st.cfg.backoff,
-                       st.cfg.seed ^ (id * 0x9E3779B97F4A7C15ULL),
-                       balancer_actor{self},
-                       cfg.name == "pick_first" ? std::nullopt : st.health_service};
-  st.subchannels.emplace(id, balancer_state::owned{spawn_subchannel(self->home_system(), sc), this,
-                                                   std::move(address)});
-  return id;
-}
-
-void hosted_policy::connect(subchannel_id id) {
-  if (auto i = self->state.subchannels.find(id); i != self->state.subchannels.end())
-    self->send(i->second.actor, subchannel_connect{});
-}
-
-void hosted_policy::shutdown_subchannel(subchannel_id id) {
-  auto& subs = self->state.subchannels;
-  if (auto i = subs.find(id); i != subs.end()) {
-    self->send(i->second.actor, subchannel_shutdown{});
-    channel_event e;
-    e.what = channel_event::kind::subchannel_state;
-    e.subchannel = id;
-    e.address = i->second.address;
-    e.from = i->second.state;
-    e.to = connectivity_state::shutdown;
-    e.reason = "removed by the balancer";
-    subs.erase(i);
-    notify(self, std::move(e));
-  }
-}
-
-void hosted_policy::update_state(connectivity_state s, picker_ptr p) {
-  state = s;
-  picker = std::move(p);
-  if (this == self->state.current.get())
-    self->send(self->state.cfg.channel, picker_update{state, picker});
-}
-
-void hosted_policy::request_reresolution() {
-  if (self->state.resolver)
-    self->send(self->state.resolver, resolve_now{});
-}
-
-std::mt19937_64& hosted_policy::random() {
-  return self->state.rng;
-}
-
-bool hosted_policy::defer_evaluation() {
-  if (!self->state.flush_pending) {
-    self->state.flush_pending = true;
-    self->send(self, balancer_flush{});
-  }
-  return true;
-}
-
-void hosted_policy::run_after(clock_duration delay, std::function<void()> fn) {
-  self->delayed_send(self, delay, balancer_timer{gen, std::move(fn)});
-}
-
-std::function<void(subchannel_id)> hosted_policy::connector() {
-  return [addr = self->address()](subchannel_id id) {
-    if (auto me = caf::actor_cast<caf::actor>(addr))
-      caf::anon_send(caf::actor_cast<balancer_impl>(me), balancer_connect{id});
-  };
-}
-
-std::shared_ptr<const lb_clock> hosted_policy::clock() {
-  return self->state.clock;
-}
-
-std::unique_ptr<policy> hosted_policy::create_policy(const std::string& name,
-                                                     policy_helper& helper) {
-  auto* f = self->state.cfg.policies.find(name);
-  return f ? (*f)(helper) : nullptr;
-}
-
-std::unique_ptr<hosted_policy> make_hosted_policy(self_ptr self, const lb_config& cfg) {
-  auto s = std::make_unique<hosted_policy>(self, cfg);
-  s->gen = self->state.next_gen++;
-  s->impl = (*self->state.cfg.policies.find(cfg.name))(*s);
-  return s;
-}
-
-/// Shuts the policy down and destroys its hosted_policy. A policy must shut down every
-/// subchannel it created (policy::shutdown), but a user policy may forget some: they are
-/// shut down here, so no subchannel entry outlives the hosted_policy its updates are routed to.
-void retire(std::unique_ptr<hosted_policy>& s) {
-  if (!s)
-    return;
-  s->impl->shutdown();
-  std::vector<subchannel_id> left;
-  for (const auto& [id, sub] : s->self->state.subchannels)
-    if (sub.owner == s.get())
-      left.push_back(id);
-  std::sort(left.begin(), left.end());  // observers see them in creation order
-  for (auto id : left)
-    s->shutdown_subchannel(id);
-  s.reset();
 }
 
 /// Runs after every message, never inside a policy call, so no policy is destroyed
