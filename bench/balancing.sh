@@ -11,7 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=3 duration=3 concurrency=32 delay=20ms build=build-bench
-policies="round_robin least_request peak_ewma weighted_round_robin"
+policies="round_robin least_request peak_ewma"
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
