@@ -102,14 +102,21 @@ void ready_set_policy::evaluate(bool force) {
         ready.push_back({e.id, &e.address, e.conn});
   if (!ready.empty()) {
     sticky_failure_ = false;
-    std::vector<transport::connection_ptr> conns;
-    conns.reserve(ready.size());
-    for (const auto& r : ready)
-      conns.push_back(r.conn);
-    if (!force && published_ == connectivity_state::ready && conns == published_ready_)
+    auto same = [&] {
+      if (ready.size() != published_ready_.size())
+        return false;
+      for (std::size_t i = 0; i < ready.size(); ++i)
+        if (ready[i].conn != published_ready_[i])
+          return false;
+      return true;
+    };
+    if (!force && published_ == connectivity_state::ready && same())
       return;
     published_ = connectivity_state::ready;
-    published_ready_ = std::move(conns);
+    published_ready_.clear();
+    published_ready_.reserve(ready.size());
+    for (const auto& r : ready)
+      published_ready_.push_back(r.conn);
     helper_.update_state(connectivity_state::ready, make_picker(std::move(ready)));
     return;
   }
