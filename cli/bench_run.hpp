@@ -42,9 +42,9 @@ struct bench_progress {
 struct bench_result {
   std::uint64_t count = 0;  ///< measured calls started == finished
   std::uint64_t ok = 0;
-  std::map<std::string, std::uint64_t> errors;        ///< status code name → calls
-  std::map<std::string, std::string> error_examples;  ///< code name → first message
-  std::map<std::string, std::uint64_t> per_backend;   ///< peer address → calls
+  std::map<std::string, std::uint64_t> errors;                   ///< status code name → calls
+  std::map<std::string, std::string> error_examples;             ///< code name → first message
+  std::map<std::string, std::uint64_t> per_backend;              ///< peer address → calls
   std::map<std::string, latency_histogram> per_backend_latency;  ///< peer → its OK calls
   double duration_s = 0;       ///< measured phase start → last measured call finished
   latency_histogram latency;   ///< of the OK calls

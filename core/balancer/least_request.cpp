@@ -72,21 +72,18 @@ status least_request::configure(const lb_config& cfg) {
 }
 
 void least_request::addresses_changed() {
-  std::erase_if(trackers_, [this](const auto& kv) { return !list().find_address(kv.first); });
+  trackers_.prune(list());
 }
 
 const outstanding_tracker* least_request::tracker(const std::string& address) const {
-  auto it = trackers_.find(address);
-  return it == trackers_.end() ? nullptr : it->second.get();
+  return trackers_.find(address);
 }
 
 picker_ptr least_request::make_picker(std::vector<ready_endpoint> ready) {
   std::vector<least_request_picker::endpoint> eps;
   eps.reserve(ready.size());
   for (auto& r : ready) {
-    auto& t = trackers_[*r.address];
-    if (!t)
-      t = make_tracker<outstanding_tracker>();
+    auto& t = trackers_.get(*r.address, [] { return make_tracker<outstanding_tracker>(); });
     eps.push_back({std::move(r.conn), t});
   }
   return std::make_shared<least_request_picker>(std::move(eps), cfg_.choice_count,

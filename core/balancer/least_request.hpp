@@ -8,9 +8,9 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 
 #include <achan/result.hpp>
+#include "core/balancer/address_trackers.hpp"
 #include "core/balancer/ready_set_policy.hpp"
 
 namespace achan {
@@ -48,7 +48,7 @@ class least_request final : public ready_set_policy {
   picker_ptr make_picker(std::vector<ready_endpoint> ready) override;
 
   least_request_config cfg_;
-  std::unordered_map<std::string, tracker_ref<outstanding_tracker>> trackers_;
+  address_trackers<outstanding_tracker> trackers_;
 };
 
 }  // namespace achan

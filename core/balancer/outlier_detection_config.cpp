@@ -6,6 +6,7 @@
 
 #include "core/balancer/lb_json.hpp"
 #include "core/balancer/registry.hpp"
+#include "core/config/lb_list.hpp"
 
 namespace achan {
 namespace {
@@ -50,37 +51,16 @@ outlier_detection_config::failure_percentage failure_percentage_of(const node& n
 // childPolicy: a loadBalancingConfig list. As there, the first known entry wins and the
 // entries after it are not inspected; the winner's config is checked by its validator.
 lb_config child_of(const node& list, const child_policy_lookup& lookup) {
-  list.array();
   const auto& reg = policy_registry::builtins();
-  std::string unknown;
-  for (std::size_t i = 0; i < list.v->size(); ++i) {
-    auto e = list.at(i);
-    if (!e.v->is_object())
-      e.must_be("an object naming one policy");
-    if (e.v->size() != 1)
-      e.fail("must name exactly one policy, not " + std::to_string(e.v->size()) + " in " +
-             sc_json::shown(*e.v));
-    auto entry = e.v->begin();
-    node cfg{&entry.value(), e.field(entry.key())};
-    cfg.object();
-    const std::string& name = entry.key();
-    if (!(lookup.known ? lookup.known(name) : reg.find(name) != nullptr)) {
-      unknown += (unknown.empty() ? "'" : ", '") + name + "'";
-      continue;
-    }
-    lb_config child{name, false, cfg.v->dump()};
-    auto err = lookup.config_error ? lookup.config_error(name, child.config, cfg.path)
-                                   : reg.config_error(name, child.config, cfg.path);
-    if (!err.empty())
-      throw sc_json::invalid{std::move(err)};
-    if (name == "pick_first")
-      if (auto s = cfg.get("shuffleAddressList"))
-        child.shuffle_address_list = s->boolean();
-    return child;
-  }
-  if (unknown.empty())
-    list.fail("names no policy");
-  list.fail("names no known policy (saw " + unknown + ")");
+  sc_json::policy_known_fn known = lookup.known;
+  if (!known)
+    known = [&reg](std::string_view name) { return reg.find(name) != nullptr; };
+  sc_json::policy_check_fn check = lookup.config_error;
+  if (!check)
+    check = [&reg](std::string_view name, std::string_view json, const std::string& path) {
+      return reg.config_error(name, json, path);
+    };
+  return sc_json::lb_from_list(list, known, check);
 }
 
 }  // namespace

@@ -122,12 +122,11 @@ status peak_ewma::configure(const lb_config& cfg) {
 }
 
 void peak_ewma::addresses_changed() {
-  std::erase_if(trackers_, [this](const auto& kv) { return !list().find_address(kv.first); });
+  trackers_.prune(list());
 }
 
 const ewma_tracker* peak_ewma::tracker(const std::string& address) const {
-  auto it = trackers_.find(address);
-  return it == trackers_.end() ? nullptr : it->second.get();
+  return trackers_.find(address);
 }
 
 picker_ptr peak_ewma::make_picker(std::vector<ready_endpoint> ready) {
@@ -135,9 +134,7 @@ picker_ptr peak_ewma::make_picker(std::vector<ready_endpoint> ready) {
   eps.reserve(ready.size());
   auto clock = helper().clock();
   for (auto& r : ready) {
-    auto& t = trackers_[*r.address];
-    if (!t)
-      t = make_tracker<ewma_tracker>(clock, cfg_);
+    auto& t = trackers_.get(*r.address, [&] { return make_tracker<ewma_tracker>(clock, cfg_); });
     eps.push_back({std::move(r.conn), t});
   }
   return std::make_shared<peak_ewma_picker>(std::move(eps), std::move(clock), helper().random()());

@@ -17,9 +17,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 
 #include <achan/result.hpp>
+#include "core/balancer/address_trackers.hpp"
 #include "core/balancer/ready_set_policy.hpp"
 
 namespace achan {
@@ -73,7 +73,7 @@ class peak_ewma final : public ready_set_policy {
   picker_ptr make_picker(std::vector<ready_endpoint> ready) override;
 
   peak_ewma_config cfg_;
-  std::unordered_map<std::string, tracker_ref<ewma_tracker>> trackers_;
+  address_trackers<ewma_tracker> trackers_;
 };
 
 }  // namespace achan

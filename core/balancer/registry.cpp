@@ -5,8 +5,8 @@
 
 #include "core/balancer/lb_json.hpp"
 #include "core/balancer/least_request.hpp"
-#include "core/balancer/peak_ewma.hpp"
 #include "core/balancer/outlier_detection.hpp"
+#include "core/balancer/peak_ewma.hpp"
 #include "core/balancer/pick_first.hpp"
 #include "core/balancer/ring_hash.hpp"
 #include "core/balancer/round_robin.hpp"
@@ -63,8 +63,8 @@ const policy_registry& policy_registry::builtins() {
 }
 
 bool policy_registry::add(std::string name, policy_factory factory, policy_validator validate) {
-  auto [it, inserted] = factories_.insert_or_assign(
-      std::move(name), entry{std::move(factory), std::move(validate)});
+  auto [it, inserted] =
+      factories_.insert_or_assign(std::move(name), entry{std::move(factory), std::move(validate)});
   return inserted;
 }
 

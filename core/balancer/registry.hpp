@@ -14,8 +14,7 @@ namespace achan {
 /// Checks a policy's config object (loadBalancingConfig's value, JSON text) and returns
 /// "" if it is valid, else the message, starting with `path` (the object's JSON path,
 /// e.g. "loadBalancingConfig[0].least_request").
-using policy_validator =
-    std::function<std::string(std::string_view json, const std::string& path)>;
+using policy_validator = std::function<std::string(std::string_view json, const std::string& path)>;
 
 /// Policy factories by name. Not synchronized: fill it before the channel starts, then
 /// only read it (concurrent `find` calls are fine).

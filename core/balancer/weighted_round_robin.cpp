@@ -141,12 +141,11 @@ void weighted_round_robin::arm_timer() {
 }
 
 void weighted_round_robin::addresses_changed() {
-  std::erase_if(trackers_, [this](const auto& kv) { return !list().find_address(kv.first); });
+  trackers_.prune(list());
 }
 
 weight_tracker* weighted_round_robin::tracker(const std::string& address) const {
-  auto it = trackers_.find(address);
-  return it == trackers_.end() ? nullptr : it->second.get();
+  return trackers_.find(address);
 }
 
 picker_ptr weighted_round_robin::make_picker(std::vector<ready_endpoint> ready) {
@@ -156,9 +155,9 @@ picker_ptr weighted_round_robin::make_picker(std::vector<ready_endpoint> ready) 
   eps.reserve(ready.size());
   weights.reserve(ready.size());
   for (auto& r : ready) {
-    auto& t = trackers_[*r.address];
-    if (!t)
-      t = make_tracker<weight_tracker>(helper().clock(), cfg_.error_utilization_penalty);
+    auto& t = trackers_.get(*r.address, [&] {
+      return make_tracker<weight_tracker>(helper().clock(), cfg_.error_utilization_penalty);
+    });
     weights.push_back(t->weight(now, cfg_));
     eps.push_back({std::move(r.conn), t});
   }

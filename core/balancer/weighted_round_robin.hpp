@@ -20,9 +20,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 
 #include <achan/result.hpp>
+#include "core/balancer/address_trackers.hpp"
 #include "core/balancer/ready_set_policy.hpp"
 
 namespace achan {
@@ -77,7 +77,7 @@ class weighted_round_robin final : public ready_set_policy {
   void arm_timer();
 
   wrr_config cfg_;
-  std::unordered_map<std::string, tracker_ref<weight_tracker>> trackers_;
+  address_trackers<weight_tracker> trackers_;
   /// Shared by every picker, so a rebuild continues the rotation where it was.
   std::shared_ptr<std::atomic<std::uint64_t>> sequence_;
   /// Timers outlive nothing: they check this flag (cleared by the destructor).

@@ -16,6 +16,7 @@
 
 #include "core/balancer/registry.hpp"
 #include "core/config/json_values.hpp"
+#include "core/config/lb_list.hpp"
 
 namespace achan {
 namespace {
@@ -121,41 +122,8 @@ void method_configs(const node& list, service_config& sc, int cap) {
   }
 }
 
-using known_fn = std::function<bool(std::string_view)>;
-using check_fn = std::function<std::string(std::string_view, std::string_view, const std::string&)>;
-
-// loadBalancingConfig: the first entry whose policy is known wins. As in gRPC core,
-// entries after it are not inspected.
-lb_config lb_from_list(const node& list, const known_fn& known, const check_fn& check) {
-  list.array();
-  std::string unknown;
-  for (std::size_t i = 0; i < list.v->size(); ++i) {
-    auto e = list.at(i);
-    if (!e.v->is_object())
-      e.must_be("an object naming one policy");
-    if (e.v->size() != 1)
-      e.fail("must name exactly one policy, not " + std::to_string(e.v->size()) + " in " +
-             shown(*e.v));
-    auto entry = e.v->begin();
-    node cfg{&entry.value(), e.field(entry.key())};
-    cfg.object();
-    if (!known(entry.key())) {
-      unknown += (unknown.empty() ? "'" : ", '") + entry.key() + "'";
-      continue;
-    }
-    lb_config lb{.name = entry.key(), .config = cfg.v->dump()};
-    if (check)
-      if (auto err = check(lb.name, lb.config, cfg.path); !err.empty())
-        throw invalid{std::move(err)};
-    if (lb.name == "pick_first")
-      if (auto s = cfg.get("shuffleAddressList"))
-        lb.shuffle_address_list = s->boolean();
-    return lb;
-  }
-  if (unknown.empty())
-    list.fail("names no policy");
-  list.fail("names no known policy (saw " + unknown + ")");
-}
+using known_fn = policy_known_fn;
+using check_fn = policy_check_fn;
 
 std::shared_ptr<service_config> walk(const json& root, const service_config_parse_options& opts) {
   if (!root.is_object())

@@ -13,10 +13,10 @@ using achan::test::fake_policy_helper;
 
 TEST_CASE("registry: builtins hold every policy under achan's and gRPC's names") {
   auto r = policy_registry::with_builtins();
-  for (auto name : {"pick_first", "round_robin", "least_request", "least_request_experimental",
-                    "peak_ewma", "weighted_round_robin", "weighted_round_robin_experimental",
-                    "ring_hash", "ring_hash_experimental", "outlier_detection",
-                    "outlier_detection_experimental"}) {
+  for (auto name :
+       {"pick_first", "round_robin", "least_request", "least_request_experimental", "peak_ewma",
+        "weighted_round_robin", "weighted_round_robin_experimental", "ring_hash",
+        "ring_hash_experimental", "outlier_detection", "outlier_detection_experimental"}) {
     CAPTURE(name);
     CHECK(r.find(name) != nullptr);
   }
