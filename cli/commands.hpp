@@ -20,5 +20,8 @@ int run_watch(const parsed_args& args);
 /// `achan serve`: the echo test service plus health and reflection, until SIGINT/SIGTERM.
 command_spec serve_spec();
 int run_serve(const parsed_args& args);
+/// `achan fault-proxy`: TCP fault proxies behind toxiproxy's HTTP API, until SIGINT/SIGTERM.
+command_spec fault_proxy_spec();
+int run_fault_proxy(const parsed_args& args);
 
 }  // namespace achan::cli

@@ -22,6 +22,7 @@ constexpr const char* top_help =
     "  bench TARGET METHOD  keep calls in flight and report rate, latency and backends\n"
     "  watch TARGET         print connectivity and resolver events as they happen\n"
     "  serve                run the echo test service (with health and reflection)\n"
+    "  fault-proxy          TCP fault proxies driven over toxiproxy's HTTP API\n"
     "\n"
     "TARGET is a gRPC target: dns:///host:port, host:port, ipv4:1.2.3.4:80,5.6.7.8:80,\n"
     "ipv6:[::1]:80, unix:/path, unix-abstract:name, dns://DNS_IP:PORT/host:port.\n"
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
       {"bench", achan::cli::bench_spec, achan::cli::run_bench},
       {"watch", achan::cli::watch_spec, achan::cli::run_watch},
       {"serve", achan::cli::serve_spec, achan::cli::run_serve},
+      {"fault-proxy", achan::cli::fault_proxy_spec, achan::cli::run_fault_proxy},
   };
   try {
     for (auto& c : commands) {
