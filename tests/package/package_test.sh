@@ -5,7 +5,7 @@
 #      against that prefix only (its include/ holds nothing but the public headers), and
 #      compile it once more with pkg-config's flags;
 #   3. start `achan serve` (from the prefix) on a free loopback port and make one call
-#      with each client.
+#      with each client, and run the fault proxy test (external_fault_test) against it.
 # Usage: package_test.sh SOURCE_DIR BUILD_DIR WORK_DIR "EXTRA_CXX_FLAGS"
 set -euo pipefail
 src=$1 build=$2 work=$3 flags=${4:-}
@@ -65,4 +65,6 @@ if "$work/ext/external_client" "127.0.0.1:$port" /nope.Svc/Nope >"$work/bad.out"
   echo "an unknown method succeeded"; exit 1
 fi
 grep -q 'UNIMPLEMENTED' "$work/bad.out"
+# The fault proxy embedded in a user's test (achan::fault_proxy).
+"$work/ext/external_fault_test" "127.0.0.1:$port" | grep -q '^fault test OK$'
 echo "package test OK"
