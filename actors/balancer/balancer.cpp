@@ -164,6 +164,10 @@ balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cf
           e.addresses = u.addresses;
           notify(self, std::move(e));
           adopt_config(self, *sc);
+          st.weights.clear();
+          for (std::size_t i = 0; i < u.addresses.size() && i < u.weights.size(); ++i)
+            if (u.weights[i] > 1)
+              st.weights[u.addresses[i]] = u.weights[i];
           apply_addresses(self, expand(u.addresses, st.cfg.connections_per_address),
                           std::move(cfg));
         }

@@ -67,6 +67,7 @@ struct hosted_policy final : policy_helper {
   std::function<void(subchannel_id)> connector() override;
   std::shared_ptr<const lb_clock> clock() override;
   std::unique_ptr<policy> create_policy(const std::string& name, policy_helper& helper) override;
+  std::uint32_t address_weight(const std::string& address) const override;
 };
 
 /// The actor system's clock (virtual under the test coordinator) as an lb_clock.
@@ -98,6 +99,8 @@ struct balancer_state {
   bool flush_pending = false;                 // a balancer_flush is in our mailbox
   std::uint64_t next_gen = 1;                 // for hosted_policy::gen
   std::shared_ptr<const lb_clock> clock;      // shared with pickers and trackers
+  /// The last good update's weights above 1 (resolver_update::weights), by address.
+  std::unordered_map<std::string, std::uint32_t> weights;
   static inline const char* name = "achan.balancer";
 };
 

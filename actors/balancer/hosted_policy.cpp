@@ -103,6 +103,14 @@ std::unique_ptr<policy> hosted_policy::create_policy(const std::string& name,
   return f ? (*f)(helper) : nullptr;
 }
 
+std::uint32_t hosted_policy::address_weight(const std::string& address) const {
+  auto& w = self->state.weights;
+  if (w.empty())
+    return 1;
+  auto it = w.find(address_of(address));  // a copy (connections_per_address) weighs as its address
+  return it == w.end() ? 1 : it->second;
+}
+
 std::unique_ptr<hosted_policy> make_hosted_policy(self_ptr self, const lb_config& cfg) {
   auto s = std::make_unique<hosted_policy>(self, cfg);
   s->gen = self->state.next_gen++;

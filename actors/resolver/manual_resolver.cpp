@@ -71,6 +71,17 @@ void manual_resolver::update(std::vector<std::string> addresses, std::optional<l
   caf::anon_send(typed(actor_), std::move(u));
 }
 
+void manual_resolver::update_weighted(std::vector<std::pair<std::string, std::uint32_t>> weighted,
+                                      std::optional<lb_config> config) {
+  resolver_update u;
+  for (auto& [address, weight] : weighted) {
+    u.addresses.push_back(std::move(address));
+    u.weights.push_back(weight);
+  }
+  u.config = std::move(config);
+  caf::anon_send(typed(actor_), std::move(u));
+}
+
 void manual_resolver::update_with_service_config(std::vector<std::string> addresses,
                                                  std::string service_config_json) {
   resolver_update u;

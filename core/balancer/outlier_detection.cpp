@@ -62,6 +62,9 @@ class outlier_detection::child_helper final : public policy_helper {
   std::unique_ptr<policy> create_policy(const std::string& name, policy_helper& h) override {
     return od_.helper_.create_policy(name, h);
   }
+  std::uint32_t address_weight(const std::string& address) const override {
+    return od_.helper_.address_weight(address);
+  }
 
  private:
   outlier_detection& od_;

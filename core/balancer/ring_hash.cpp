@@ -89,10 +89,11 @@ void ring_hash::update_addresses(const std::vector<std::string>& addresses, cons
     return;
   }
   list_.update(addresses, helper_);
-  // Duplicates weigh their count (gRPC merges duplicate endpoints, adding weights).
+  // Each address weighs its resolver weight; duplicates add theirs (gRPC merges
+  // duplicate endpoints, adding weights).
   std::unordered_map<std::string_view, std::uint32_t> weight;
   for (const auto& a : addresses)
-    ++weight[a];
+    weight[a] += helper_.address_weight(a);
   std::vector<std::string> keys;
   std::vector<std::uint32_t> weights;
   std::unordered_map<subchannel_id, endpoint_info> info;

@@ -154,7 +154,12 @@ picker_ptr weighted_round_robin::make_picker(std::vector<ready_endpoint> ready) 
   std::vector<double> weights;
   eps.reserve(ready.size());
   weights.reserve(ready.size());
+  std::vector<double> fixed;  // the resolver's static weights, for want of load reports
+  fixed.reserve(ready.size());
+  bool differ = false;
   for (auto& r : ready) {
+    fixed.push_back(helper().address_weight(*r.address));
+    differ = differ || fixed.back() != fixed.front();
     auto& t = trackers_.get(*r.address, [&] {
       return make_tracker<weight_tracker>(helper().clock(), cfg_.error_utilization_penalty);
     });
@@ -168,7 +173,10 @@ picker_ptr weighted_round_robin::make_picker(std::vector<ready_endpoint> ready) 
         t->reset_blackout();
     }
   }
-  return std::make_shared<wrr_picker>(std::move(eps), stride_scheduler::make(weights), sequence_);
+  auto scheduler = stride_scheduler::make(weights);
+  if (!scheduler && differ)  // fewer than 2 load reports yet: the static weights
+    scheduler = stride_scheduler::make(fixed);
+  return std::make_shared<wrr_picker>(std::move(eps), std::move(scheduler), sequence_);
 }
 
 }  // namespace achan

@@ -10,6 +10,9 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <achan/resolver.hpp>
 
@@ -32,6 +35,12 @@ class manual_resolver final : public resolver_builder {
   /// it: an invalid one keeps the channel's previous config (gRFC A21).
   void update_with_service_config(std::vector<std::string> addresses,
                                   std::string service_config_json);
+  /// Pushes a complete address list in which each address carries a static weight
+  /// (resolver_update::weights; 0 counts as 1), as a registry with endpoint weights
+  /// would: ring_hash gives each its share of the ring, weighted_round_robin uses them
+  /// until load reports arrive.
+  void update_weighted(std::vector<std::pair<std::string, std::uint32_t>> weighted,
+                       std::optional<lb_config> config = std::nullopt);
   /// Reports a resolution failure (`error.code` should be UNAVAILABLE).
   void fail(status error);
   /// How many resolve_now requests the channel has made so far.

@@ -89,6 +89,13 @@ class policy_helper {
     static const auto steady = std::make_shared<const steady_lb_clock>();
     return steady;
   }
+  /// The resolver's static weight of `address` (resolver_update::weights), at least 1;
+  /// 1 when it gave none. Valid during and after update_addresses for the addresses of
+  /// that list.
+  virtual std::uint32_t address_weight(const std::string& address) const {
+    (void)address;
+    return 1;
+  }
   /// Creates a registered policy by name that acts through `helper` (a parent policy's
   /// child, e.g. outlier_detection's); null if the name is unknown.
   virtual std::unique_ptr<policy> create_policy(const std::string& name, policy_helper& helper) {

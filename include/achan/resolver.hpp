@@ -34,12 +34,18 @@ namespace achan {
 /// its previous config. The channel parses and validates the text itself. `config` is
 /// a balancer choice without a service config (manual_resolver::update); a service
 /// config's loadBalancingConfig wins over it.
+///
+/// `weights` are the addresses' static weights (an endpoint attribute, as EDS or a
+/// registry gives them), in `addresses`' order: empty means every address weighs 1, a
+/// missing or 0 entry counts as 1. Weighted policies use them (ring_hash: its share of
+/// the ring; weighted_round_robin: until load reports give weights); others ignore them.
 struct resolver_update {
   std::vector<std::string> addresses;
   std::optional<lb_config> config;
   status error;
   std::optional<std::string> service_config;
   status service_config_error;
+  std::vector<std::uint32_t> weights;
 };
 
 /// Asks a resolver to resolve again (it may rate-limit).

@@ -71,6 +71,12 @@ class fake_policy_helper final : public policy_helper {
   std::unique_ptr<policy> create_policy(const std::string& name, policy_helper& h) override {
     return child_factory ? child_factory(name, h) : nullptr;
   }
+  std::uint32_t address_weight(const std::string& address) const override {
+    auto it = weights.find(address);
+    return it == weights.end() ? 1 : it->second;
+  }
+  /// The resolver's static weights address_weight() answers (absent: 1).
+  std::map<std::string, std::uint32_t> weights;
 
   // Time ----------------------------------------------------------------------------
 

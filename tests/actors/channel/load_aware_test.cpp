@@ -196,3 +196,27 @@ TEST_CASE("load_aware: each attempt of a retried call ends its own pick's tracke
   CHECK(f.c->ends.load() == f.c->picks.load());
   CHECK(f.c->by_code[status_code::unavailable] >= static_cast<int>(ch.stats().retries));
 }
+
+TEST_CASE("load_aware: weights from the resolver reach weighted_round_robin and ring_hash") {
+  for (std::string policy : {"weighted_round_robin", "ring_hash"}) {
+    CAPTURE(policy);
+    test::manual_channel_fixture f{11};
+    f.opts.lb_policy = policy;
+    auto ch = f.dial();
+    f.resolver->update_weighted({{"10.0.0.1:1", 3}, {"10.0.0.2:1", 1}});
+    ch.connect();
+    f.run();
+    std::map<std::string, int> per;
+    for (int i = 0; i < 400; ++i) {
+      call_options o;
+      o.wait_for_ready = true;
+      if (policy == "ring_hash")
+        o.request_hash = 0x9e3779b97f4a7c15ULL * (i + 1);  // spread over the ring
+      ch.call("/echo.Echo/Unary", "x", o, [&](call_result&& r) { ++per[r.peer]; });
+      f.run();
+    }
+    MESSAGE(policy << ": " << per["10.0.0.1:1"] << " / " << per["10.0.0.2:1"]);
+    CHECK(per["10.0.0.1:1"] + per["10.0.0.2:1"] == 400);
+    CHECK(per["10.0.0.1:1"] / 400.0 == doctest::Approx(0.75).epsilon(0.1));
+  }
+}

@@ -268,6 +268,25 @@ TEST_CASE("ring_hash: a repeated address weighs its count") {
   CHECK(per == std::map<std::uint32_t, int>{{0, 768}, {1, 256}});
 }
 
+TEST_CASE("ring_hash: resolver weights set each endpoint's share of the ring") {
+  fake_policy_helper h;
+  h.weights = {{"a:1", 3}, {"c:1", 0}};  // b:1 none: 1; c:1 0: counts as 1
+  ring_hash rh{h};
+  rh.update_addresses({"a:1", "b:1", "c:1"}, lb_config{.name = "ring_hash"});
+  std::map<std::uint32_t, int> per;
+  const auto& ring = dynamic_cast<const ring_hash_picker&>(*h.picker).ring();
+  for (const auto& e : ring)
+    ++per[e.endpoint];
+  CHECK(per[0] == 3 * per[1]);
+  CHECK(per[1] == per[2]);
+  h.weights = {};  // weights gone: an even ring again
+  rh.update_addresses({"a:1", "b:1", "c:1", "a:1"}, lb_config{.name = "ring_hash"});
+  per.clear();
+  for (const auto& e : dynamic_cast<const ring_hash_picker&>(*h.picker).ring())
+    ++per[e.endpoint];
+  CHECK(per[0] == 2 * per[1]);  // a duplicate still weighs its count
+}
+
 TEST_CASE("ring_hash: ring sizes above the cap are capped") {
   fixture f{{"a:1", "b:1"}, R"({"minRingSize": 8388608, "maxRingSize": 8388608})"};
   CHECK(f.rh.config().min_ring_size == 4096);

@@ -122,6 +122,26 @@ TEST_CASE("weighted_round_robin: with fewer than two weights it rotates evenly")
     CHECK(c[a] == 1000);
 }
 
+TEST_CASE("weighted_round_robin: resolver weights apply until load reports give weights") {
+  fake_policy_helper h{5};
+  h.weights = {{"a:1", 4}, {"b:1", 2}};  // c:1 and d:1: 1
+  weighted_round_robin wrr{h};
+  wrr.update_addresses(four,
+                       lb_config{"weighted_round_robin", false, R"({"blackoutPeriod": "0s"})"});
+  achan::test::make_all_ready(h, wrr, four);
+  auto c = pick_counts(h, 80000);
+  CHECK(c["a:1"] / 80000.0 == doctest::Approx(4 / 8.0).epsilon(0.02));
+  CHECK(c["b:1"] / 80000.0 == doctest::Approx(2 / 8.0).epsilon(0.02));
+  CHECK(c["d:1"] / 80000.0 == doctest::Approx(1 / 8.0).epsilon(0.02));
+  for (auto& [a, qps] :
+       std::map<std::string, double>{{"a:1", 100}, {"b:1", 100}, {"c:1", 100}, {"d:1", 100}})
+    wrr.tracker(a)->update(qps, 0, 1.0, h.now());
+  h.advance(1s);  // load reports say they are equal: that wins
+  c = pick_counts(h, 4000);
+  for (auto& a : four)
+    CHECK(c[a] == doctest::Approx(1000).epsilon(0.02));
+}
+
 TEST_CASE("weighted_round_robin: unknown weights count as the mean of the known ones") {
   fixture f;
   f.report("a:1", 100);
