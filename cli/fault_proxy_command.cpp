@@ -19,22 +19,25 @@
 namespace achan::cli {
 
 command_spec fault_proxy_spec() {
-  return {"fault-proxy",
-          "achan fault-proxy [flags]",
-          "Runs TCP fault proxies for failure-injection tests, driven over toxiproxy's v2\n"
-          "HTTP API (existing toxiproxy clients work unchanged): create proxies in front of\n"
-          "any server and add toxics - latency, bandwidth, slicer, limit_data, timeout,\n"
-          "reset_peer, slow_close, and partition (both directions stop, the connection\n"
-          "stays open). Logs one line per connection and per proxy or toxic change to\n"
-          "stdout. Runs until SIGINT/SIGTERM. See docs/fault-proxy.md.",
-          {},
-          {{"--api", "", "HOST:PORT", "the HTTP API's address (default 127.0.0.1:8474; port 0 picks one)"},
-           {"--config", "-c", "FILE", "proxies to create at start: a JSON array as for POST /populate"},
-           {"--seed", "", "N", "seed for toxicity draws, jitter and slice sizes (default 1)"},
-           {"--json", "", "", "log one JSON object per line instead of text"},
-           {"--max-connections", "", "N", "open connections per proxy (default 10000)"},
-           {"--max-buffered", "", "BYTES", "bytes buffered per direction of a connection (default 1048576)"},
-           {"--connect-timeout", "", "DURATION", "to an upstream (default 10s)"}}};
+  return {
+      "fault-proxy",
+      "achan fault-proxy [flags]",
+      "Runs TCP fault proxies for failure-injection tests, driven over toxiproxy's v2\n"
+      "HTTP API (existing toxiproxy clients work unchanged): create proxies in front of\n"
+      "any server and add toxics - latency, bandwidth, slicer, limit_data, timeout,\n"
+      "reset_peer, slow_close, and partition (both directions stop, the connection\n"
+      "stays open). Logs one line per connection and per proxy or toxic change to\n"
+      "stdout. Runs until SIGINT/SIGTERM. See docs/fault-proxy.md.",
+      {},
+      {{"--api", "", "HOST:PORT",
+        "the HTTP API's address (default 127.0.0.1:8474; port 0 picks one)"},
+       {"--config", "-c", "FILE", "proxies to create at start: a JSON array as for POST /populate"},
+       {"--seed", "", "N", "seed for toxicity draws, jitter and slice sizes (default 1)"},
+       {"--json", "", "", "log one JSON object per line instead of text"},
+       {"--max-connections", "", "N", "open connections per proxy (default 10000)"},
+       {"--max-buffered", "", "BYTES",
+        "bytes buffered per direction of a connection (default 1048576)"},
+       {"--connect-timeout", "", "DURATION", "to an upstream (default 10s)"}}};
 }
 
 namespace {
@@ -93,9 +96,12 @@ int run_fault_proxy(const parsed_args& args) {
     api_host = api_host.substr(1, api_host.size() - 2);
 
   fault::options opts;
-  opts.seed = static_cast<std::uint64_t>(args.integer("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
-  opts.max_connections = static_cast<std::size_t>(args.integer("--max-connections", 10000, 1, 1'000'000));
-  opts.max_buffered = static_cast<std::size_t>(args.integer("--max-buffered", 1 << 20, 4096, 1 << 30));
+  opts.seed = static_cast<std::uint64_t>(
+      args.integer("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
+  opts.max_connections =
+      static_cast<std::size_t>(args.integer("--max-connections", 10000, 1, 1'000'000));
+  opts.max_buffered =
+      static_cast<std::size_t>(args.integer("--max-buffered", 1 << 20, 4096, 1 << 30));
   if (auto t = args.duration("--connect-timeout"))
     opts.connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*t);
   std::vector<fault::proxy_config> config;
@@ -123,7 +129,8 @@ int run_fault_proxy(const parsed_args& args) {
   }
   std::unique_ptr<fault::http_api> server;
   try {
-    server = std::make_unique<fault::http_api>(*proxies, api_host, static_cast<std::uint16_t>(api_port));
+    server =
+        std::make_unique<fault::http_api>(*proxies, api_host, static_cast<std::uint16_t>(api_port));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "achan fault-proxy: %s\n", e.what());
     return 1;

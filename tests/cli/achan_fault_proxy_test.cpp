@@ -24,7 +24,8 @@ bool any_line(const child_process& p, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("achan fault-proxy: a --config proxy in front of achan serve passes calls and logs them") {
+TEST_CASE(
+    "achan fault-proxy: a --config proxy in front of achan serve passes calls and logs them") {
   served backend{"behind"};
   temp_dir dir;
   auto config = dir.write("proxies.json", R"([{"name":"echo","listen":"127.0.0.1:0","upstream":")" +
@@ -39,17 +40,18 @@ TEST_CASE("achan fault-proxy: a --config proxy in front of achan serve passes ca
   CHECK(got->status == 200);
   auto listen = nlohmann::json::parse(got->body).at("listen").get<std::string>();
 
-  auto call = run_achan({"call", "ipv4:" + listen, "/achan.test.Echo/Unary", "--proto", echo_proto(), "-d",
-                         R"({"payload":"aGk="})"});
+  auto call = run_achan({"call", "ipv4:" + listen, "/achan.test.Echo/Unary", "--proto",
+                         echo_proto(), "-d", R"({"payload":"aGk="})"});
   CHECK(call.exit_code == 0);
   CHECK(call.out.find("behind") != std::string::npos);
 
-  auto added = api.Post("/proxies/echo/toxics", R"({"type":"latency","attributes":{"latency":200}})",
-                        "application/json");
+  auto added = api.Post("/proxies/echo/toxics",
+                        R"({"type":"latency","attributes":{"latency":200}})", "application/json");
   REQUIRE(added);
   CHECK(added->status == 200);
   auto t0 = std::chrono::steady_clock::now();
-  auto slow = run_achan({"call", "ipv4:" + listen, "/achan.test.Echo/Unary", "--proto", echo_proto(), "-d", "{}"});
+  auto slow = run_achan(
+      {"call", "ipv4:" + listen, "/achan.test.Echo/Unary", "--proto", echo_proto(), "-d", "{}"});
   CHECK(slow.exit_code == 0);
   CHECK(std::chrono::steady_clock::now() - t0 >= 200ms);
 
@@ -64,8 +66,10 @@ TEST_CASE("achan fault-proxy: a --config proxy in front of achan serve passes ca
 TEST_CASE("achan fault-proxy: --json logs one JSON object per line") {
   served backend{"behind"};
   temp_dir dir;
-  auto config = dir.write("proxies.json", R"([{"name":"j","upstream":")" + backend.address + R"("}])");
-  child_process proxy(achan_bin(), {"fault-proxy", "--api", "127.0.0.1:0", "--config", config, "--json"});
+  auto config =
+      dir.write("proxies.json", R"([{"name":"j","upstream":")" + backend.address + R"("}])");
+  child_process proxy(achan_bin(),
+                      {"fault-proxy", "--api", "127.0.0.1:0", "--config", config, "--json"});
   REQUIRE(proxy.wait_for_line("api listening on ", 10s));
   auto line = proxy.wait_for_line("{", 5s);
   REQUIRE(line);
