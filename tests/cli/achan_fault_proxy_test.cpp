@@ -98,14 +98,3 @@ TEST_CASE("achan fault-proxy: a bad --config or --api exits 2 with a message") {
   r = run_achan({"fault-proxy", "--max-buffered", "12"});
   CHECK(r.exit_code == 2);
 }
-
-TEST_CASE("achan fault-proxy: an API address in use exits 1") {
-  child_process first(achan_bin(), {"fault-proxy", "--api", "127.0.0.1:0"});
-  auto up = first.wait_for_line("api listening on ", 10s);
-  REQUIRE(up);
-  auto taken = up->substr(std::string_view{"api listening on "}.size());
-  auto r = run_achan({"fault-proxy", "--api", taken});
-  CHECK(r.exit_code == 1);
-  CHECK_FALSE(r.err.empty());
-  CHECK(first.stop() == 0);
-}
