@@ -95,7 +95,8 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  achan::testkit::program_args args{"fault_proxy_bench", "fault_proxy_bench [--bytes N] [--reps N]"};
+  achan::testkit::program_args args{"fault_proxy_bench",
+                                    "fault_proxy_bench [--bytes N] [--reps N]"};
   std::size_t bytes = std::size_t{2} << 30;
   std::size_t reps = 3;
   args.each_flag(argc, argv, [&](const std::string& flag, const std::string& value) {
@@ -120,8 +121,9 @@ int main(int argc, char** argv) {
         gbps = run(s.port(), s, bytes);
         direct.push_back(gbps);
       }
-      std::printf("{\"bench\":\"fault_proxy_bulk\",\"path\":\"%s\",\"bytes\":%zu,\"gb_per_s\":%.3f}\n",
-                  via_proxy ? "proxy" : "direct", bytes, gbps);
+      std::printf(
+          "{\"bench\":\"fault_proxy_bulk\",\"path\":\"%s\",\"bytes\":%zu,\"gb_per_s\":%.3f}\n",
+          via_proxy ? "proxy" : "direct", bytes, gbps);
       std::fflush(stdout);
     }
   }

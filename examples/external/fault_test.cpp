@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   opts.block_until_ready = 10s;
   auto ch = achan::dial(sys, "ipv4:" + proxy.address(), opts);
   if (!ch) {
-    std::fprintf(stderr, "external_fault_test: %s\n", achan::to_string_with_message(ch.error()).c_str());
+    std::fprintf(stderr, "external_fault_test: %s\n",
+                 achan::to_string_with_message(ch.error()).c_str());
     return 1;
   }
   achan::call_options call;
@@ -42,15 +43,18 @@ int main(int argc, char** argv) {
   auto r = ch->call(method, std::string{}, call).get();
   auto took = std::chrono::steady_clock::now() - t0;
   if (!r.status.ok() || took < 100ms) {
-    std::fprintf(stderr, "external_fault_test: latency call: %s after %lld ms\n", r.status.to_string().c_str(),
-                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+    std::fprintf(stderr, "external_fault_test: latency call: %s after %lld ms\n",
+                 r.status.to_string().c_str(),
+                 static_cast<long long>(
+                     std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
     return 1;
   }
   proxy.set_enabled(false);  // the connection drops and reconnecting is refused
   call.timeout = 2s;
   auto down = ch->call(method, std::string{}, call).get();
   if (down.status.code != achan::status_code::unavailable) {
-    std::fprintf(stderr, "external_fault_test: with the proxy down: %s\n", down.status.to_string().c_str());
+    std::fprintf(stderr, "external_fault_test: with the proxy down: %s\n",
+                 down.status.to_string().c_str());
     return 1;
   }
   ch->close();

@@ -47,6 +47,8 @@ struct proxy_set::impl {
   result<proxy_info> create(proxy_config config) {
     if (config.name.empty())
       return status{status_code::invalid_argument, "missing required field: name"};
+    if (config.name.size() > 256)
+      return status{status_code::invalid_argument, "proxy name longer than 256 bytes"};
     if (config.upstream.empty())
       return status{status_code::invalid_argument, "missing required field: upstream"};
     if (config.listen.empty())

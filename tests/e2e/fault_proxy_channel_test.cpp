@@ -64,7 +64,16 @@ std::string server_of(channel& ch, std::uint32_t delay_ms = 0) {
   return test::echo_reply(r).server();
 }
 
-const std::string retry_unavailable = R"({"methodConfig": [{"name": [{"service": "achan.test.Echo"}],
+/// Calls until both backends ("a" and "b") have answered (round_robin: both READY).
+void require_both_answer(channel& ch) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 50 && seen.size() < 2; ++i)
+    seen.insert(server_of(ch));
+  REQUIRE(seen.size() == 2);
+}
+
+const std::string retry_unavailable =
+    R"({"methodConfig": [{"name": [{"service": "achan.test.Echo"}],
     "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.02s", "maxBackoff": "0.2s",
     "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})";
 
@@ -98,23 +107,20 @@ TEST_CASE("fault proxy e2e: keepalive detects a partitioned backend and calls mo
   o.wait_for_ready = true;
   o.service_config = retry_unavailable;
   auto ch = c.dial({&a, &b}, o);
-  std::set<std::string> seen;
-  for (int i = 0; i < 50 && seen.size() < 2; ++i)
-    seen.insert(server_of(ch));
-  REQUIRE(seen.size() == 2);
+  require_both_answer(ch);
   auto t0 = std::chrono::steady_clock::now();
   a.proxy->add(fault::partition());  // a's connection stays open but goes silent
   std::vector<std::string> answered;
   for (int i = 0; i < 40; ++i)
     answered.push_back(server_of(ch));
   auto took = std::chrono::steady_clock::now() - t0;
-  MESSAGE("40 calls after the partition took " << std::chrono::duration<double, std::milli>(took).count()
-                                               << " ms");
+  MESSAGE("40 calls after the partition took "
+          << std::chrono::duration<double, std::milli>(took).count() << " ms");
   int from_b_at_end = 0;
   for (auto it = answered.rbegin(); it != answered.rend() && *it == "b"; ++it)
     ++from_b_at_end;
-  CHECK(from_b_at_end >= 30);     // once the ping went unanswered, only b is picked
-  CHECK(took < 5s);               // 200 ms keepalive timeout, not a call deadline
+  CHECK(from_b_at_end >= 30);         // once the ping went unanswered, only b is picked
+  CHECK(took < 5s);                   // 200 ms keepalive timeout, not a call deadline
   CHECK(a.proxy->stats().open <= 1);  // a's channel connection was given up
 }
 
@@ -126,10 +132,7 @@ TEST_CASE("fault proxy e2e: reset_peer under load loses no wait-for-ready call w
   o.wait_for_ready = true;
   o.service_config = retry_unavailable;
   auto ch = c.dial({&a, &b}, o);
-  std::set<std::string> seen;
-  for (int i = 0; i < 50 && seen.size() < 2; ++i)
-    seen.insert(server_of(ch));
-  REQUIRE(seen.size() == 2);
+  require_both_answer(ch);
   std::vector<std::future<call_result>> calls;
   for (int i = 0; i < 200; ++i)
     calls.push_back(ch.call(unary, test::echo_request("x", 20), {.timeout = 20s}));
@@ -154,7 +157,10 @@ TEST_CASE("fault proxy e2e: reset_peer under load loses no wait-for-ready call w
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 500 && !a_again; ++i)  // up to ~5 s: the reconnect waits out a backoff
     a_again = server_of(ch, 10) == "a";
-  MESSAGE("a answered again after " << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() << " ms");
+  MESSAGE(
+      "a answered again after "
+      << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()
+      << " ms");
   CHECK(a_again);
   CHECK(a.proxy->stats().accepted >= 2);
 }
