@@ -72,12 +72,20 @@ class echo_impl final : public achan::test::Echo::Service {
   void Unary(server_call_info info, EchoRequest req, typed_responder<EchoReply> respond) override {
     bool fail = seen(info);
     auto delay = wait(req);  // (before req moves into the lambda: no copy per call)
-    after(delay, [this, fail, req = std::move(req), md = std::move(info.request_metadata),
-                  respond = std::move(respond)] {
+    status shaped;
+    if (opts_.unary_shape) {
+      auto [d, st] = opts_.unary_shape();
+      delay += d - opts_.delay;
+      shaped = std::move(st);
+    }
+    after(delay, [this, fail, shaped = std::move(shaped), req = std::move(req),
+                  md = std::move(info.request_metadata), respond = std::move(respond)] {
       metadata trailers;
       for (const auto& [k, v] : md)
         if (k.rfind("x-echo-", 0) == 0)
           trailers.emplace_back(k, v);
+      if (!shaped.ok())
+        return respond.fail(failed(shaped), std::move(trailers));
       if (auto st = chosen(req, fail); !st.ok())
         return respond.fail(std::move(st), std::move(trailers));
       respond.reply(reply_to(name_, req), std::move(trailers));

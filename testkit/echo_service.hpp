@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <achan/server.hpp>
 
@@ -36,6 +37,11 @@ struct echo_options {
   /// so a seed repeats its pattern and threads share one atomic counter, no lock.
   double fail_rate = 0;
   std::uint64_t seed = 1;
+  /// Optional, Unary only: decides each call's extra delay (instead of `delay`) and a
+  /// status to end it with (OK: answer as usual; otherwise reported to on_failure).
+  /// Runs on the I/O thread as the call arrives; for backends whose behaviour a test
+  /// changes while they serve (the scenario runner, docs/scenarios.md).
+  std::function<std::pair<std::chrono::nanoseconds, status>()> unary_shape;
 };
 
 /// Registers achan.test.Echo (the generated achan::test::Echo::Service, which the server

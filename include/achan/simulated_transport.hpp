@@ -38,6 +38,12 @@ struct sim_behavior {
   /// held open: no messages and no status of their own; the test scripts them with
   /// simulated_transport::push and end_streams. Ignored when answer_calls is false.
   std::vector<std::string> held_methods;
+  /// Optional: each unary call's latency, drawn as the call starts (replaces `latency`
+  /// for unary calls), e.g. from a seeded distribution.
+  std::function<clock_duration(const call&)> latency_of;
+  /// Optional: the first message of each held stream, sent as it opens (a health
+  /// Watch's current status, as a real server sends it at once).
+  std::function<std::string(const call&)> held_greeting;
 };
 
 class sim_connection;
@@ -65,6 +71,15 @@ class simulated_transport final : public transport,
   /// owner gets on_closed(`why`).
   void drop(const std::string& address,
             status why = {status_code::unavailable, "connection reset by simulated peer"});
+  /// Partitions `address` (true) or heals it (false). While partitioned, new attempts
+  /// hang (the client's connect timeout ends them) and unary replies on its READY
+  /// connections are held back; the connections stay up, as over a network partition.
+  /// Healing sends the held replies (those whose calls are still open) at once.
+  void set_partitioned(const std::string& address, bool on);
+  /// GOAWAY: every READY connection to `address` stops taking new calls (its owner gets
+  /// on_closed(`why`)) while the calls it already carries still complete.
+  void goaway(const std::string& address,
+              status why = {status_code::unavailable, "GOAWAY from simulated peer"});
   /// Counters for `address` (zeros if never used).
   address_stats stats(const std::string& address) const;
 
@@ -89,6 +104,7 @@ class simulated_transport final : public transport,
   struct address_state {
     sim_behavior behavior;
     address_stats stats;
+    bool partitioned = false;
     std::vector<std::weak_ptr<sim_connection>> conns;
   };
   address_state& at(const std::string& address);

@@ -14,7 +14,7 @@ namespace achan::transport {
 class sim_connection final : public connection,
                              public std::enable_shared_from_this<sim_connection> {
  public:
-  enum class phase : std::uint8_t { connecting, ready, closed };
+  enum class phase : std::uint8_t { connecting, ready, draining, closed };
 
   sim_connection(std::shared_ptr<simulated_transport> owner, std::string address,
                  std::shared_ptr<connection_events> events)
@@ -48,10 +48,11 @@ class sim_connection final : public connection,
     std::erase_if(st.conns, [](const auto& w) { return w.expired(); });
     st.conns.push_back(weak_from_this());
     auto b = st.behavior;
-    if (b.connect == sim_behavior::connect_mode::hang)
+    if (b.connect == sim_behavior::connect_mode::hang || st.partitioned)
       return;
     owner_->exec_->post(b.connect_delay, [self = shared_from_this(), b] {
-      if (self->closed_.load(std::memory_order_acquire) || self->phase_ != phase::connecting)
+      if (self->closed_.load(std::memory_order_acquire) || self->phase_ != phase::connecting ||
+          self->owner_->at(self->address_).partitioned)
         return;
       if (b.connect == sim_behavior::connect_mode::refuse) {
         self->phase_ = phase::closed;
@@ -81,6 +82,7 @@ class sim_connection final : public connection,
     auto calls = std::move(calls_);
     calls_.clear();
     held_.clear();
+    stalled_.clear();
     for (auto& [id, c] : calls)
       c->fail(why.code, why.message, address_);
     if (notify && !closed_.load(std::memory_order_acquire))
@@ -88,6 +90,24 @@ class sim_connection final : public connection,
   }
 
   bool is_ready() const noexcept { return phase_ == phase::ready; }
+
+  /// GOAWAY: no new calls; the ones carried complete; the owner hears on_closed now.
+  void drain(const status& why) {
+    if (phase_ != phase::ready)
+      return;
+    --owner_->at(address_).stats.open;
+    phase_ = phase::draining;
+    if (!closed_.load(std::memory_order_acquire))
+      events_->on_closed(why);
+  }
+
+  /// Healed: the replies held back by the partition go out now.
+  void release_stalled() {
+    auto stalled = std::move(stalled_);
+    stalled_.clear();
+    for (auto& [c, b] : stalled)
+      reply(c, b);
+  }
 
   /// Held streams of `method` still open, oldest first.
   std::vector<call_ptr> held(const std::string& method) const {
@@ -141,6 +161,8 @@ class sim_connection final : public connection,
             st.behavior.held_methods.end()) {
       std::erase_if(held_, [this](const call_ptr& h) { return calls_.count(h->id()) == 0; });
       held_.push_back(c);  // the test drives it (simulated_transport::push, end_streams)
+      if (st.behavior.held_greeting)
+        c->deliver(st.behavior.held_greeting(*c));
       return;
     }
     if (c->requests) {
@@ -158,7 +180,8 @@ class sim_connection final : public connection,
       stream_next(c, st.behavior, 0);
       return;
     }
-    owner_->exec_->post(st.behavior.latency,
+    auto latency = st.behavior.latency_of ? st.behavior.latency_of(*c) : st.behavior.latency;
+    owner_->exec_->post(latency,
                         [self = shared_from_this(), c, b = st.behavior] { self->reply(c, b); });
   }
 
@@ -213,8 +236,13 @@ class sim_connection final : public connection,
   }
 
   void reply(const call_ptr& c, const sim_behavior& b) {
-    if (calls_.erase(c->id()) == 0)
+    if (calls_.count(c->id()) == 0)
       return;  // cancelled or the connection ended first
+    if (owner_->at(address_).partitioned) {
+      stalled_.emplace_back(c, b);  // sent on heal, if the call is still open then
+      return;
+    }
+    calls_.erase(c->id());
     call_result r;
     if (b.responder) {
       r = b.responder(*c);
@@ -240,6 +268,7 @@ class sim_connection final : public connection,
   };
   std::unordered_map<std::uint64_t, collected> collected_;
   std::vector<call_ptr> held_;  // held streams in start order; open while in calls_
+  std::vector<std::pair<call_ptr, sim_behavior>> stalled_;  // replies held by a partition
 };
 
 simulated_transport::simulated_transport(executor_ptr ex) : exec_(std::move(ex)) {}
@@ -262,6 +291,28 @@ void simulated_transport::drop(const std::string& address, status why) {
     for (auto& w : conns)
       if (auto c = w.lock(); c && c->is_ready())
         c->end(why, true);
+  });
+}
+
+void simulated_transport::set_partitioned(const std::string& address, bool on) {
+  exec_->post({}, [self = shared_from_this(), address, on] {
+    auto& st = self->at(address);
+    st.partitioned = on;
+    if (on)
+      return;
+    auto conns = st.conns;
+    for (auto& w : conns)
+      if (auto c = w.lock())
+        c->release_stalled();
+  });
+}
+
+void simulated_transport::goaway(const std::string& address, status why) {
+  exec_->post({}, [self = shared_from_this(), address, why] {
+    auto conns = self->at(address).conns;
+    for (auto& w : conns)
+      if (auto c = w.lock(); c && c->is_ready())
+        c->drain(why);
   });
 }
 
