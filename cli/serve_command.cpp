@@ -9,10 +9,10 @@
 #include <achan/server.hpp>
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
-#include "cli/health_service.hpp"
 #include "cli/load_sampler.hpp"
 #include "cli/reflection_service.hpp"
 #include "testkit/echo_service.hpp"
+#include "testkit/health_service.hpp"
 #include "testkit/program_args.hpp"
 
 namespace achan::cli {
@@ -140,10 +140,10 @@ int run_serve(const parsed_args& args) {
   transport::h2_server server{opts};
   auto service = testkit::add_echo_service(server, args.get("--name", "achan"), std::move(echo));
   const std::string echo_service = "achan.test.Echo";
-  auto health = health_service::add(server, {echo_service});
+  auto health = testkit::health_service::add(server, {echo_service});
   bool serving = !args.has("--not-serving");
   if (!serving)
-    health->set_all(serving_status::not_serving);
+    health->set_all(testkit::serving_status::not_serving);
   add_reflection_service(
       server, {echo_service, "grpc.health.v1.Health", std::string{reflection_service_name}});
   auto l = server.listen(host, port);
@@ -159,7 +159,8 @@ int run_serve(const parsed_args& args) {
     int sig = testkit::wait_for_stop(stop);
     if (sig == SIGUSR1) {
       serving = !serving;
-      health->set_all(serving ? serving_status::serving : serving_status::not_serving);
+      health->set_all(serving ? testkit::serving_status::serving
+                              : testkit::serving_status::not_serving);
       std::printf("health: %s\n", serving ? "SERVING" : "NOT_SERVING");
       std::fflush(stdout);
       continue;

@@ -1,6 +1,6 @@
 // Client-side health checking through a whole channel (gRFC A17 with a service config's
 // healthCheckConfig): round_robin drains a backend that reports NOT_SERVING and takes it
-// back when it is SERVING again; achan servers with cli/health_service on loopback.
+// back when it is SERVING again; achan servers with testkit/health_service on loopback.
 #include <doctest/doctest.h>
 
 #include <condition_variable>
@@ -10,25 +10,25 @@
 #include <vector>
 
 #include <achan/channel.hpp>
-#include "cli/health_service.hpp"
 #include "testkit/echo_service.hpp"
+#include "testkit/health_service.hpp"
 #include "tests/cli/loopback.hpp"
 #include "tests/support/echo_messages.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
-using cli::serving_status;
+using testkit::serving_status;
 
 namespace {
 
 struct backend {
   transport::h2_server server;
   std::shared_ptr<void> echo;
-  std::shared_ptr<cli::health_service> health;
+  std::shared_ptr<testkit::health_service> health;
   std::string address;
   explicit backend(const std::string& name)
       : echo(testkit::add_echo_service(server, name)),
-        health(cli::health_service::add(server, {"achan.test.Echo"})),
+        health(testkit::health_service::add(server, {"achan.test.Echo"})),
         address(test::listen_loopback(server)) {}
 };
 

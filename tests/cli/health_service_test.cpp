@@ -1,4 +1,4 @@
-// cli/health_service: grpc.health.v1 Check and Watch on achan's server, called through
+// testkit/health_service: grpc.health.v1 Check and Watch on achan's server, called through
 // achan's channel over loopback.
 #include <doctest/doctest.h>
 
@@ -9,13 +9,13 @@
 #include <optional>
 #include <thread>
 
-#include "cli/health_service.hpp"
 #include "proto/health.pb.h"
+#include "testkit/health_service.hpp"
 #include "tests/cli/loopback.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
-using cli::serving_status;
+using testkit::serving_status;
 namespace hpb = grpc::health::v1;
 
 namespace {
@@ -39,7 +39,7 @@ std::optional<serving_status> decode(const std::string& bytes) {
 /// A server with the health service for "svc.A" on loopback, and a channel to it.
 struct health_fixture {
   transport::h2_server server;
-  std::shared_ptr<cli::health_service> health = cli::health_service::add(server, {"svc.A"});
+  std::shared_ptr<testkit::health_service> health = testkit::health_service::add(server, {"svc.A"});
   std::string address = test::listen_loopback(server);
   test::dialer d;
   channel ch = d.dial(address);

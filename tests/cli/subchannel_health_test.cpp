@@ -1,5 +1,5 @@
 // Client-side health checking (gRFC A17) end to end: a subchannel over the real HTTP/2
-// transport watching cli/health_service on loopback (the virtual-time cases are in
+// transport watching testkit/health_service on loopback (the virtual-time cases are in
 // tests/actors/subchannel/health_check_test.cpp).
 #include <doctest/doctest.h>
 
@@ -12,12 +12,12 @@
 
 #include <achan/h2_transport.hpp>
 #include "actors/subchannel/subchannel.hpp"
-#include "cli/health_service.hpp"
+#include "testkit/health_service.hpp"
 #include "tests/cli/loopback.hpp"
 
 using namespace achan;
 using namespace std::chrono_literals;
-using cli::serving_status;
+using testkit::serving_status;
 using cs = connectivity_state;
 
 namespace {
@@ -73,7 +73,7 @@ struct live_subchannel {
 
 TEST_CASE("health: a subchannel over HTTP/2 follows the server's Watch") {
   transport::h2_server server;
-  auto health = cli::health_service::add(server, {"svc.A"});
+  auto health = testkit::health_service::add(server, {"svc.A"});
   auto address = test::listen_loopback(server);
   live_subchannel s{address, "svc.A"};
   CHECK(s.q->next().state == cs::connecting);

@@ -7,8 +7,8 @@
 ///          known yet, without ending the stream), then every change; open until the
 ///          client cancels, shutdown() is called or the server closes it.
 ///
-///   auto health = achan::cli::health_service::add(srv, {"achan.test.Echo"});
-///   health->set_status("achan.test.Echo", achan::cli::serving_status::not_serving);
+///   auto health = achan::testkit::health_service::add(srv, {"achan.test.Echo"});
+///   health->set_status("achan.test.Echo", achan::testkit::serving_status::not_serving);
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -19,7 +19,7 @@
 
 #include <achan/server.hpp>
 
-namespace achan::cli {
+namespace achan::testkit {
 
 /// A service's serving status (grpc.health.v1.HealthCheckResponse.ServingStatus values).
 enum class serving_status {
@@ -83,4 +83,4 @@ class health_service {
   bool shut_down_ = false;
 };
 
-}  // namespace achan::cli
+}  // namespace achan::testkit

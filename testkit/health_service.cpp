@@ -1,10 +1,10 @@
-#include "cli/health_service.hpp"
+#include "testkit/health_service.hpp"
 
 #include <algorithm>
 
 #include "proto/health.achan.pb.h"
 
-namespace achan::cli {
+namespace achan::testkit {
 namespace {
 
 namespace hpb = grpc::health::v1;
@@ -142,4 +142,4 @@ void health_service::prune() const {
   std::erase_if(watchers_, [](const watcher& w) { return w.out.done(); });
 }
 
-}  // namespace achan::cli
+}  // namespace achan::testkit
