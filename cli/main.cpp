@@ -23,6 +23,7 @@ constexpr const char* top_help =
     "  watch TARGET         print connectivity and resolver events as they happen\n"
     "  serve                run the echo test service (with health and reflection)\n"
     "  fault-proxy          TCP fault proxies driven over toxiproxy's HTTP API\n"
+    "  scenario run FILE    a failure scenario in virtual time by seed (--sim) or for real\n"
     "\n"
     "TARGET is a gRPC target: dns:///host:port, host:port, ipv4:1.2.3.4:80,5.6.7.8:80,\n"
     "ipv6:[::1]:80, unix:/path, unix-abstract:name, dns://DNS_IP:PORT/host:port.\n"
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
       {"watch", achan::cli::watch_spec, achan::cli::run_watch},
       {"serve", achan::cli::serve_spec, achan::cli::run_serve},
       {"fault-proxy", achan::cli::fault_proxy_spec, achan::cli::run_fault_proxy},
+      {"scenario", achan::cli::scenario_spec, achan::cli::run_scenario},
   };
   try {
     for (auto& c : commands) {

@@ -10,7 +10,7 @@ packages=(
   libasio-dev libnghttp2-dev libssl-dev openssl
   libprotobuf-dev libprotoc-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libc-ares-dev nlohmann-json3-dev dnsmasq-base
-  libxxhash-dev libcpp-httplib-dev curl
+  libxxhash-dev libcpp-httplib-dev libyaml-cpp-dev curl
   clang libclang-rt-dev
 )
 

@@ -1,0 +1,117 @@
+// `achan scenario`: check, run --sim over seeds (exit codes, replay line, determinism
+// check, JSON-lines trace) and --real, driving the binary.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/command_support.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace achan::test;
+
+namespace {
+
+const char* good = R"(name: two-backends
+duration: 2s
+backends:
+  - name: b
+    count: 2
+    latency: {uniform: [1ms, 9ms]}
+channel: {policy: round_robin}
+load: {concurrency: 2}
+timeline:
+  - at: 1s
+    kill: b-1
+expect:
+  - share: {backend: b-0, min: 0.4, max: 0.6, to: 1s}
+  - share: {backend: b-0, min: 1, from: 1100ms}
+)";
+
+// The same with a bound no run can meet.
+const char* wrong = R"(duration: 1s
+backends: [{name: b, count: 2}]
+channel: {policy: round_robin}
+load: {concurrency: 2}
+expect:
+  - share: {backend: b-0, max: 0.1}
+)";
+
+}  // namespace
+
+TEST_CASE("achan scenario check: a good file is ok and a bad one is exit 2 with line and column") {
+  temp_dir dir;
+  auto r = run_achan({"scenario", "check", dir.write("good.yaml", good)});
+  CHECK(r.exit_code == 0);
+  CHECK(
+      r.out.find("ok: two-backends: 1 backends (2 instances), 1 timeline events, 2 expectations") !=
+      std::string::npos);
+  auto bad = dir.write("bad.yaml", "duration: 2s\nbackends: [{name: b}]\nload: {concurency: 2}\n");
+  r = run_achan({"scenario", "check", bad});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("bad.yaml:3:8: unknown key 'concurency' in load") != std::string::npos);
+  r = run_achan({"scenario", "check", (dir.path() / "missing.yaml").string()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("cannot read scenario file") != std::string::npos);
+  r = run_achan({"scenario", "frobnicate", bad});
+  CHECK(r.exit_code == 2);
+}
+
+TEST_CASE("achan scenario run --sim: seeds pass and the determinism check holds") {
+  temp_dir dir;
+  auto file = dir.write("good.yaml", good);
+  auto r = run_achan({"scenario", "run", file, "--sim", "--seeds", "1..3", "--check-determinism"});
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("PASS seed 1:") != std::string::npos);
+  CHECK(r.out.find("PASS seed 3:") != std::string::npos);
+  CHECK(r.out.find("3 seeds: 3 passed, 0 failed") != std::string::npos);
+  r = run_achan({"scenario", "run", file, "--sim", "--seeds", "3..1"});
+  CHECK(r.exit_code == 2);
+  r = run_achan({"scenario", "run", file, "--real", "--seeds", "1..2"});
+  CHECK(r.exit_code == 2);
+}
+
+TEST_CASE("achan scenario run --sim: a wrong bound is exit 1 with the replay command") {
+  temp_dir dir;
+  auto file = dir.write("wrong.yaml", wrong);
+  auto r = run_achan({"scenario", "run", file, "--sim", "--seeds", "5..6"});
+  INFO(r.out);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("FAIL share: {backend: b-0, max: 0.1}") != std::string::npos);
+  CHECK(r.out.find("replay: achan scenario run " + file + " --sim --seed 5") != std::string::npos);
+  CHECK(r.out.find("2 seeds: 0 passed, 2 failed") != std::string::npos);
+}
+
+TEST_CASE("achan scenario run --trace -: one JSON object per line and the same bytes per seed") {
+  temp_dir dir;
+  auto file = dir.write("good.yaml", good);
+  auto a = run_achan({"scenario", "run", file, "--sim", "--seed", "9", "--trace", "-"});
+  auto b = run_achan({"scenario", "run", file, "--sim", "--seed", "9", "--trace", "-"});
+  auto c = run_achan({"scenario", "run", file, "--sim", "--seed", "10", "--trace", "-"});
+  CHECK(a.exit_code == 0);
+  CHECK(a.out == b.out);
+  CHECK(a.out != c.out);
+  CHECK(a.err.find("PASSED two-backends seed 9") != std::string::npos);  // summary on stderr
+  auto lines = a.out_lines();
+  REQUIRE(lines.size() > 100);
+  std::size_t ends = 0, timeline = 0;
+  for (const auto& l : lines) {
+    auto j = nlohmann::json::parse(l);  // throws (fails the test) on a bad line
+    ends += j["ev"] == "call_end";
+    if (j["ev"] == "timeline") {
+      ++timeline;
+      CHECK(j["what"] == "kill b-1");
+      CHECK(j["t_us"] == 1000000);
+    }
+  }
+  CHECK(ends > 100);
+  CHECK(timeline == 1);
+}
+
+TEST_CASE("achan scenario run --real: the same file on loopback servers") {
+  temp_dir dir;
+  auto r = run_achan({"scenario", "run", dir.write("good.yaml", good), "--real"});
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("PASSED two-backends seed 1") != std::string::npos);
+}
