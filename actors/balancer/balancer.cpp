@@ -198,6 +198,7 @@ balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cf
         maybe_swap(self);
       },
       [=](balancer_shutdown) {
+        self->state.closing = true;
         retire(self->state.pending);
         retire(self->state.current);
         self->quit();

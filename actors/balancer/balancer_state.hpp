@@ -97,8 +97,9 @@ struct balancer_state {
   bool config_chosen = false;
   std::optional<std::string> health_service;  // from config->health_check_service
   bool flush_pending = false;                 // a balancer_flush is in our mailbox
-  std::uint64_t next_gen = 1;                 // for hosted_policy::gen
-  std::shared_ptr<const lb_clock> clock;      // shared with pickers and trackers
+  bool closing = false;                   // balancer_shutdown: subchannels close hard, not drained
+  std::uint64_t next_gen = 1;             // for hosted_policy::gen
+  std::shared_ptr<const lb_clock> clock;  // shared with pickers and trackers
   /// The last good update's weights above 1 (resolver_update::weights), by address.
   std::unordered_map<std::string, std::uint32_t> weights;
   static inline const char* name = "achan.balancer";

@@ -45,7 +45,9 @@ void hosted_policy::connect(subchannel_id id) {
 void hosted_policy::shutdown_subchannel(subchannel_id id) {
   auto& subs = self->state.subchannels;
   if (auto i = subs.find(id); i != subs.end()) {
-    self->send(i->second.actor, subchannel_shutdown{});
+    // Removed by an update or a policy switch: drain, so its calls finish (as gRPC's
+    // GracefulClose); the channel closing ends them.
+    self->send(i->second.actor, subchannel_shutdown{!self->state.closing});
     channel_event e;
     e.what = channel_event::kind::subchannel_state;
     e.subchannel = id;

@@ -86,12 +86,21 @@ void report_change(self_ptr self, connectivity_state s, status why = {}) {
     report(self, s, std::move(why));
 }
 
-/// Forgets the connection (cancelling its health Watch first); closes it if `close`.
-void drop_connection(self_ptr self, bool close = true) {
+/// How drop_connection leaves the connection.
+enum class drop_mode : std::uint8_t { close, drain, keep };
+
+/// Forgets the connection (cancelling its health Watch first): closes it, drains it
+/// (its calls finish first), or leaves it alone (it is already gone).
+void drop_connection(self_ptr self, drop_mode mode = drop_mode::close) {
   auto& st = self->state;
   st.health.cancel();
   st.connected = false;
-  if (auto c = std::move(st.conn); c && close)
+  auto c = std::move(st.conn);
+  if (!c || mode == drop_mode::keep)
+    return;
+  if (mode == drop_mode::drain)
+    c->drain();
+  else
     c->close();
 }
 
@@ -163,8 +172,8 @@ subchannel_impl::behavior_type subchannel_behavior(self_ptr self, subchannel_con
         if (self->state.current == connectivity_state::idle)
           start_attempt(self);
       },
-      [=](subchannel_shutdown) {
-        drop_connection(self);
+      [=](subchannel_shutdown m) {
+        drop_connection(self, m.drain ? drop_mode::drain : drop_mode::close);
         self->state.current = connectivity_state::shutdown;
         self->quit();
       },
@@ -185,7 +194,7 @@ subchannel_impl::behavior_type subchannel_behavior(self_ptr self, subchannel_con
           attempt_failed(self, std::move(e.why));
         } else if (e.what == kind::closed && st.connected) {
           // Not close(): after a GOAWAY the streams the server accepted still finish.
-          drop_connection(self, false);
+          drop_connection(self, drop_mode::keep);
           auto lived = self->clock().now() - st.ready_since;
           if (lived < st.backoff.params().initial) {
             // Lost before it was of use (a server that sends SETTINGS and hangs up):

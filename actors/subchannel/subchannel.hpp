@@ -75,8 +75,12 @@ namespace achan {
 
 /// Balancer → subchannel: leave IDLE and connect (ignored in other states).
 struct subchannel_connect {};
-/// Balancer → subchannel: close and stop; nothing is reported afterwards.
-struct subchannel_shutdown {};
+/// Balancer → subchannel: close and stop; nothing is reported afterwards. With `drain`
+/// (an address update removed it) the connection closes gracefully: the calls it
+/// carries finish (connection::drain); without (the channel closes) they end UNAVAILABLE.
+struct subchannel_shutdown {
+  bool drain = false;
+};
 /// Transport → subchannel (through its connection_events): what happened to attempt `attempt`.
 struct connection_event {
   enum class kind : std::uint8_t { ready, connect_failed, closed };

@@ -56,6 +56,12 @@ class connection {
   /// connection they closed (the subchannel tags events with the attempt and checks
   /// its own state).
   virtual void close() = 0;
+  /// Closes gracefully, as gRPC's GracefulClose: the connection takes no new calls
+  /// (calls not sent yet, or started after drain(), are offered to `c->reroute`, else
+  /// fail UNAVAILABLE), the calls whose streams were sent finish as usual, then the
+  /// connection closes. No event reaches the owner after drain() (as after close()).
+  /// An attempt not READY yet is abandoned. The default closes at once.
+  virtual void drain() { close(); }
 };
 
 using connection_ptr = std::shared_ptr<connection>;

@@ -292,6 +292,19 @@ void h2_client_connection::close() {
   });
 }
 
+void h2_client_connection::drain() {
+  closed_by_owner_.store(true, std::memory_order_release);
+  asio::post(strand_, [self = shared_from_this()] {
+    if (self->phase_ == phase::ready) {
+      self->phase_ = phase::draining;
+      self->reroute_waiting(
+          {status_code::unavailable, "connection to " + self->address_ + " is draining"});
+    }
+    if (self->phase_ != phase::draining || self->streams_.empty())
+      self->fail_connection({status_code::unavailable, "connection closed"});
+  });
+}
+
 void h2_client_connection::fail_connection(status why) {
   if (phase_ == phase::closed)
     return;

@@ -12,6 +12,8 @@
 ///   READY ── protocol error from the server ──► GOAWAY (code, reason) to it; every call
 ///   UNAVAILABLE; on_closed
 ///   close() by the owner ──► every call UNAVAILABLE; no event
+///   drain() by the owner ──► draining (as after GOAWAY, but no event); closed when the
+///   last stream ends
 ///
 /// Everything runs on one asio strand; public members only post to it. nghttp2 does
 /// the framing, HPACK and flow control (its mem_send/mem_recv API over our socket).
@@ -77,6 +79,7 @@ class h2_client_connection final : public connection,
   void start_call(const call_ptr& c) override;
   void cancel_call(const call_ptr& c) override;
   void close() override;
+  void drain() override;
 
  private:
   enum class phase : std::uint8_t { connecting, ready, draining, closed };

@@ -41,6 +41,18 @@ class sim_connection final : public connection,
     });
   }
 
+  void drain() override {
+    closed_.store(true, std::memory_order_release);
+    owner_->exec_->post({}, [self = shared_from_this()] {
+      if (self->phase_ == phase::ready) {
+        --self->owner_->at(self->address_).stats.open;
+        self->phase_ = phase::draining;  // its calls still complete (reply checks calls_)
+      }
+      if (self->phase_ != phase::draining || self->calls_.empty())
+        self->end({status_code::unavailable, "connection closed"}, false);
+    });
+  }
+
   // --- executor side ---
   void begin() {
     auto& st = owner_->at(address_);
