@@ -2,15 +2,19 @@
 // seed (--sim) or on loopback sockets behind the fault proxy (--real).
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include <achan/scenario.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/scenario_seeds.hpp"
 
 namespace achan::cli {
 
@@ -35,6 +39,9 @@ command_spec scenario_spec() {
        {"--check-determinism", "", "", "--sim: run each seed twice and fail if the traces differ"},
        {"--trace", "", "FILE",
         "write the JSON-lines trace to FILE ('-': stdout; the summary then goes to stderr)"},
+       {"--jobs", "", "N",
+        "--sim: run N seeds at once, each on its own thread (default: the number of cores; "
+        "the output stays in seed order)"},
        {"--verbose", "", "", "with --seeds: the whole summary of every seed, not one line"}}};
 }
 
@@ -110,6 +117,10 @@ int run_scenario(const parsed_args& args) {
     std::tie(first, last) = seed_range(args.get("--seeds"));
   bool many = last > first;
   bool twice = args.has("--check-determinism");
+  if (real && args.has("--jobs"))
+    throw usage_error("--jobs is for --sim runs");
+  unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+  auto jobs = static_cast<unsigned>(args.integer("--jobs", cores, 1, 64));
   std::ofstream trace_file;
   std::ostream* trace_out = nullptr;
   if (args.has("--trace")) {
@@ -125,51 +136,61 @@ int run_scenario(const parsed_args& args) {
   }
   std::ostream& out = trace_out == &std::cout ? std::cerr : std::cout;
   std::uint64_t passed = 0, failed = 0;
-  double sim_s = 0, wall_s = 0;
-  for (auto seed = first;; ++seed) {
-    auto r = real ? scenario::run_real(*sc, seed) : scenario::run_sim(*sc, seed);
-    if (r.error) {
-      out << "achan scenario: seed " << seed << ": " << r.error->message << "\n";
-      bool bad_input = r.error->code == status_code::invalid_argument ||
-                       r.error->code == status_code::resource_exhausted;
-      return bad_input ? 2 : 1;
-    }
-    bool ok = r.passed();
-    std::string why;
-    if (twice) {
+  double sim_s = 0;
+  int error_exit = 0;
+  auto wall0 = std::chrono::steady_clock::now();
+  auto run = [&](std::uint64_t seed) {
+    seed_outcome o;
+    o.seed = seed;
+    o.run = real ? scenario::run_real(*sc, seed) : scenario::run_sim(*sc, seed);
+    o.ok = o.run.passed();
+    if (twice && !o.run.error) {
       auto again = scenario::run_sim(*sc, seed);
-      if (again.trace.digest() != r.trace.digest()) {
-        ok = false;
-        why = "not deterministic: the second run's trace differs at " +
-              first_difference(r.trace, again.trace);
+      if (again.trace.digest() != o.run.trace.digest()) {
+        o.ok = false;
+        o.why = "not deterministic: the second run's trace differs at " +
+                first_difference(o.run.trace, again.trace);
       }
     }
+    return o;
+  };
+  auto report = [&](seed_outcome&& o) {
+    auto& r = o.run;
+    if (r.error) {
+      out << "achan scenario: seed " << o.seed << ": " << r.error->message << "\n";
+      bool bad_input = r.error->code == status_code::invalid_argument ||
+                       r.error->code == status_code::resource_exhausted;
+      error_exit = bad_input ? 2 : 1;
+      return false;
+    }
     if (trace_out)
-      r.trace.write_jsonl(*trace_out, many ? std::optional{seed} : std::nullopt);
+      r.trace.write_jsonl(*trace_out, many ? std::optional{o.seed} : std::nullopt);
     sim_s += static_cast<double>(r.figures.simulated.count()) / 1e9;
-    wall_s += static_cast<double>(r.figures.wall.count()) / 1e9;
-    if (!many || !ok || args.has("--verbose"))
+    if (!many || !o.ok || args.has("--verbose"))
       scenario::write_summary(out, *sc, r);
     else
-      out << "PASS seed " << seed << ": " << r.figures.calls << " calls, " << r.figures.failed
+      out << "PASS seed " << o.seed << ": " << r.figures.calls << " calls, " << r.figures.failed
           << " failed\n";
-    if (!why.empty())
-      out << "FAIL " << why << "\n";
-    if (!ok)
+    if (!o.why.empty())
+      out << "FAIL " << o.why << "\n";
+    if (!o.ok)
       out << "replay: achan scenario run " << file << (real ? " --real" : " --sim") << " --seed "
-          << seed << "\n";
-    (ok ? passed : failed)++;
-    if (seed == last)
-      break;
-  }
+          << o.seed << "\n";
+    (o.ok ? passed : failed)++;
+    return true;
+  };
+  run_seeds(first, last - first + 1, jobs, run, report);
+  if (error_exit != 0)
+    return error_exit;
+  double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (many || twice) {
-    char buf[200];
+    char buf[220];
     std::snprintf(buf, sizeof buf,
                   "%llu seeds: %llu passed, %llu failed; %.1f s of scenario time in %.2f s "
-                  "wall (%.0fx); max RSS %ld MiB\n",
+                  "wall (%.0fx, %u jobs); max RSS %ld MiB\n",
                   static_cast<unsigned long long>(passed + failed),
                   static_cast<unsigned long long>(passed), static_cast<unsigned long long>(failed),
-                  sim_s, wall_s, wall_s > 0 ? sim_s / wall_s : 0.0, max_rss_mib());
+                  sim_s, wall_s, wall_s > 0 ? sim_s / wall_s : 0.0, jobs, max_rss_mib());
     out << buf;
   }
   out.flush();

@@ -4,6 +4,9 @@
 # Reuses an existing configuration; ccache keeps rebuilds of unchanged files cheap.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# Paths relative to the checkout and no working directory in the hash (Debug builds
+# otherwise hash it): a fresh clone anywhere reuses the cache of an earlier one.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 dir=$1; shift
 opts=(); targets=()
 while [ $# -gt 0 ]; do

@@ -108,6 +108,26 @@ TEST_CASE("achan scenario run --trace -: one JSON object per line and the same b
   CHECK(timeline == 1);
 }
 
+TEST_CASE("achan scenario run --jobs: seeds run in parallel and print as with one job") {
+  temp_dir dir;
+  auto file = dir.write("good.yaml", good);
+  auto one = run_achan({"scenario", "run", file, "--seeds", "1..6", "--jobs", "1", "--trace", "-"});
+  auto three =
+      run_achan({"scenario", "run", file, "--seeds", "1..6", "--jobs", "3", "--trace", "-"});
+  CHECK(one.exit_code == 0);
+  CHECK(three.exit_code == 0);
+  CHECK(one.out == three.out);  // every seed's trace, in seed order
+  CHECK(three.err.find("6 seeds: 6 passed, 0 failed") != std::string::npos);
+  CHECK(three.err.find("3 jobs") != std::string::npos);
+  auto w = run_achan(
+      {"scenario", "run", dir.write("wrong.yaml", wrong), "--seeds", "1..4", "--jobs", "2"});
+  CHECK(w.exit_code == 1);
+  CHECK(w.out.find("replay: achan scenario run") != std::string::npos);
+  CHECK(w.out.find("4 seeds: 0 passed, 4 failed") != std::string::npos);
+  CHECK(run_achan({"scenario", "run", file, "--jobs", "0"}).exit_code == 2);
+  CHECK(run_achan({"scenario", "run", file, "--real", "--jobs", "2"}).exit_code == 2);
+}
+
 TEST_CASE("achan scenario run --real: the same file on loopback servers") {
   temp_dir dir;
   auto r = run_achan({"scenario", "run", dir.write("good.yaml", good), "--real"});
