@@ -133,31 +133,32 @@ bool boolean(const YAML::Node& n, std::string_view what) {
   fail(n, std::string{what} + " must be true or false, not '" + s + "'");
 }
 
-duration span(const YAML::Node& n, std::string_view what) {
+namespace {
+/// `n`'s text through `parse`, or a parse_error "NOUN 'text' for WHAT (HINT)".
+template <class Parse>
+auto checked(const YAML::Node& n, std::string_view what, Parse parse, const char* noun,
+             const char* hint) {
   auto s = text(n, what);
-  auto d = parse_duration(s);
-  if (!d)
-    fail(n, "bad duration '" + s + "' for " + std::string{what} +
-                " (a number with a unit: 150ms, 2s, 1.5s, 1m, 500us; or 0)");
-  return *d;
+  auto v = parse(s);
+  if (!v)
+    fail(n, std::string{noun} + " '" + s + "' for " + std::string{what} + " (" + hint + ")");
+  return *v;
+}
+}  // namespace
+
+duration span(const YAML::Node& n, std::string_view what) {
+  return checked(n, what, parse_duration, "bad duration",
+                 "a number with a unit: 150ms, 2s, 1.5s, 1m, 500us; or 0");
 }
 
 status_code code(const YAML::Node& n, std::string_view what) {
-  auto s = text(n, what);
-  auto c = parse_status_code(s);
-  if (!c)
-    fail(n, "unknown status code '" + s + "' for " + std::string{what} +
-                " (a gRPC code name such as UNAVAILABLE, or its number)");
-  return *c;
+  return checked(n, what, parse_status_code, "unknown status code",
+                 "a gRPC code name such as UNAVAILABLE, or its number");
 }
 
 connectivity_state state(const YAML::Node& n, std::string_view what) {
-  auto s = text(n, what);
-  auto st = parse_state(s);
-  if (!st)
-    fail(n, "unknown state '" + s + "' for " + std::string{what} +
-                " (IDLE, CONNECTING, READY, TRANSIENT_FAILURE or SHUTDOWN)");
-  return *st;
+  return checked(n, what, parse_state, "unknown state",
+                 "IDLE, CONNECTING, READY, TRANSIENT_FAILURE or SHUTDOWN");
 }
 
 latency_dist latency(const YAML::Node& n) {

@@ -61,7 +61,8 @@ TEST_CASE("address removal: a call in flight on a removed backend finishes OK ov
   // Bounded: calls reach B once pick_first has switched.
   bool on_b = false;
   for (int i = 0; i < 200 && !on_b; ++i) {
-    auto r = ch->call(unary, test::echo_request("y"), {.timeout = 5s, .wait_for_ready = true}).get();
+    auto r =
+        ch->call(unary, test::echo_request("y"), {.timeout = 5s, .wait_for_ready = true}).get();
     REQUIRE_MESSAGE(r.status.ok(), r.status.to_string());
     on_b = r.peer == addr_b;
   }
