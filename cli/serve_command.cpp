@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <limits>
 
+#include <achan/etcd.hpp>
 #include <achan/server.hpp>
 #include "cli/commands.hpp"
+#include "cli/dial_flags.hpp"
 #include "cli/flags.hpp"
 #include "cli/load_sampler.hpp"
 #include "cli/reflection_service.hpp"
@@ -59,7 +61,12 @@ command_spec serve_spec() {
        {"--delay", "", "DURATION", "answer every Echo call this much later (no thread blocks)"},
        {"--fail-rate", "", "P",
         "fail this fraction of Echo calls, 0..1, with UNAVAILABLE (default 0)"},
-       {"--seed", "", "N", "seed choosing which calls --fail-rate fails (default 1)"}}};
+       {"--seed", "", "N", "seed choosing which calls --fail-rate fails (default 1)"},
+       {"--register", "", "etcd://HOST:PORT/PREFIX",
+        "keep PREFIX/ADDRESS registered in etcd under a lease while serving (docs/etcd.md)"},
+       {"--advertise", "", "HOST:PORT",
+        "the address to register (default: --host and the port listened on)"},
+       {"--lease-ttl", "", "DURATION", "the registration's lease TTL (default 10s)"}}};
 }
 
 namespace {
@@ -155,6 +162,27 @@ int run_serve(const parsed_args& args) {
   }
   std::printf("listening on %s:%u\n", host.c_str(), (*l));
   std::fflush(stdout);
+  // Registration in etcd (after listening: the advertised port is known).
+  std::optional<client_system> etcd_sys;
+  std::shared_ptr<etcd_registration> registration;
+  if (args.has("--register")) {
+    auto advertise = args.get("--advertise", "");
+    if (advertise.empty()) {
+      if (host.empty() || host == "0.0.0.0" || host == "::")
+        throw usage_error("--register with a wildcard --host needs --advertise HOST:PORT");
+      advertise = join_host_port(host, *l);
+    }
+    etcd_registration_options ro;
+    auto ttl = args.duration("--lease-ttl").value_or(std::chrono::seconds(10));
+    ro.ttl = std::chrono::ceil<std::chrono::seconds>(ttl);
+    etcd_sys.emplace();
+    auto r = etcd_registration::start(etcd_sys->get(), args.get("--register"), advertise, ro);
+    if (!r)
+      throw usage_error(r.error().message);
+    registration = std::move(*r);
+    std::printf("registering %s in etcd\n", registration->key().c_str());
+    std::fflush(stdout);
+  }
   for (;;) {
     int sig = testkit::wait_for_stop(stop);
     if (sig == SIGUSR1) {
@@ -175,7 +203,9 @@ int run_serve(const parsed_args& args) {
                    ok.message.c_str());
     std::fflush(stdout);
   }
-  health->shutdown();  // NOT_SERVING to watchers, and their streams end
+  if (registration)
+    registration->stop();  // the key goes first: clients stop picking this server
+  health->shutdown();      // NOT_SERVING to watchers, and their streams end
   server.shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
   return 0;
 }

@@ -63,6 +63,10 @@ struct formatter {
         j["addresses"] = e.addresses;
         text += "resolver    " + std::to_string(e.addresses.size()) + " address" +
                 (e.addresses.size() == 1 ? "" : "es") + ": " + join(e.addresses);
+        if (!e.reason.empty()) {
+          j["notes"] = e.reason;
+          text += "  (" + e.reason + ")";
+        }
         break;
       case k::resolver_error:
         j["event"] = "resolver_error";

@@ -9,7 +9,7 @@ packages=(
   libcaf-dev doctest-dev libbenchmark-dev
   libasio-dev libnghttp2-dev libssl-dev openssl
   libprotobuf-dev libprotoc-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  libc-ares-dev nlohmann-json3-dev dnsmasq-base
+  libc-ares-dev nlohmann-json3-dev dnsmasq-base etcd-server etcd-client
   libxxhash-dev libcpp-httplib-dev libyaml-cpp-dev curl
   clang libclang-rt-dev
 )

@@ -137,6 +137,8 @@ balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cf
           channel_event e;
           e.what = channel_event::kind::resolver_error;
           e.reason = u.error.message;
+          for (auto& n : u.notes)
+            e.reason += "; " + n;
           notify(self, std::move(e));
           st.current->impl->resolver_error(u.error);
           if (st.pending)
@@ -162,6 +164,8 @@ balancer_impl::behavior_type balancer_behavior(self_ptr self, balancer_config cf
           channel_event e;
           e.what = channel_event::kind::resolver_update;
           e.addresses = u.addresses;
+          for (auto& n : u.notes)
+            e.reason += (e.reason.empty() ? "" : "; ") + n;
           notify(self, std::move(e));
           adopt_config(self, *sc);
           st.weights.clear();

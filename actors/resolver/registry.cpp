@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include <achan/etcd.hpp>
 #include <achan/resolver.hpp>
 #include "actors/resolver/dns_resolver.hpp"
 #include "actors/resolver/static_resolver.hpp"
@@ -20,6 +21,7 @@ resolver_registry resolver_registry::with_builtins(const dns_options& dns) {
   for (auto& b : builtin_static_builders())
     r.add(std::move(b));
   r.add(make_dns_builder(dns));
+  r.add(make_etcd_resolver());
   return r;
 }
 

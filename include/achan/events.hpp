@@ -14,7 +14,8 @@ namespace achan {
 /// One control-plane event of a channel.
 struct channel_event {
   enum class kind : std::uint8_t {
-    /// The resolver sent a complete address list (`addresses`).
+    /// The resolver sent a complete address list (`addresses`; `reason`: its notes, such
+    /// as registry entries it skipped, joined with "; ", or "").
     resolver_update,
     /// The resolver failed (`reason`); the balancer keeps its last good list.
     resolver_error,

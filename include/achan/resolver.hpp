@@ -46,6 +46,9 @@ struct resolver_update {
   std::optional<std::string> service_config;
   status service_config_error;
   std::vector<std::uint32_t> weights;
+  /// What the resolver skipped or wants a person to know (a malformed registry entry, a
+  /// re-listing): shown to the channel's observer with the update, never acted on.
+  std::vector<std::string> notes;
 };
 
 /// Asks a resolver to resolve again (it may rate-limit).
@@ -87,8 +90,8 @@ constexpr std::uint64_t resolver_seed(std::uint64_t channel_seed) noexcept {
 /// Scheme → builder. Later additions replace earlier ones with the same scheme.
 class resolver_registry {
  public:
-  /// passthrough, ipv4, ipv6, unix, unix-abstract, and dns (c-ares lookups scheduled
-  /// by `dns`).
+  /// passthrough, ipv4, ipv6, unix, unix-abstract, dns (c-ares lookups scheduled by
+  /// `dns`) and etcd (<achan/etcd.hpp>, default etcd_options).
   static resolver_registry with_builtins(const dns_options& dns = {});
   /// Adds (or replaces) the builder for `b->scheme()`.
   void add(resolver_builder_ptr b);

@@ -1,0 +1,235 @@
+// The etcd resolver and registration against a real etcd (Debian's etcd-server) on
+// loopback, started and stopped by each test (tests/support/etcd_cluster).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <achan/channel.hpp>
+#include <achan/etcd.hpp>
+#include <achan/server.hpp>
+
+#include "testkit/echo_service.hpp"
+#include "tests/support/echo_messages.hpp"
+#include "tests/support/etcd_cluster.hpp"
+
+using namespace achan;
+using namespace std::chrono_literals;
+
+namespace {
+const std::string unary = "/achan.test.Echo/Unary";
+
+/// What a channel's observer saw: the last address list, resolver errors, notes.
+struct seen {
+  std::mutex mx;
+  std::condition_variable cv;
+  std::vector<std::string> addresses;
+  std::vector<std::string> errors, notes;
+  std::size_t updates = 0;
+
+  channel_observer observer() {
+    return [this](const channel_event& e) {
+      std::lock_guard lk{mx};
+      if (e.what == channel_event::kind::resolver_update) {
+        addresses = e.addresses;
+        std::sort(addresses.begin(), addresses.end());
+        ++updates;
+        if (!e.reason.empty())
+          notes.push_back(e.reason);
+      } else if (e.what == channel_event::kind::resolver_error) {
+        errors.push_back(e.reason);
+      } else {
+        return;
+      }
+      cv.notify_all();
+    };
+  }
+  bool wait_list(std::vector<std::string> want, std::chrono::milliseconds limit = 10s) {
+    std::sort(want.begin(), want.end());
+    std::unique_lock lk{mx};
+    return cv.wait_for(lk, limit, [&] { return addresses == want && updates > 0; });
+  }
+  bool wait_error(std::chrono::milliseconds limit = 10s) {
+    std::unique_lock lk{mx};
+    return cv.wait_for(lk, limit, [&] { return !errors.empty(); });
+  }
+};
+
+struct backend {
+  transport::h2_server server;
+  std::string address;
+  explicit backend(const std::string& name) {
+    testkit::add_echo_service(server, name);
+    auto port = server.listen("127.0.0.1", 0);
+    REQUIRE(port.ok());
+    address = "127.0.0.1:" + std::to_string(*port);
+  }
+};
+
+int calls_ok(channel& ch, int n) {
+  int ok = 0;
+  for (int i = 0; i < n; ++i)
+    ok += ch.call(unary, test::echo_request("x"), {.timeout = 10s, .wait_for_ready = true})
+              .get()
+              .status.ok();
+  return ok;
+}
+}  // namespace
+
+TEST_CASE("etcd resolver: initial list then additions removals and malformed values") {
+  test::etcd_cluster etcd(1);
+  backend a("a"), b("b"), c("c");
+  etcd.put("svc/echo/a", a.address);
+  etcd.put("svc/echo/b", R"({"Addr":")" + b.address + R"("})");
+  etcd.put("svc/echo/bad", "not an address");
+  etcd.put("svc/other/x", c.address);  // another prefix: never seen
+
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  seen s;
+  dial_options o;
+  o.lb_policy = "round_robin";
+  o.observer = s.observer();
+  auto ch = dial(sys, "etcd://" + etcd.authority() + "/svc/echo", o);
+  REQUIRE(ch);
+  ch->connect();
+  REQUIRE(s.wait_list({a.address, b.address}));
+  CHECK(calls_ok(*ch, 20) == 20);
+  {
+    std::lock_guard lk{s.mx};
+    REQUIRE_FALSE(s.notes.empty());
+    CHECK(s.notes[0].find("etcd key 'svc/echo/bad' skipped") != std::string::npos);
+  }
+  // etcd's gRPC naming format, written by etcdctl as a Go service would.
+  etcd.put("svc/echo/c", R"({"Op":0,"Addr":")" + c.address + R"(","Metadata":{"weight":2}})");
+  REQUIRE(s.wait_list({a.address, b.address, c.address}));
+  etcd.del("svc/echo/a");
+  REQUIRE(s.wait_list({b.address, c.address}));
+  etcd.put("svc/echo/b", R"({"Op":1,"Addr":")" + b.address + R"("})");
+  REQUIRE(s.wait_list({c.address}));
+  CHECK(calls_ok(*ch, 10) == 10);
+  ch->close();
+}
+
+TEST_CASE("etcd resolver: etcd down keeps the last list and the resolver recovers by itself") {
+  test::etcd_cluster etcd(1);
+  backend a("a"), b("b");
+  etcd.put("svc/a", a.address);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  seen s;
+  dial_options o;
+  o.lb_policy = "round_robin";
+  o.observer = s.observer();
+  auto ch = dial(sys, "etcd://" + etcd.authority() + "/svc", o);
+  REQUIRE(ch);
+  ch->connect();
+  REQUIRE(s.wait_list({a.address}));
+  etcd.stop_member(0);
+  REQUIRE(s.wait_error(20s));
+  CHECK(calls_ok(*ch, 10) == 10);  // the last list still serves
+  etcd.restart_member(0);
+  etcd.put("svc/b", b.address);
+  REQUIRE(s.wait_list({a.address, b.address}, 30s));
+  ch->close();
+}
+
+TEST_CASE("etcd resolver: a compaction past the watched revision makes it list again") {
+  test::etcd_cluster etcd(1);
+  backend a("a"), b("b");
+  etcd.put("svc/a", a.address);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  seen s;
+  dial_options o;
+  o.observer = s.observer();
+  etcd_options eo;  // slow retries: the compaction lands before the watch resumes
+  eo.retry.initial = 3s;
+  o.resolvers.push_back(make_etcd_resolver(eo));
+  auto ch = dial(sys, "etcd://" + etcd.authority() + "/svc", o);
+  REQUIRE(ch);
+  ch->connect();
+  REQUIRE(s.wait_list({a.address}));
+  // While etcd is down the watch is gone; writes and a compaction happen meanwhile
+  // (the member restarts with the same data and the history compacted).
+  etcd.stop_member(0);
+  REQUIRE(s.wait_error(20s));
+  etcd.restart_member(0);
+  etcd.put("svc/b", b.address);
+  etcd.del("svc/a");
+  etcd.put("svc/z", "filler:1");
+  etcd.del("svc/z");
+  etcd.compact(etcd.revision());
+  REQUIRE(s.wait_list({b.address}, 30s));
+  {
+    std::lock_guard lk{s.mx};
+    bool relisted = std::any_of(s.notes.begin(), s.notes.end(), [](const std::string& n) {
+      return n.find("listing again") != std::string::npos;
+    });
+    CHECK(relisted);
+  }
+  ch->close();
+}
+
+TEST_CASE("etcd registration: the key lives with its lease and vanishes at once on stop") {
+  test::etcd_cluster etcd(1);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  etcd_registration_options ro;
+  ro.ttl = 2s;
+  auto reg = etcd_registration::start(sys, "etcd://" + etcd.authority() + "/svc/echo",
+                                      "127.0.0.1:5555", ro);
+  REQUIRE(reg);
+  CHECK((*reg)->key() == "svc/echo/127.0.0.1:5555");
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!(*reg)->registered() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);  // polling a bounded wait, not a timing assumption
+  REQUIRE((*reg)->registered());
+  auto v = etcd.get("svc/echo/127.0.0.1:5555");
+  REQUIRE(v);
+  CHECK(*v == R"({"Op":0,"Addr":"127.0.0.1:5555"})");
+  // Revoking every lease behind its back: it registers again with a new lease.
+  // `etcdctl lease list`: "found N leases" then one hex ID per line.
+  auto leases = etcd.etcdctl({"lease", "list"});
+  std::istringstream lines(leases.out);
+  int revoked = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line.find_first_not_of("0123456789abcdef") == std::string::npos)
+      revoked += etcd.etcdctl({"lease", "revoke", line}).code == 0;
+  REQUIRE(revoked == 1);
+  deadline = std::chrono::steady_clock::now() + 15s;
+  while ((*reg)->registrations() < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK((*reg)->registrations() >= 2);
+  deadline = std::chrono::steady_clock::now() + 10s;
+  while (!etcd.get("svc/echo/127.0.0.1:5555") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(etcd.get("svc/echo/127.0.0.1:5555"));
+  (*reg)->stop();
+  CHECK_FALSE(etcd.get("svc/echo/127.0.0.1:5555"));
+  CHECK_FALSE((*reg)->registered());
+}
+
+TEST_CASE("etcd targets and options: bad input fails at dial or start with a message") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto no_prefix = dial(sys, "etcd://127.0.0.1:1/");
+  REQUIRE_FALSE(no_prefix);
+  CHECK(to_string_with_message(no_prefix.error()).find("has no key prefix") != std::string::npos);
+  auto bad_member = dial(sys, "etcd://127.0.0.1:1,:x/svc");
+  REQUIRE_FALSE(bad_member);
+  CHECK(to_string_with_message(bad_member.error()).find("invalid etcd member") !=
+        std::string::npos);
+  auto reg = etcd_registration::start(sys, "dns:///x", "127.0.0.1:1");
+  REQUIRE_FALSE(reg);
+  CHECK(reg.error().message.find("is not etcd://") != std::string::npos);
+  auto noport = etcd_registration::start(sys, "etcd://127.0.0.1:1/svc", "127.0.0.1");
+  REQUIRE_FALSE(noport);
+  CHECK(noport.error().message.find("expected HOST:PORT") != std::string::npos);
+}
