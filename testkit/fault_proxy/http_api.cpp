@@ -2,6 +2,8 @@
 // routes). Handlers run on httplib's threads; proxy_set hops to its own I/O thread.
 #include <httplib.h>
 
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
@@ -62,6 +64,7 @@ struct http_api::impl {
   httplib::Server server;
   std::uint16_t port = 0;
   std::thread thread;
+  std::atomic<bool> listen_returned{false};
 
   explicit impl(proxy_set& s) : set(s) {}
 
@@ -201,11 +204,20 @@ http_api::http_api(proxy_set& set, const std::string& host, std::uint16_t port)
     throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) +
                              " for the HTTP API");
   impl_->port = static_cast<std::uint16_t>(bound);
-  impl_->thread = std::thread([s = &impl_->server] { s->listen_after_bind(); });
+  impl_->thread = std::thread([i = impl_.get()] {
+    i->server.listen_after_bind();
+    i->listen_returned = true;
+  });
 }
 
 http_api::~http_api() {
-  impl_->server.stop();
+  // httplib's stop() does nothing until the listen thread has started listening, so a stop
+  // that came first would leave listen_after_bind() blocked for ever: repeat it until the
+  // thread has returned (a few ms at most; seen under load as a SIGTERM ignored).
+  while (!impl_->listen_returned) {
+    impl_->server.stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
   impl_->thread.join();
 }
 
