@@ -209,6 +209,9 @@ void on_keepalive(self_ptr self, reg_message& m) {
   }
   st.stream_open = true;
   st.shared->registered = true;
+  if (!st.shared->last_error.load()->empty())  // back after a failure (say, a member restart)
+    st.shared->last_error = std::make_shared<const std::string>();
+  st.retry->reset();
   auto every = std::max<std::chrono::milliseconds>(std::chrono::seconds(k->ttl) / 3,
                                                    std::chrono::milliseconds(100));
   self->delayed_send(self, every, reg_timer{st.gen, true});

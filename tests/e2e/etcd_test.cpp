@@ -2,85 +2,14 @@
 // loopback, started and stopped by each test (tests/support/etcd_cluster).
 #include <doctest/doctest.h>
 
-#include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-
-#include <achan/channel.hpp>
-#include <achan/etcd.hpp>
-#include <achan/server.hpp>
-
-#include "testkit/echo_service.hpp"
-#include "tests/support/echo_messages.hpp"
+#include "tests/e2e/etcd_support.hpp"
 #include "tests/support/etcd_cluster.hpp"
 
 using namespace achan;
+using namespace achan::test::etcd_e2e;
 using namespace std::chrono_literals;
-
-namespace {
-const std::string unary = "/achan.test.Echo/Unary";
-
-/// What a channel's observer saw: the last address list, resolver errors, notes.
-struct seen {
-  std::mutex mx;
-  std::condition_variable cv;
-  std::vector<std::string> addresses;
-  std::vector<std::string> errors, notes;
-  std::size_t updates = 0;
-
-  channel_observer observer() {
-    return [this](const channel_event& e) {
-      std::lock_guard lk{mx};
-      if (e.what == channel_event::kind::resolver_update) {
-        addresses = e.addresses;
-        std::sort(addresses.begin(), addresses.end());
-        ++updates;
-        if (!e.reason.empty())
-          notes.push_back(e.reason);
-      } else if (e.what == channel_event::kind::resolver_error) {
-        errors.push_back(e.reason);
-      } else {
-        return;
-      }
-      cv.notify_all();
-    };
-  }
-  bool wait_list(std::vector<std::string> want, std::chrono::milliseconds limit = 10s) {
-    std::sort(want.begin(), want.end());
-    std::unique_lock lk{mx};
-    return cv.wait_for(lk, limit, [&] { return addresses == want && updates > 0; });
-  }
-  bool wait_error(std::chrono::milliseconds limit = 10s) {
-    std::unique_lock lk{mx};
-    return cv.wait_for(lk, limit, [&] { return !errors.empty(); });
-  }
-};
-
-struct backend {
-  transport::h2_server server;
-  std::string address;
-  explicit backend(const std::string& name) {
-    testkit::add_echo_service(server, name);
-    auto port = server.listen("127.0.0.1", 0);
-    REQUIRE(port.ok());
-    address = "127.0.0.1:" + std::to_string(*port);
-  }
-};
-
-int calls_ok(channel& ch, int n) {
-  int ok = 0;
-  for (int i = 0; i < n; ++i)
-    ok += ch.call(unary, test::echo_request("x"), {.timeout = 10s, .wait_for_ready = true})
-              .get()
-              .status.ok();
-  return ok;
-}
-}  // namespace
 
 TEST_CASE("etcd resolver: initial list then additions removals and malformed values") {
   test::etcd_cluster etcd(1);
@@ -90,22 +19,11 @@ TEST_CASE("etcd resolver: initial list then additions removals and malformed val
   etcd.put("svc/echo/bad", "not an address");
   etcd.put("svc/other/x", c.address);  // another prefix: never seen
 
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  seen s;
-  dial_options o;
-  o.lb_policy = "round_robin";
-  o.observer = s.observer();
-  auto ch = dial(sys, "etcd://" + etcd.authority() + "/svc/echo", o);
-  REQUIRE(ch);
-  ch->connect();
+  watched_channel w("etcd://" + etcd.authority() + "/svc/echo", {.lb_policy = "round_robin"});
+  auto& s = w.s;
   REQUIRE(s.wait_list({a.address, b.address}));
-  CHECK(calls_ok(*ch, 20) == 20);
-  {
-    std::lock_guard lk{s.mx};
-    REQUIRE_FALSE(s.notes.empty());
-    CHECK(s.notes[0].find("etcd key 'svc/echo/bad' skipped") != std::string::npos);
-  }
+  CHECK(calls_ok(*w.ch, 20) == 20);
+  CHECK(s.any_note("etcd key 'svc/echo/bad' skipped"));
   // etcd's gRPC naming format, written by etcdctl as a Go service would.
   etcd.put("svc/echo/c", R"({"Op":0,"Addr":")" + c.address + R"(","Metadata":{"weight":2}})");
   REQUIRE(s.wait_list({a.address, b.address, c.address}));
@@ -113,48 +31,32 @@ TEST_CASE("etcd resolver: initial list then additions removals and malformed val
   REQUIRE(s.wait_list({b.address, c.address}));
   etcd.put("svc/echo/b", R"({"Op":1,"Addr":")" + b.address + R"("})");
   REQUIRE(s.wait_list({c.address}));
-  CHECK(calls_ok(*ch, 10) == 10);
-  ch->close();
+  CHECK(calls_ok(*w.ch, 10) == 10);
 }
 
 TEST_CASE("etcd resolver: etcd down keeps the last list and the resolver recovers by itself") {
   test::etcd_cluster etcd(1);
   backend a("a"), b("b");
   etcd.put("svc/a", a.address);
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  seen s;
-  dial_options o;
-  o.lb_policy = "round_robin";
-  o.observer = s.observer();
-  auto ch = dial(sys, "etcd://" + etcd.authority() + "/svc", o);
-  REQUIRE(ch);
-  ch->connect();
+  watched_channel w("etcd://" + etcd.authority() + "/svc", {.lb_policy = "round_robin"});
+  auto& s = w.s;
   REQUIRE(s.wait_list({a.address}));
   etcd.stop_member(0);
   REQUIRE(s.wait_error(20s));
-  CHECK(calls_ok(*ch, 10) == 10);  // the last list still serves
+  CHECK(calls_ok(*w.ch, 10) == 10);  // the last list still serves
   etcd.restart_member(0);
   etcd.put("svc/b", b.address);
   REQUIRE(s.wait_list({a.address, b.address}, 30s));
-  ch->close();
 }
 
 TEST_CASE("etcd resolver: a compaction past the watched revision makes it list again") {
   test::etcd_cluster etcd(1);
   backend a("a"), b("b");
   etcd.put("svc/a", a.address);
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  seen s;
-  dial_options o;
-  o.observer = s.observer();
   etcd_options eo;  // slow retries: the compaction lands before the watch resumes
   eo.retry.initial = 3s;
-  o.resolvers.push_back(make_etcd_resolver(eo));
-  auto ch = dial(sys, "etcd://" + etcd.authority() + "/svc", o);
-  REQUIRE(ch);
-  ch->connect();
+  watched_channel w("etcd://" + etcd.authority() + "/svc", {.resolvers = {make_etcd_resolver(eo)}});
+  auto& s = w.s;
   REQUIRE(s.wait_list({a.address}));
   // While etcd is down the watch is gone; writes and a compaction happen meanwhile
   // (the member restarts with the same data and the history compacted).
@@ -167,14 +69,7 @@ TEST_CASE("etcd resolver: a compaction past the watched revision makes it list a
   etcd.del("svc/z");
   etcd.compact(etcd.revision());
   REQUIRE(s.wait_list({b.address}, 30s));
-  {
-    std::lock_guard lk{s.mx};
-    bool relisted = std::any_of(s.notes.begin(), s.notes.end(), [](const std::string& n) {
-      return n.find("listing again") != std::string::npos;
-    });
-    CHECK(relisted);
-  }
-  ch->close();
+  CHECK(s.any_note("listing again"));
 }
 
 TEST_CASE("etcd registration: the key lives with its lease and vanishes at once on stop") {
