@@ -74,6 +74,9 @@ struct verdict {
   bool pass = false;
   std::string detail;  ///< what was measured ("3 failed calls (UNAVAILABLE 3)")
   int line = 0;        ///< where the file states it
+  /// A failure reported as WARN that does not fail the run (run_result::passed() ignores
+  /// it): `achan scenario run --real --latency-advisory` sets it on latency expectations.
+  bool advisory = false;
 };
 
 /// Figures of one run, for the summary.

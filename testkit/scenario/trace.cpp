@@ -119,8 +119,8 @@ std::uint64_t trace::digest() const {
 }
 
 bool run_result::passed() const noexcept {
-  return !error &&
-         std::all_of(verdicts.begin(), verdicts.end(), [](const verdict& v) { return v.pass; });
+  return !error && std::all_of(verdicts.begin(), verdicts.end(),
+                               [](const verdict& v) { return v.pass || v.advisory; });
 }
 
 namespace {
@@ -137,7 +137,10 @@ void write_summary(std::ostream& out, const scenario& sc, const run_result& r) {
     return;
   }
   for (const auto& v : r.verdicts)
-    out << (v.pass ? "PASS " : "FAIL ") << v.expectation << ": " << v.detail << "  ("
+    out << (v.pass       ? "PASS "
+            : v.advisory ? "WARN "
+                         : "FAIL ")
+        << v.expectation << ": " << v.detail << "  ("
         << (sc.origin.empty() ? "scenario" : sc.origin) << ":" << v.line << ")\n";
   const auto& f = r.figures;
   out << "seed " << r.seed << ": " << f.calls << " calls, " << f.ok << " ok, " << f.failed

@@ -135,3 +135,23 @@ TEST_CASE("achan scenario run --real: the same file on loopback servers") {
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("PASSED two-backends seed 1") != std::string::npos);
 }
+
+TEST_CASE("achan scenario run --real --latency-advisory: a missed latency bound is WARN not FAIL") {
+  temp_dir dir;
+  auto file = dir.write("fast.yaml", R"(duration: 1s
+backends: [{name: b, count: 1, latency: {fixed: 5ms}}]
+load: {concurrency: 1}
+expect:
+  - failed_calls: 0
+  - latency: {p50: 1us}
+)");
+  auto strict = run_achan({"scenario", "run", file, "--real"});
+  CHECK(strict.exit_code == 1);
+  CHECK(strict.out.find("FAIL latency: {p50: 1us}") != std::string::npos);
+  auto advisory = run_achan({"scenario", "run", file, "--real", "--latency-advisory"});
+  INFO(advisory.out);
+  CHECK(advisory.exit_code == 0);
+  CHECK(advisory.out.find("WARN latency: {p50: 1us}") != std::string::npos);
+  CHECK(advisory.out.find("PASS failed_calls") != std::string::npos);
+  CHECK(run_achan({"scenario", "run", file, "--sim", "--latency-advisory"}).exit_code == 2);
+}
