@@ -201,9 +201,16 @@ void on_watch(self_ptr self, watch_message& m) {
       start_attempt(self);
       break;
     case prefix_view::watch_step::rewatch:
-      ++st.gen;
-      st.watch.cancel();
-      self->delayed_send(self, st.retry->next_delay(), retry_timer{st.gen});
+      // Reported (the view's note says why) and retried after the backoff. etcd 3.4 answers
+      // a watch whose token it does not know (a restarted member forgot its simple tokens)
+      // with a cancel: "...Unauthenticated desc = etcdserver: invalid auth token" (or
+      // "permission denied"): authenticate again first.
+      if (session::is_token_error({status_code::unknown, w->cancel_reason}) ||
+          w->cancel_reason.find("permission denied") != std::string::npos)
+        st.s->drop_token();
+      fail_attempt(self,
+                   {status_code::unavailable, "etcd Watch of '" + st.view->prefix() + "' at " +
+                                                  st.s->members() + " was cancelled"});
       break;
     case prefix_view::watch_step::nothing:
       break;

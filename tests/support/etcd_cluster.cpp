@@ -75,7 +75,8 @@ std::string describe(const etcd_cluster::ctl_result& r) {
 
 }  // namespace
 
-etcd_cluster::etcd_cluster(int members) {
+etcd_cluster::etcd_cluster(int members, etcd_cluster_options options)
+    : options_(std::move(options)) {
   if (members < 1)
     throw std::invalid_argument("etcd_cluster: needs at least one member");
   for (const char* program : {etcd_program, etcdctl_program})
@@ -153,7 +154,8 @@ std::vector<std::string> etcd_cluster::addresses(const std::vector<int>& which) 
 void etcd_cluster::spawn(int i, bool fresh) {
   auto& m = at(i);
   auto log_start = log_text(i).size();  // earlier runs' lines are not this one's
-  auto client = "http://127.0.0.1:" + std::to_string(m.client_port);
+  auto client =
+      (options_.tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(m.client_port);
   auto peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
   std::vector<std::string> peers;
   for (const auto& p : members_)
@@ -161,16 +163,32 @@ void etcd_cluster::spawn(int i, bool fresh) {
   // etcd logs through zap to the file (its default logger, capnslog, cannot write to one),
   // but gRPC's own warnings go to stderr: sh sends that to the file too, then execs etcd
   // (same pid; the log path and etcd's arguments are arguments to sh, never parsed).
-  m.proc = std::make_unique<child_process>(
-      "/bin/sh",
-      std::vector<std::string>{
-          "-c", "exec 2>>\"$0\"; exec \"$@\"", m.log, etcd_program, "--name=" + m.name,
-          "--data-dir=" + m.data_dir, "--listen-client-urls=" + client,
-          "--advertise-client-urls=" + client, "--listen-peer-urls=" + peer,
-          "--initial-advertise-peer-urls=" + peer, "--initial-cluster=" + join(peers),
-          std::string("--initial-cluster-state=") + (fresh ? "new" : "existing"),
-          "--initial-cluster-token=" + token_, "--heartbeat-interval=50", "--election-timeout=500",
-          "--pre-vote=true", "--logger=zap", "--log-outputs=" + m.log});
+  std::vector<std::string> argv{
+      "-c",
+      "exec 2>>\"$0\"; exec \"$@\"",
+      m.log,
+      etcd_program,
+      "--name=" + m.name,
+      "--data-dir=" + m.data_dir,
+      "--listen-client-urls=" + client,
+      "--advertise-client-urls=" + client,
+      "--listen-peer-urls=" + peer,
+      "--initial-advertise-peer-urls=" + peer,
+      "--initial-cluster=" + join(peers),
+      std::string("--initial-cluster-state=") + (fresh ? "new" : "existing"),
+      "--initial-cluster-token=" + token_,
+      "--heartbeat-interval=50",
+      "--election-timeout=500",
+      "--pre-vote=true",
+      "--logger=zap",
+      "--log-outputs=" + m.log};
+  if (const auto& tls = options_.tls) {
+    argv.insert(argv.end(), {"--cert-file=" + tls->cert, "--key-file=" + tls->key});
+    if (tls->client_auth)
+      argv.insert(argv.end(), {"--client-cert-auth=true", "--trusted-ca-file=" + tls->ca});
+  }
+  argv.insert(argv.end(), options_.etcd_flags.begin(), options_.etcd_flags.end());
+  m.proc = std::make_unique<child_process>("/bin/sh", argv);
   // Wait until it serves its peers (soon, with or without a quorum; its client port is bound
   // by then): a new member waits 1 s for each peer that has bound its port but serves nothing
   // yet, and etcdctl backs off for 1 s from a port that refused it. Bounded: only slower if
@@ -303,6 +321,12 @@ etcd_cluster::ctl_result etcd_cluster::run_ctl(const std::vector<std::string>& e
                                                const std::string& timeout) const {
   std::vector<std::string> argv{"--endpoints=" + join(endpoints), "--dial-timeout=" + timeout,
                                 "--command-timeout=" + timeout};
+  if (const auto& tls = options_.tls) {  // endpoints without a scheme: TLS once a flag is set
+    argv.push_back("--cacert=" + tls->ca);
+    if (!tls->client_cert.empty())
+      argv.insert(argv.end(), {"--cert=" + tls->client_cert, "--key=" + tls->client_key});
+  }
+  argv.insert(argv.end(), ctl_flags_.begin(), ctl_flags_.end());
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = run_command(etcdctl_program, argv, {}, ctl_limit);
   ctl_result out{r.exit_code, std::move(r.out), std::move(r.err)};

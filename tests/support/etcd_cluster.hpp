@@ -20,6 +20,20 @@
 
 namespace achan::test {
 
+/// How the members of a test cluster serve clients.
+struct etcd_cluster_options {
+  /// TLS on the members' client URLs (https; peers stay plaintext): PEM files.
+  struct tls_files {
+    std::string cert, key;     ///< the members' certificate (with a 127.0.0.1 IP SAN) and key
+    std::string ca;            ///< the CA etcdctl trusts and client certificates must chain to
+    bool client_auth = false;  ///< --client-cert-auth: clients need a certificate
+    std::string client_cert, client_key;  ///< etcdctl's own (required with client_auth)
+  };
+  std::optional<tls_files> tls;
+  /// More etcd flags for every member, e.g. "--auth-token-ttl=1".
+  std::vector<std::string> etcd_flags;
+};
+
 /// The members of one etcd cluster, their ports and files.
 class etcd_cluster {
  public:
@@ -37,7 +51,7 @@ class etcd_cluster {
   /// `etcdctl endpoint health` (a committed read: the cluster has a leader). Throws
   /// std::runtime_error if the programs are missing, if ETCDCTL_API is set to anything but
   /// 3, or if the members are not healthy within 30 s.
-  explicit etcd_cluster(int members = 1);
+  explicit etcd_cluster(int members = 1, etcd_cluster_options options = {});
   /// Kills (SIGKILL) every running member and removes the directory with its data and logs.
   ~etcd_cluster();
   etcd_cluster(const etcd_cluster&) = delete;
@@ -69,6 +83,10 @@ class etcd_cluster {
   void restart_member(int i);
   /// True while member i's process is alive (false after kill/stop, or if it died).
   bool running(int i) const;
+
+  /// Global flags for every later etcdctl run (health checks included), e.g.
+  /// {"--user=root:secret"} once a test has enabled auth.
+  void set_ctl_flags(std::vector<std::string> flags) { ctl_flags_ = std::move(flags); }
 
   /// The index of the current leader, asked with `etcdctl endpoint status -w json` of the
   /// running members: the member that every answering member names as leader (its own
@@ -141,6 +159,8 @@ class etcd_cluster {
   ctl_result checked(const std::vector<std::string>& args) const;
 
   temp_dir dir_;  // removed after the members (declared later) are stopped
+  etcd_cluster_options options_;
+  std::vector<std::string> ctl_flags_;
   std::string token_;
   std::vector<member> members_;
 };

@@ -141,6 +141,14 @@ TEST_CASE("etcd values: naming format bare host port endpoint JSON weights and d
     REQUIRE_MESSAGE(std::holds_alternative<malformed>(b), bad);
     CHECK(std::get<malformed>(b).message.find("etcd key 'p/a' skipped") == 0);
   }
+  // A hostile value is bounded: one byte over 64 KiB is malformed, 64 KiB is parsed.
+  std::string padded = R"({"Addr":"a:1","Metadata":{"pad":")";
+  padded += std::string(max_value_bytes - padded.size() - 3, 'x') + "\"}}";
+  REQUIRE(padded.size() == max_value_bytes);
+  CHECK(std::holds_alternative<endpoint>(parse_endpoint_value("a", "p/a", padded)));
+  auto huge = parse_endpoint_value("a", "p/a", padded + " ");
+  REQUIRE(std::holds_alternative<malformed>(huge));
+  CHECK(std::get<malformed>(huge).message.find("larger than 64 KiB") != std::string::npos);
 }
 
 TEST_CASE("etcd prefix view: paged listing then watch events give complete lists") {
