@@ -46,6 +46,10 @@
 #      rounds; then handshake_bench times N fresh channels to READY (achan and grpc++,
 #      TLS and h2c). Targets: QPS achan / grpc++ >= 2.5x against achan's server, CPU per
 #      call <= 0.3x, achan's TLS CPU per call <= 1.3x its h2c CPU per call.
+#   g. bench/etcd.sh (when etcd is installed): a one-member etcd on loopback; etcd_bench
+#      times 1000 sequential key updates (Put sent -> the new list at the balancer, and
+#      the Put's own round trip), dial -> the first list of a 1000-endpoint prefix, and 200
+#      updates on it.
 #   d. a summary table of every figure with its target and PASS/MISS, and this command
 #      line.
 # Time on the 2-core machine with the defaults: a. 2 servers x 3 concurrencies x 3 rounds
@@ -182,6 +186,20 @@ if ! "$root/bench/balancing.sh" --build-dir "$build_dir" --rounds "$rounds" \
   cat "$work/balancing.err"
 fi
 
+# ---- g. etcd resolver (issue 17) ----------------------------------------------------------
+echo
+echo "== g. etcd resolver: update latency, a 1000-endpoint prefix listed and watched (bench/etcd.sh) =="
+if command -v etcd >/dev/null; then
+  etcd_args=()
+  if [ "$quick" = 1 ]; then etcd_args=(--updates 100 --endpoints 200 --big-updates 20); fi
+  if ! "$root/bench/etcd.sh" --build-dir "$build_dir" "${etcd_args[@]}" >"$work/etcd.jsonl"; then
+    failed+=("bench/etcd.sh")
+  fi
+  cat "$work/etcd.jsonl"
+else
+  echo "(etcd not installed: skipped; scripts/deps.sh installs it)"
+fi
+
 # ---- d. summary ------------------------------------------------------------------------
 echo
 echo "== d. summary (issue 4) =="
@@ -286,6 +304,23 @@ if [ "$tls" = 1 ]; then
         sprintf("%.0f / %.0f", field(line, "p50_us"), field(line, "p90_us")), "-", "")
     }
     END { if (!seen) row("TLS comparison", "no figures", "", "FAIL") }' "$work/tls.tsv"
+fi
+if [ -s "$work/etcd.jsonl" ]; then
+  echo
+  echo "etcd resolver (issue 17), one run, one etcd member on loopback:"
+  awk '
+    function field(line, name,   re) {
+      re = "\"" name "\":[-0-9.e+]+"
+      if (!match(line, re)) return ""
+      return substr(line, RSTART + length(name) + 3, RLENGTH - length(name) - 3)
+    }
+    { match($0, /"measure":"[^"]*"/); m = substr($0, RSTART + 11, RLENGTH - 12)
+      what = m == "update" ? "Put sent -> new list at the balancer" : \
+             m == "put_answered" ? "Put sent -> etcd answered (etcd'"'"'s share)" : \
+             m == "list" ? "dial -> first list of " field($0, "endpoints") " endpoints" : \
+             "update on a " field($0, "endpoints") "-endpoint prefix"
+      printf "%-64s n=%-5s p50 %6.2f ms  p99 %6.2f ms\n", what, field($0, "n"), \
+        field($0, "p50_us") / 1000, field($0, "p99_us") / 1000 }' "$work/etcd.jsonl"
 fi
 echo
 note=

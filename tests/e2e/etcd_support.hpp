@@ -36,7 +36,7 @@ struct seen {
   std::condition_variable cv;
   std::vector<std::string> addresses;
   std::vector<std::vector<std::string>> history;  ///< every published list, sorted
-  std::vector<std::string> errors, notes;
+  std::vector<std::string> errors, notes, configs;  ///< configs: service config JSON texts
   std::size_t updates = 0;
 
   channel_observer observer() {
@@ -51,6 +51,8 @@ struct seen {
           notes.push_back(e.reason);
       } else if (e.what == channel_event::kind::resolver_error) {
         errors.push_back(e.reason);
+      } else if (e.what == channel_event::kind::service_config) {
+        configs.push_back(e.reason);
       } else {
         return;
       }
@@ -65,6 +67,12 @@ struct seen {
   bool wait_error(std::chrono::milliseconds limit = 10s) {
     std::unique_lock lk{mx};
     return cv.wait_for(lk, limit, [&] { return !errors.empty(); });
+  }
+  bool wait_config(const std::string& needle, std::chrono::milliseconds limit = 10s) {
+    std::unique_lock lk{mx};
+    return cv.wait_for(lk, limit, [&] {
+      return !configs.empty() && configs.back().find(needle) != std::string::npos;
+    });
   }
   bool any_note(const std::string& needle) {
     std::lock_guard lk{mx};

@@ -32,6 +32,10 @@ TEST_CASE("etcd resolver: initial list then additions removals and malformed val
   etcd.put("svc/echo/b", R"({"Op":1,"Addr":")" + b.address + R"("})");
   REQUIRE(s.wait_list({c.address}));
   CHECK(calls_ok(*w.ch, 10) == 10);
+  // The prefix's service config key: the channel adopts it.
+  etcd.put("svc/echo/_grpc_config", R"({"methodConfig":[{"name":[{}],"timeout":"7s"}]})");
+  CHECK(s.wait_config("\"7s\""));
+  CHECK(calls_ok(*w.ch, 2) == 2);
 }
 
 TEST_CASE("etcd resolver: etcd down keeps the last list and the resolver recovers by itself") {
