@@ -104,7 +104,7 @@ bin=$root/$build_dir/bin
 if [ "$build" = 1 ]; then
   "$root/scripts/build.sh" "$build_dir" -DCMAKE_BUILD_TYPE=Release -DACHAN_BUILD_TESTS=OFF \
     -DACHAN_BUILD_EXAMPLES=OFF -- achan grpcpp_async_server grpcpp_async_client pick_bench \
-    control_plane_bench handshake_bench
+    control_plane_bench handshake_bench etcd_bench
 fi
 
 work=$(mktemp -d)
@@ -192,7 +192,7 @@ echo "== g. etcd resolver: update latency, a 1000-endpoint prefix listed and wat
 if command -v etcd >/dev/null; then
   etcd_args=()
   if [ "$quick" = 1 ]; then etcd_args=(--updates 100 --endpoints 200 --big-updates 20); fi
-  if ! "$root/bench/etcd.sh" --build-dir "$build_dir" "${etcd_args[@]}" >"$work/etcd.jsonl"; then
+  if ! "$root/bench/etcd.sh" --no-build --build-dir "$build_dir" "${etcd_args[@]}" >"$work/etcd.jsonl"; then
     failed+=("bench/etcd.sh")
   fi
   cat "$work/etcd.jsonl"
