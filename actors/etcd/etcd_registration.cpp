@@ -81,19 +81,10 @@ struct reg_state {
 };
 using self_ptr = caf::stateful_actor<reg_state>*;
 
-template <class Message>
-auto to_self(self_ptr self) {
-  caf::weak_actor_ptr weak{self->ctrl()};
-  return [weak](Message m) {
-    if (auto strong = weak.lock())
-      caf::anon_send(caf::actor_cast<caf::actor>(strong), std::move(m));
-  };
-}
-
 void unary(self_ptr self, step what, const char* method, std::string body) {
   self->state.s->channel().call(
       method, std::move(body), self->state.s->unary(),
-      [cb = to_self<reg_done>(self), gen = self->state.gen, what](call_result&& r) {
+      [cb = to_self<reg_done, caf::actor>(self), gen = self->state.gen, what](call_result&& r) {
         cb(reg_done{gen, what, std::move(r)});
       });
 }
@@ -114,10 +105,10 @@ void open_keepalive(self_ptr self) {
   st.stream_open = false;
   st.keepalive = st.s->channel().bidi_stream(
       lease_keepalive_method, st.s->stream(),
-      [cb = to_self<reg_message>(self), gen = st.gen](std::string&& m) {
+      [cb = to_self<reg_message, caf::actor>(self), gen = st.gen](std::string&& m) {
         cb(reg_message{gen, std::move(m)});
       },
-      [cb = to_self<reg_done>(self), gen = st.gen](call_result&& r) {
+      [cb = to_self<reg_done, caf::actor>(self), gen = st.gen](call_result&& r) {
         cb(reg_done{gen, step::keepalive_stream, std::move(r)});
       });
   st.keepalive.write(encode(lease_id_request{st.lease}));
@@ -129,12 +120,7 @@ void begin(self_ptr self) {
   ++st.gen;
   st.keepalive.cancel();
   if (st.s->needs_token()) {
-    st.s->authenticate([cb = to_self<reg_done>(self), gen = st.gen](result<std::string> t) {
-      call_result r;
-      if (t)
-        r.payload = std::move(*t);
-      else
-        r.status = t.error();
+    st.s->authenticate([cb = to_self<reg_done, caf::actor>(self), gen = st.gen](call_result&& r) {
       cb(reg_done{gen, step::auth, std::move(r)});
     });
   } else if (st.lease != 0 && st.put_done) {

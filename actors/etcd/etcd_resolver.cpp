@@ -68,16 +68,6 @@ struct etcd_state {
 
 using self_ptr = etcd_actor::stateful_pointer<etcd_state>;
 
-/// A callback target that does not keep a stopped resolver alive.
-template <class Message>
-auto to_self(self_ptr self) {
-  caf::weak_actor_ptr weak{self->ctrl()};
-  return [weak](Message m) {
-    if (auto strong = weak.lock())
-      caf::anon_send(caf::actor_cast<etcd_actor>(strong), std::move(m));
-  };
-}
-
 void publish(self_ptr self) {
   auto& st = self->state;
   auto snap = st.view->current();
@@ -119,7 +109,7 @@ void fail_attempt(self_ptr self, status err) {
 void call_range(self_ptr self, const range_request& q) {
   auto& st = self->state;
   st.s->channel().call(range_method, encode(q), st.s->unary(),
-                       [cb = to_self<unary_done>(self), gen = st.gen](call_result&& r) {
+                       [cb = to_self<unary_done, etcd_actor>(self), gen = st.gen](call_result&& r) {
                          cb(unary_done{gen, false, std::move(r)});
                        });
 }
@@ -130,10 +120,10 @@ void start_watch(self_ptr self) {
   auto gen = st.gen;
   st.watch = st.s->channel().bidi_stream(
       watch_method, st.s->stream(),
-      [cb = to_self<watch_message>(self), gen](std::string&& m) {
+      [cb = to_self<watch_message, etcd_actor>(self), gen](std::string&& m) {
         cb(watch_message{gen, std::move(m)});
       },
-      [cb = to_self<watch_end>(self), gen](call_result&& r) {
+      [cb = to_self<watch_end, etcd_actor>(self), gen](call_result&& r) {
         cb(watch_end{gen, std::move(r)});
       });
   st.watch.write(encode(st.view->watch_request()));
@@ -144,12 +134,7 @@ void start_attempt(self_ptr self) {
   ++st.gen;
   st.watch.cancel();
   if (st.s->needs_token()) {
-    st.s->authenticate([cb = to_self<unary_done>(self), gen = st.gen](result<std::string> t) {
-      call_result r;
-      if (t)
-        r.payload = std::move(*t);
-      else
-        r.status = t.error();
+    st.s->authenticate([cb = to_self<unary_done, etcd_actor>(self), gen = st.gen](call_result&& r) {
       cb(unary_done{gen, true, std::move(r)});
     });
   } else if (st.relist || !st.view->listed()) {

@@ -39,19 +39,22 @@ result<session> session::open(caf::actor_system& sys, const std::vector<std::str
   return s;
 }
 
-void session::authenticate(std::function<void(result<std::string>)> done) {
+void session::authenticate(std::function<void(call_result&&)> done) {
   auto o = unary();
   o.md.clear();  // no stale token on Authenticate itself
   ch_->call(authenticate_method, encode(authenticate_request{opts_.user, opts_.password}),
             std::move(o), [done = std::move(done)](call_result&& r) {
               if (!r.status.ok())
-                return done(r.status);
+                return done(std::move(r));
+              call_result out;
               auto t = decode_authenticate_token(r.payload);
               if (!t)
-                return done(t.error());
-              if (t->empty())
-                return done(status{status_code::unauthenticated, "etcd returned an empty token"});
-              done(std::move(*t));
+                out.status = t.error();
+              else if (t->empty())
+                out.status = {status_code::unauthenticated, "etcd returned an empty token"};
+              else
+                out.payload = std::move(*t);
+              done(std::move(out));
             });
 }
 

@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 
-#include <caf/fwd.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/weak_intrusive_ptr.hpp>
 
 #include <achan/channel.hpp>
 #include <achan/etcd.hpp>
@@ -28,8 +30,9 @@ class session {
 
   /// True when auth is configured and no token is held: authenticate() first.
   bool needs_token() const noexcept { return !opts_.user.empty() && !token_; }
-  /// Sends Authenticate; `done` (on an achan thread) gets the token or the error.
-  void authenticate(std::function<void(result<std::string>)> done);
+  /// Sends Authenticate; `done` (on an achan thread) gets OK with the token as the
+  /// payload, or the error (an empty token is UNAUTHENTICATED).
+  void authenticate(std::function<void(call_result&&)> done);
   void set_token(std::string t) { token_ = std::move(t); }
   /// Forgets the token after etcd rejected it (the next attempt authenticates again).
   void drop_token() { token_.reset(); }
@@ -54,6 +57,17 @@ class session {
   std::string members_;
   std::optional<std::string> token_;
 };
+
+/// A callback (for achan's threads) that sends a `Message` to `self` as `Handle`, without
+/// keeping the actor alive: after it stopped, late answers are dropped.
+template <class Message, class Handle, class Self>
+auto to_self(Self* self) {
+  caf::weak_actor_ptr weak{self->ctrl()};
+  return [weak](Message m) {
+    if (auto strong = weak.lock())
+      caf::anon_send(caf::actor_cast<Handle>(strong), std::move(m));
+  };
+}
 
 /// "etcd (MEMBERS): <status message>" for an error of a call to etcd.
 std::string describe(const session& s, const char* what, const status& st);
