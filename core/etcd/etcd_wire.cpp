@@ -1,97 +1,44 @@
 #include "core/etcd/etcd_wire.hpp"
 
 #include <optional>
+#include <utility>
+
+#include "transport/grpc/proto_wire.hpp"
 
 namespace achan::etcd {
 namespace {
 
-enum wire : std::uint32_t {
-  varint_wire = 0,
-  fixed64_wire = 1,
-  length_wire = 2,
-  start_group = 3,
-  end_group = 4,
-  fixed32_wire = 5
-};
-constexpr int max_group_depth = 100;
+using namespace proto_wire;
 
-// --- encoding ------------------------------------------------------------------
-
-void put_varint(std::string& out, std::uint64_t v) {
-  for (; v >= 0x80; v >>= 7)
-    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-  out.push_back(static_cast<char>(v));
-}
-void put_int(std::string& out, std::uint32_t number, std::int64_t v) {
-  if (v == 0)
-    return;
-  put_varint(out, number << 3 | varint_wire);
-  put_varint(out, static_cast<std::uint64_t>(v));  // int64: two's complement, 10 bytes if < 0
-}
 void put_bool(std::string& out, std::uint32_t number, bool v) {
   put_int(out, number, v ? 1 : 0);
 }
-void put_bytes(std::string& out, std::uint32_t number, std::string_view v) {
-  if (v.empty())
-    return;
-  put_varint(out, number << 3 | length_wire);
-  put_varint(out, v.size());
-  out.append(v);
-}
 
-// --- decoding ------------------------------------------------------------------
+/// A sub-message's bytes and where they start in the outermost message.
+using sub_message = std::pair<std::string_view, std::size_t>;
 
-/// Walks one message's fields. On the first error `failed` holds the status; every
-/// later read returns nothing.
+/// proto_wire::reader with the reads etcd's messages need: a field of an unexpected wire
+/// type is skipped (as protobuf does), the first failure stays in error().
 class reader {
  public:
-  reader(std::string_view in, const char* message) : in_(in), message_(message) {}
+  reader(std::string_view in, const char* message, std::size_t base = 0) : r_(in, message, base) {}
+  reader(const sub_message& m, const char* message) : r_(m.first, message, m.second) {}
 
-  /// The next field's number and wire type; false at the end or after an error.
+  /// The next field's number and wire type; false at the end or after a failure.
   bool next(std::uint32_t& number, std::uint32_t& wire_type) {
-    if (failed || pos_ >= in_.size())
+    if (r_.done())
       return false;
-    auto tag = varint("tag");
-    if (!tag)
+    auto t = r_.tag();
+    if (!t)
       return false;
-    number = static_cast<std::uint32_t>(*tag >> 3);
-    wire_type = static_cast<std::uint32_t>(*tag & 7);
-    if (number == 0 || wire_type > 5)
-      return fail("bad tag");
+    number = number_ = t->first;
+    wire_type = t->second;
     return true;
   }
-  std::optional<std::uint64_t> varint(const char* what = "varint") {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) {
-        fail(what);
-        return std::nullopt;
-      }
-      auto b = static_cast<std::uint8_t>(in_[pos_++]);
-      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if (!(b & 0x80))
-        return v;
-    }
-    fail(what);
-    return std::nullopt;
-  }
-  std::optional<std::string_view> bytes() {
-    auto n = varint("length");
-    if (!n)
-      return std::nullopt;
-    if (*n > in_.size() - pos_) {
-      fail("length past the end");
-      return std::nullopt;
-    }
-    auto out = in_.substr(pos_, *n);
-    pos_ += *n;
-    return out;
-  }
-  /// Reads an integer field (varint wire); a field of another wire type is skipped.
   void read_int(std::uint32_t wire_type, std::int64_t& out) {
     if (wire_type != varint_wire)
       return skip(wire_type);
-    if (auto v = varint())
+    if (auto v = r_.varint())
       out = static_cast<std::int64_t>(*v);
   }
   void read_bool(std::uint32_t wire_type, bool& out) {
@@ -102,83 +49,33 @@ class reader {
   void read_string(std::uint32_t wire_type, std::string& out) {
     if (wire_type != length_wire)
       return skip(wire_type);
-    if (auto v = bytes())
-      out.assign(*v);
+    if (auto v = r_.bytes())
+      out.assign(v->first);
   }
-  /// A sub-message's bytes, or nothing (skipped) for another wire type.
-  std::optional<std::string_view> message(std::uint32_t wire_type) {
+  /// A sub-message, or nothing (skipped) for another wire type.
+  std::optional<sub_message> message(std::uint32_t wire_type) {
     if (wire_type != length_wire) {
       skip(wire_type);
       return std::nullopt;
     }
-    return bytes();
+    return r_.bytes();
   }
-  void skip(std::uint32_t wire_type, int depth = 0) {
-    switch (wire_type) {
-      case varint_wire:
-        varint();
-        return;
-      case fixed64_wire:
-        advance(8);
-        return;
-      case fixed32_wire:
-        advance(4);
-        return;
-      case length_wire:
-        bytes();
-        return;
-      case start_group: {
-        if (depth >= max_group_depth) {
-          fail("groups nested too deep");
-          return;
-        }
-        std::uint32_t n = 0, w = 0;
-        while (next(n, w)) {
-          if (w == end_group)
-            return;
-          skip(w, depth + 1);
-        }
-        if (!failed)
-          fail("unterminated group");
-        return;
-      }
-      default:
-        fail("unexpected end of group");
-        return;
-    }
-  }
-  bool fail(const char* what) {
-    if (!failed)
-      error = status{status_code::internal, std::string("malformed ") + message_ + " (" + what +
-                                                ", at byte " + std::to_string(pos_) + ")"};
-    failed = true;
-    return false;
-  }
-  /// Adopts a nested reader's error (its byte offsets are the sub-message's).
+  /// Skips the current field's value.
+  void skip(std::uint32_t wire_type) { r_.skip(number_, wire_type); }
+  /// Adopts a nested reader's failure.
   void adopt(const reader& inner) {
-    if (inner.failed && !failed) {
-      failed = true;
-      error = inner.error;
-    }
+    if (inner.error())
+      r_.fail(*inner.error());
   }
-
-  bool failed = false;
-  status error;
+  const std::optional<status>& error() const noexcept { return r_.error(); }
 
  private:
-  void advance(std::size_t n) {
-    if (n > in_.size() - pos_)
-      fail("fixed field past the end");
-    else
-      pos_ += n;
-  }
-  std::string_view in_;
-  std::size_t pos_ = 0;
-  const char* message_;
+  proto_wire::reader r_;
+  std::uint32_t number_ = 0;
 };
 
 /// ResponseHeader: the revision (field 3).
-void read_header(reader& outer, std::string_view bytes, std::int64_t& revision) {
+void read_header(reader& outer, const sub_message& bytes, std::int64_t& revision) {
   reader r(bytes, "ResponseHeader");
   std::uint32_t n = 0, w = 0;
   while (r.next(n, w))
@@ -186,7 +83,7 @@ void read_header(reader& outer, std::string_view bytes, std::int64_t& revision) 
   outer.adopt(r);
 }
 
-void read_kv(reader& outer, std::string_view bytes, key_value& kv) {
+void read_kv(reader& outer, const sub_message& bytes, key_value& kv) {
   reader r(bytes, "KeyValue");
   std::uint32_t n = 0, w = 0;
   while (r.next(n, w)) {
@@ -210,7 +107,7 @@ void read_kv(reader& outer, std::string_view bytes, key_value& kv) {
   outer.adopt(r);
 }
 
-void read_event(reader& outer, std::string_view bytes, watch_event& e) {
+void read_event(reader& outer, const sub_message& bytes, watch_event& e) {
   reader r(bytes, "Event");
   std::uint32_t n = 0, w = 0;
   while (r.next(n, w)) {
@@ -236,8 +133,8 @@ result<T> decode(std::string_view bytes, const char* name, F on) {
   std::uint32_t n = 0, w = 0;
   while (r.next(n, w))
     on(r, n, w, out);
-  if (r.failed)
-    return r.error;
+  if (r.error())
+    return *r.error();
   return out;
 }
 
@@ -291,7 +188,7 @@ std::string encode(const watch_create& c) {
   put_int(inner, 3, c.start_revision);
   put_bool(inner, 4, c.progress_notify);
   std::string out;
-  put_varint(out, 1 << 3 | length_wire);  // create_request, even when empty
+  put_tag(out, 1, length_wire);  // create_request, even when empty
   put_varint(out, inner.size());
   out += inner;
   return out;

@@ -1,5 +1,7 @@
 #include "core/orca/load_report.hpp"
 
+#include "transport/grpc/proto_wire.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -7,6 +9,8 @@
 
 namespace achan {
 namespace {
+
+using namespace proto_wire;
 
 using entries = std::vector<std::pair<std::string, double>>;
 
@@ -23,57 +27,26 @@ enum field : std::uint32_t {
   application_field = 9,
 };
 
-enum wire : std::uint32_t {
-  varint_wire = 0,
-  fixed64_wire = 1,
-  length_wire = 2,
-  start_group = 3,
-  end_group = 4,
-  fixed32_wire = 5
-};
-
-/// protobuf's default recursion limit: deeper unknown groups are refused, not followed.
-constexpr int max_group_depth = 100;
-
 // --- encoding ------------------------------------------------------------------
-
-void put_varint(std::string& out, std::uint64_t v) {
-  for (; v >= 0x80; v >>= 7)
-    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-  out.push_back(static_cast<char>(v));
-}
-
-std::size_t varint_size(std::uint64_t v) {
-  std::size_t n = 1;
-  for (; v >= 0x80; v >>= 7)
-    ++n;
-  return n;
-}
-
-void put_fixed64(std::string& out, double v) {
-  auto bits = std::bit_cast<std::uint64_t>(v);
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((bits >> (8 * i)) & 0xFF));
-}
 
 /// A double field; omitted when its bits are all zero (+0.0), as protobuf does for proto3.
 void put_double(std::string& out, std::uint32_t number, double v) {
   if (std::bit_cast<std::uint64_t>(v) == 0)
     return;
-  put_varint(out, number << 3 | fixed64_wire);
-  put_fixed64(out, v);
+  put_tag(out, number, fixed64_wire);
+  put_fixed64(out, std::bit_cast<std::uint64_t>(v));
 }
 
 /// A map<string, double>: one length-delimited entry per pair, key (1) and value (2).
 void put_map(std::string& out, std::uint32_t number, const entries& map) {
   for (const auto& [key, value] : map) {
-    put_varint(out, number << 3 | length_wire);
+    put_tag(out, number, length_wire);
     put_varint(out, 1 + varint_size(key.size()) + key.size() + 1 + 8);
     out.push_back('\x0A');  // field 1, length-delimited
     put_varint(out, key.size());
     out.append(key);
     out.push_back('\x11');  // field 2, fixed64
-    put_fixed64(out, value);
+    put_fixed64(out, std::bit_cast<std::uint64_t>(value));
   }
 }
 
@@ -112,129 +85,6 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-/// Reads one message's bytes; every failure names what and where (offset in the report).
-class reader {
- public:
-  /// `in` starts at byte `base` of the report; `context` prefixes failures ("in a
-  /// utilization entry: ").
-  reader(std::string_view in, std::size_t base, std::string context = {})
-      : in_(in), base_(base), context_(std::move(context)) {}
-
-  bool done() const noexcept { return pos_ == in_.size(); }
-  const std::optional<status>& error() const noexcept { return error_; }
-
-  /// A base-128 varint of at most 10 bytes.
-  std::optional<std::uint64_t> varint(const char* what) {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 70 && pos_ < in_.size(); shift += 7) {
-      auto b = static_cast<std::uint8_t>(in_[pos_++]);
-      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0)
-        return v;
-    }
-    fail(what);
-    return std::nullopt;
-  }
-
-  /// A field key: its number (never 0) and wire type.
-  std::optional<std::pair<std::uint32_t, std::uint32_t>> tag() {
-    auto at = pos_;
-    auto k = varint("truncated field key");
-    if (!k)
-      return std::nullopt;
-    if (*k > 0xFFFFFFFF || (*k >> 3) == 0) {
-      pos_ = at;
-      fail(*k > 0xFFFFFFFF ? "field key over 32 bits" : "field number 0");
-      return std::nullopt;
-    }
-    return std::pair{static_cast<std::uint32_t>(*k >> 3), static_cast<std::uint32_t>(*k & 7)};
-  }
-
-  std::optional<double> fixed64() {
-    if (in_.size() - pos_ < 8) {
-      fail("truncated fixed64 field");
-      return std::nullopt;
-    }
-    std::uint64_t bits = 0;
-    for (int i = 0; i < 8; ++i)
-      bits |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(in_[pos_ + i])) << (8 * i);
-    pos_ += 8;
-    return std::bit_cast<double>(bits);
-  }
-
-  /// A length-delimited field's bytes, and where they start in the whole report.
-  std::optional<std::pair<std::string_view, std::size_t>> bytes() {
-    auto n = varint("truncated length");
-    if (!n)
-      return std::nullopt;
-    if (*n > in_.size() - pos_) {
-      fail("length-delimited field past the end");
-      return std::nullopt;
-    }
-    auto start = pos_;
-    pos_ += static_cast<std::size_t>(*n);
-    return std::pair{in_.substr(start, static_cast<std::size_t>(*n)), base_ + start};
-  }
-
-  /// Skips the value of a field nobody asked for (groups by their matching end tag).
-  bool skip(std::uint32_t number, std::uint32_t wire_type, int depth = 0) {
-    switch (wire_type) {
-      case varint_wire:
-        return varint("truncated varint").has_value();
-      case fixed64_wire:
-      case fixed32_wire: {
-        std::size_t n = wire_type == fixed64_wire ? 8 : 4;
-        if (in_.size() - pos_ < n)
-          return fail("truncated fixed-size field");
-        pos_ += n;
-        return true;
-      }
-      case length_wire:
-        return bytes().has_value();
-      case start_group:
-        if (depth >= max_group_depth)
-          return fail("groups nested too deep");
-        for (;;) {
-          if (done())
-            return fail("unterminated group");
-          auto t = tag();
-          if (!t)
-            return false;
-          if (t->second == end_group)
-            return t->first == number || fail("end of group with the wrong field number");
-          if (!skip(t->first, t->second, depth + 1))
-            return false;
-        }
-      case end_group:
-        return fail("end of group without a start");
-      default:
-        return fail("wire type 6 or 7");
-    }
-  }
-
-  /// Records the first failure; false, for `return r.fail(...)`.
-  bool fail(std::string_view what) {
-    if (!error_)
-      error_ = status{status_code::internal, "malformed OrcaLoadReport (" + context_ +
-                                                 std::string{what} + ", at byte " +
-                                                 std::to_string(base_ + pos_) + ")"};
-    return false;
-  }
-  /// Takes a nested reader's failure as its own.
-  bool fail(const status& nested) {
-    if (!error_)
-      error_ = nested;
-    return false;
-  }
-
- private:
-  std::string_view in_;
-  std::size_t base_;  // where in_ starts in the whole report (map entries are nested)
-  std::string context_;
-  std::size_t pos_ = 0;
-  std::optional<status> error_;
-};
-
 /// One map entry (a nested message: key 1, value 2, either may be absent) appended to
 /// `out`; false with `outer` failed otherwise.
 bool read_entry(reader& outer, entries& out, const char* map_name) {
@@ -244,7 +94,8 @@ bool read_entry(reader& outer, entries& out, const char* map_name) {
   if (out.size() >= orca_max_map_entries)
     return outer.fail("more than " + std::to_string(orca_max_map_entries) + " " + map_name +
                       " entries, the decoder's limit");
-  reader r{body->first, body->second, std::string{"in a "} + map_name + " entry: "};
+  reader r{body->first, "OrcaLoadReport", body->second,
+           std::string{"in a "} + map_name + " entry: "};
   std::string_view key;
   double value = 0;
   while (!r.done()) {
@@ -264,7 +115,7 @@ bool read_entry(reader& outer, entries& out, const char* map_name) {
       auto v = r.fixed64();
       if (!v)
         break;
-      value = *v;
+      value = std::bit_cast<double>(*v);
     } else if (!r.skip(t->first, t->second, 1)) {  // (the entry is one level, as in protobuf)
       break;
     }
@@ -309,7 +160,7 @@ std::string encode_orca_report(const orca_load_report& r) {
 
 result<orca_load_report> decode_orca_report(std::string_view bytes) {
   orca_load_report out;
-  reader r{bytes, 0};
+  reader r{bytes, "OrcaLoadReport"};
   std::optional<std::uint64_t> rps;
   bool have_rps_fractional = false;
   while (!r.done()) {
@@ -352,7 +203,7 @@ result<orca_load_report> decode_orca_report(std::string_view bytes) {
       auto v = r.fixed64();
       if (!v)
         break;
-      *scalar = *v;
+      *scalar = std::bit_cast<double>(*v);
       have_rps_fractional |= number == rps_fractional_field;
     } else if (map && wire_type == length_wire) {
       if (!read_entry(r, *map, map_name))

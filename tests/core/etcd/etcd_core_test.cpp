@@ -75,7 +75,7 @@ TEST_CASE("etcd wire: truncated or malformed responses fail with a message and n
   }
   auto bad = decode_watch_response(std::string("\x0a\xff\xff\xff\xff\x0f", 6));
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().message.find("length past the end") != std::string::npos);
+  CHECK(bad.error().message.find("field past the end") != std::string::npos);
   CHECK_FALSE(decode_watch_response(std::string("\x00", 1)));  // field number 0
 }
 
