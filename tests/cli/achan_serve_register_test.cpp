@@ -1,11 +1,14 @@
 // `achan serve --register`: the server's key in a real etcd lives with the process —
 // gone at once on SIGTERM, gone within the lease TTL after SIGKILL — and `achan watch`
-// shows it appear.
+// shows it appear; a running `achan bench` over etcd:// follows servers that come and go.
 #include <doctest/doctest.h>
 
 #include <csignal>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/command_support.hpp"
 #include "tests/support/etcd_cluster.hpp"
 #include "tests/support/process.hpp"
 
@@ -67,4 +70,38 @@ TEST_CASE("achan serve --register: SIGTERM removes the key at once and SIGKILL w
 TEST_CASE("achan serve --register: a bad registration target is a usage error") {
   child_process serve(test_binary("achan"), {"serve", "--register", "dns:///x"});
   CHECK(serve.wait_exit(10s) == 2);
+}
+
+TEST_CASE("achan bench over etcd: servers registering and leaving under load fail no call") {
+  etcd_cluster etcd(1);
+  auto target = "etcd://" + etcd.authority() + "/svc/echo";
+  auto a = std::make_unique<served>("a", std::vector<std::string>{"--register", target});
+  served b{"b", {"--register", target}};
+  REQUIRE(await_key(etcd, "svc/echo/" + a->address, true, 10s));
+  REQUIRE(await_key(etcd, "svc/echo/" + b.address, true, 10s));
+  child_process bench(
+      achan_bin(), {"bench", target, "/achan.test.Echo/Unary", "--proto", echo_proto(), "-d",
+                    R"({"payload":"aGk="})", "--json", "--lb", "round_robin", "--concurrency", "4",
+                    "--duration", "6s", "--wait-for-ready"});
+  std::this_thread::sleep_for(1500ms);  // the load runs on the first two (bounded: 6 s in all)
+  served c{"c", {"--register", target}};
+  REQUIRE(await_key(etcd, "svc/echo/" + c.address, true, 10s));
+  std::this_thread::sleep_for(1500ms);  // ... and on the third
+  auto a_address = a->address;
+  a->proc->signal(SIGTERM);  // revokes its key, then drains its calls
+  CHECK(a->proc->wait_exit(10s) == 0);
+  a.reset();
+  std::string out;
+  while (auto line = bench.wait_for_line("", 20s))
+    out += *line;
+  REQUIRE(bench.wait_exit(10s) == 0);
+  auto j = nlohmann::json::parse(out);
+  INFO(out);
+  CHECK(j["errors"].empty());
+  CHECK(j["ok"] == j["count"]);
+  auto& per = j["per_backend"];
+  for (const auto& addr : {a_address, b.address, c.address}) {
+    REQUIRE_MESSAGE(per.contains(addr), addr);
+    CHECK(per[addr].get<std::int64_t>() > 0);
+  }
 }
