@@ -104,18 +104,11 @@ TEST_CASE("etcd registration: survives a restart of the only member") {
       etcd_registration::start(sys, "etcd://" + etcd.authority() + "/svc", "127.0.0.1:5555", ro);
   REQUIRE(reg);
   const std::string key = "svc/127.0.0.1:5555";
-  // Bounded polls of an external store: there is no event to wait on.
-  auto poll = [](auto done, std::chrono::milliseconds limit) {
-    for (auto until = std::chrono::steady_clock::now() + limit;
-         !done() && std::chrono::steady_clock::now() < until;)
-      std::this_thread::sleep_for(20ms);
-    return done();
-  };
-  REQUIRE(poll([&] { return (*reg)->registered(); }, 10s));
+  REQUIRE(poll_until([&] { return (*reg)->registered(); }, 10s));
   etcd.stop_member(0);
-  CHECK(poll([&] { return !(*reg)->last_error().empty(); }, 10s));
+  CHECK(poll_until([&] { return !(*reg)->last_error().empty(); }, 10s));
   etcd.restart_member(0);
-  bool back = poll([&] { return (*reg)->last_error().empty() && (*reg)->registered(); }, 15s);
+  bool back = poll_until([&] { return (*reg)->last_error().empty() && (*reg)->registered(); }, 15s);
   REQUIRE_MESSAGE(back, "last error: ", (*reg)->last_error(),
                   "; registered: ", (*reg)->registered());
   CHECK(etcd.get(key));

@@ -28,15 +28,6 @@ struct pki {
   }
 };
 
-/// Bounded polls of an external store: there is no event to wait on.
-template <class Done>
-bool poll(Done done, std::chrono::milliseconds limit) {
-  for (auto until = std::chrono::steady_clock::now() + limit;
-       !done() && std::chrono::steady_clock::now() < until;)
-    std::this_thread::sleep_for(20ms);
-  return done();
-}
-
 dial_options with_etcd(const etcd_options& eo) {
   dial_options o;
   o.lb_policy = "round_robin";
@@ -84,7 +75,7 @@ TEST_CASE("etcd over mutual TLS: resolver and registration present a client cert
   auto reg =
       etcd_registration::start(w.sys, "etcd://" + etcd.authority() + "/svc", "127.0.0.1:7", ro);
   REQUIRE(reg);
-  REQUIRE(poll([&] { return (*reg)->registered(); }, 10s));
+  REQUIRE(poll_until([&] { return (*reg)->registered(); }, 10s));
   CHECK(w.s.wait_list({a.address, "127.0.0.1:7"}));
   (*reg)->stop();
   CHECK(w.s.wait_list({a.address}));

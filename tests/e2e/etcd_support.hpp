@@ -35,7 +35,7 @@ struct seen {
   std::mutex mx;
   std::condition_variable cv;
   std::vector<std::string> addresses;
-  std::vector<std::vector<std::string>> history;  ///< every published list, sorted
+  std::vector<std::vector<std::string>> history;    ///< every published list, sorted
   std::vector<std::string> errors, notes, configs;  ///< configs: service config JSON texts
   std::size_t updates = 0;
 
@@ -109,6 +109,16 @@ struct watched_channel {
   }
   ~watched_channel() { ch->close(); }
 };
+
+/// Polls `done` every 20 ms for up to `limit`; its last answer. For state in an external
+/// store (etcd) that gives no event to wait on.
+template <class Done>
+bool poll_until(Done done, std::chrono::milliseconds limit) {
+  for (auto until = std::chrono::steady_clock::now() + limit;
+       !done() && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(20ms);
+  return done();
+}
 
 /// One unary echo call that waits for a ready subchannel: true if it succeeded.
 inline bool call_ok(channel& ch) {

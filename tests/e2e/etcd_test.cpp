@@ -86,10 +86,7 @@ TEST_CASE("etcd registration: the key lives with its lease and vanishes at once 
                                       "127.0.0.1:5555", ro);
   REQUIRE(reg);
   CHECK((*reg)->key() == "svc/echo/127.0.0.1:5555");
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!(*reg)->registered() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);  // polling a bounded wait, not a timing assumption
-  REQUIRE((*reg)->registered());
+  REQUIRE(poll_until([&] { return (*reg)->registered(); }, 10s));
   auto v = etcd.get("svc/echo/127.0.0.1:5555");
   REQUIRE(v);
   CHECK(*v == R"({"Op":0,"Addr":"127.0.0.1:5555"})");
@@ -102,14 +99,8 @@ TEST_CASE("etcd registration: the key lives with its lease and vanishes at once 
     if (!line.empty() && line.find_first_not_of("0123456789abcdef") == std::string::npos)
       revoked += etcd.etcdctl({"lease", "revoke", line}).code == 0;
   REQUIRE(revoked == 1);
-  deadline = std::chrono::steady_clock::now() + 15s;
-  while ((*reg)->registrations() < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  CHECK((*reg)->registrations() >= 2);
-  deadline = std::chrono::steady_clock::now() + 10s;
-  while (!etcd.get("svc/echo/127.0.0.1:5555") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  CHECK(etcd.get("svc/echo/127.0.0.1:5555"));
+  CHECK(poll_until([&] { return (*reg)->registrations() >= 2; }, 15s));
+  CHECK(poll_until([&] { return etcd.get("svc/echo/127.0.0.1:5555").has_value(); }, 10s));
   (*reg)->stop();
   CHECK_FALSE(etcd.get("svc/echo/127.0.0.1:5555"));
   CHECK_FALSE((*reg)->registered());
