@@ -285,3 +285,21 @@ TEST_CASE("hostile server: unfinished responses are bounded by the client's rece
   CHECK(heap_in_use() < before + 8 * 1024 * 1024);  // 4 MiB held, not 12 MB
   ch->close();
 }
+
+TEST_CASE("hostile server: a -bin response header that is not base64 fails the call INTERNAL") {
+  raw_server peer{[](raw_peer& p) {
+    p.write(h2_settings());
+    if (!p.wait_for_request())
+      return;
+    p.write(headers(1, response_block() + hpack::literal("x-trace-bin", "!!not base64!!"), false) +
+            data(1, grpc_message("ok"), false) +
+            headers(1, hpack::literal("grpc-status", "0"), true));
+    p.read_for(1s);
+  }};
+  client c{peer};
+  auto r = c.call();
+  CHECK(r.status.code == status_code::internal);
+  CHECK_MESSAGE(
+      r.status.message.find("malformed binary metadata 'x-trace-bin'") != std::string::npos,
+      r.status.message);
+}

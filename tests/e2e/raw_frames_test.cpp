@@ -270,3 +270,19 @@ TEST_CASE("raw frames: heap_in_use grows by an 8 MiB buffer while it is held and
   CHECK(rss_bytes() > 0);
   CHECK(rss_bytes(::getpid()) > 0);
 }
+
+TEST_CASE("raw frames: a request -bin header that is not base64 is answered INTERNAL") {
+  echo_h2_server s;
+  raw_h2_conn c{s.port};
+  REQUIRE(c.handshake());
+  auto end = unary_call(c, 1, hpack::grpc_request_block(unary, {{"x-trace-bin", "!!not base64!!"}}),
+                        "hello");
+  REQUIRE(end);
+  auto t = c.decode(*end);
+  CHECK(field(t, "grpc-status") == "13");
+  auto message = field(t, "grpc-message");
+  REQUIRE(message);
+  CHECK(message->find("malformed binary metadata") != std::string::npos);
+  auto echoed = grpc_message_payload(data_on(c.seen(), 1));  // the handler never ran
+  CHECK((!echoed || echoed->empty()));
+}

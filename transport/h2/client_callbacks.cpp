@@ -143,8 +143,13 @@ int h2_callbacks::on_header(nghttp2_session* s, const nghttp2_frame* frame,
     st->deframer.set_encoding(std::string{v});
   } else if (!k.empty() && k[0] != ':') {
     if (grpc::is_binary_header(k)) {
-      if (auto bin = grpc::base64_decode(v))
-        st->headers.emplace_back(std::string{k}, std::move(*bin));
+      auto bin = grpc::base64_decode(v);
+      if (!bin) {  // as grpc-go: the call fails, nothing is silently dropped
+        st->local_error = {status_code::internal, "malformed binary metadata '" + std::string{k} +
+                                                      "' from " + c.address_ + " (not base64)"};
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+      st->headers.emplace_back(std::string{k}, std::move(*bin));
     } else {
       st->headers.emplace_back(std::string{k}, std::string{v});
     }

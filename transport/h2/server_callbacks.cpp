@@ -90,6 +90,9 @@ int h2_server_callbacks::on_header(nghttp2_session*, const nghttp2_frame* frame,
   } else if (grpc::is_binary_header(k)) {
     if (auto bin = grpc::base64_decode(v))
       s->md.emplace_back(std::string{k}, std::move(*bin));
+    else if (s->error.ok())  // answered INTERNAL, as grpc-go does, never dropped silently
+      s->error = {status_code::internal,
+                  "malformed binary metadata '" + std::string{k} + "' (not base64)"};
   } else {
     s->md.emplace_back(std::string{k}, std::string{v});
   }
