@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <regex>
 #include <stdexcept>
 #include <thread>
 
@@ -59,6 +60,23 @@ std::optional<njson> body(const httplib::Request& req, httplib::Response& res) {
 
 }  // namespace
 
+/// The methods a route path takes ("GET, POST"), or nullptr if no route has that path.
+const char* methods_of(const std::string& path) {
+  static const std::pair<std::regex, const char*> routes[] = {
+      {std::regex{"/version"}, "GET"},
+      {std::regex{"/proxies"}, "GET, POST"},
+      {std::regex{"/populate"}, "POST"},
+      {std::regex{"/reset"}, "POST"},
+      {std::regex{"/proxies/[^/]+"}, "GET, POST, PATCH, DELETE"},
+      {std::regex{"/proxies/[^/]+/stats"}, "GET"},
+      {std::regex{"/proxies/[^/]+/toxics"}, "GET, POST"},
+      {std::regex{"/proxies/[^/]+/toxics/[^/]+"}, "GET, POST, PATCH, DELETE"}};
+  for (const auto& [pattern, methods] : routes)
+    if (std::regex_match(path, pattern))
+      return methods;
+  return nullptr;
+}
+
 struct http_api::impl {
   proxy_set& set;
   httplib::Server server;
@@ -77,9 +95,16 @@ struct http_api::impl {
       }
       return httplib::Server::HandlerResponse::Unhandled;
     });
-    server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (res.body.empty())
-        fail(res, res.status, res.status == 404 ? "not found" : "request failed");
+    server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty())
+        return;
+      if (res.status == 404) {
+        if (auto allowed = methods_of(req.path)) {  // a route, another method: as gorilla/mux
+          res.set_header("Allow", allowed);
+          return fail(res, 405, "method " + req.method + " not allowed on " + req.path);
+        }
+      }
+      fail(res, res.status, res.status == 404 ? "not found" : "request failed");
     });
     server.Get("/version", [](const httplib::Request&, httplib::Response& res) {
       send(res, 200, {{"version", "2.12.0"}, {"server", "achan"}});

@@ -67,6 +67,13 @@ TEST_CASE("fault proxy api: version and proxy routes answer toxiproxy's codes an
   CHECK(del->status == 204);
   CHECK(f.get("/proxies/db", 404).at("status") == 404);
   CHECK(f.get("/no/such/route", 404).contains("error"));
+  // A route with a method it does not take: 405 with Allow, as toxiproxy (gorilla/mux).
+  auto wrong = f.http.Delete("/version");
+  REQUIRE(wrong);
+  CHECK(wrong->status == 405);
+  CHECK(wrong->get_header_value("Allow") == "GET");
+  CHECK(json::parse(wrong->body).at("status") == 405);
+  CHECK(f.post("/proxies/db/stats", "{}", 405).contains("error"));
 }
 
 TEST_CASE("fault proxy api: toxic routes add update and remove with default names") {
