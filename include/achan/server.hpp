@@ -215,6 +215,12 @@ class h2_server {
   void add_server_stream(std::string method, server_stream_handler h);
   /// Registers a client-streaming or bidi-streaming method (same handler shape).
   void add_streaming(std::string method, streaming_handler h);
+  /// Serves every method not registered above, as grpc++'s generic service does: unary
+  /// and streaming calls alike reach `h` as a bidi stream at their headers (info.method
+  /// names the method; request messages arrive as the client sends them), and `h`
+  /// answers through the writer (a unary client expects exactly one message). Without
+  /// one, an unknown method is answered UNIMPLEMENTED. Register before listen().
+  void set_fallback(streaming_handler h);
   /// Binds `host`:`port` (0 picks a free port) and starts accepting. May be called
   /// more than once for more addresses.
   listen_result listen(const std::string& host, std::uint16_t port);
@@ -262,6 +268,7 @@ class h2_server {
     streaming_handler streaming;
   };
   std::unordered_map<std::string, method_entry> methods_;
+  streaming_handler fallback_;  ///< for methods not in methods_ (set_fallback)
   std::unique_ptr<io_pool> pool_;
   std::vector<std::shared_ptr<acceptor_state>> acceptors_;
   std::atomic<std::size_t> active_calls_{0};

@@ -43,6 +43,10 @@ void h2_server::add_streaming(std::string method, streaming_handler h) {
   methods_[std::move(method)] = method_entry{{}, {}, std::move(h)};
 }
 
+void h2_server::set_fallback(streaming_handler h) {
+  fallback_ = std::move(h);
+}
+
 status h2_server::reload_tls(const server_tls& tls) {
   if (!opts_.tls)
     return {status_code::failed_precondition,

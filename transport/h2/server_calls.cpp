@@ -1,8 +1,6 @@
-// h2_server_connection: dispatching streams to handlers and answering them; the
-// responder and server_writer that handlers answer through.
+// h2_server_connection: dispatching streams to handlers and answering them (the
+// responder and server_writer that handlers hold: server_handles.cpp).
 #include <nghttp2/nghttp2.h>
-
-#include <asio/dispatch.hpp>
 
 #include "transport/grpc/framing.hpp"
 #include "transport/grpc/wire_text.hpp"
@@ -16,71 +14,6 @@ namespace achan::transport {
 
 using h2util::header;
 using phase = server_stream::phase;
-
-// --- what handlers hold ------------------------------------------------------------
-
-void responder::reply(std::string payload, metadata trailers) const {
-  if (!p_ || p_->done.exchange(true))
-    return;
-  // dispatch: a handler answering inline (on the connection's strand, inside its
-  // nghttp2 callbacks) responds at once instead of queueing a hop; respond() only
-  // submits, and the connection flushes after nghttp2 returns.
-  if (auto c = p_->conn.lock())
-    asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, payload = std::move(payload),
-                                          trailers = std::move(trailers)]() mutable {
-      c->respond(id, {}, std::move(payload), std::move(trailers));
-    });
-}
-
-void responder::fail(status st, metadata trailers) const {
-  if (!p_ || p_->done.exchange(true))
-    return;
-  if (st.ok())
-    st = {status_code::unknown, "handler failed with an OK status"};
-  if (auto c = p_->conn.lock())
-    asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, st = std::move(st),
-                                          trailers = std::move(trailers)]() mutable {
-      c->respond(id, std::move(st), {}, std::move(trailers));
-    });
-}
-
-bool responder::done() const noexcept {
-  return !p_ || p_->done.load();
-}
-
-bool server_writer::write(std::string message, sent_fn sent) const {
-  if (!p_ || p_->done.load())
-    return false;
-  auto c = p_->conn.lock();
-  if (!c)
-    return false;
-  auto size = message.size();
-  p_->buffered.fetch_add(size, std::memory_order_relaxed);
-  // dispatch, like finish(): calls from one thread stay in order, inline on the strand.
-  asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, message = std::move(message),
-                                        sent = std::move(sent), size]() mutable {
-    c->write_message(id, std::move(message), std::move(sent), size);
-  });
-  return true;
-}
-
-void server_writer::finish(status st, metadata trailers) const {
-  if (!p_ || p_->done.exchange(true))
-    return;
-  if (auto c = p_->conn.lock())
-    asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, st = std::move(st),
-                                          trailers = std::move(trailers)]() mutable {
-      c->finish_call(id, std::move(st), std::move(trailers));
-    });
-}
-
-bool server_writer::done() const noexcept {
-  return !p_ || p_->done.load();
-}
-
-std::size_t server_writer::buffered() const noexcept {
-  return done() ? 0 : p_->buffered.load(std::memory_order_relaxed);
-}
 
 // --- dispatching ----------------------------------------------------------------
 
@@ -111,18 +44,19 @@ void h2_server_connection::dispatch_streaming(server_stream& s) {
   if (s.state != phase::receiving || !grpc_request(s))
     return;
   auto m = server_.methods_.find(s.method);
-  if (m == server_.methods_.end()) {
+  const auto* handler = m != server_.methods_.end() ? &m->second.streaming : &server_.fallback_;
+  if (m == server_.methods_.end() && !*handler) {
     // Answered at its headers, as grpc++ and grpc-go do: a client that keeps its stream
     // open until it has an answer (a reflection client) is not left waiting.
     send_trailers_only(s, {status_code::unimplemented, "unknown method " + s.method});
     return;
   }
-  if (!m->second.streaming)
+  if (!*handler)
     return;  // unary or server-streaming: dispatched once the request is complete
   s.streaming_request = true;
   auto pending = begin_call(s);
   auto info = take_call_info(s);
-  s.reader = m->second.streaming(std::move(info), server_writer{pending});
+  s.reader = (*handler)(std::move(info), server_writer{pending});
 }
 
 void h2_server_connection::dispatch(server_stream& s) {

@@ -1,0 +1,87 @@
+// h2_server::set_fallback: a generic service that serves every method not registered,
+// unary and streaming calls alike, as one bidi stream each (what a proxy is built on).
+#include <doctest/doctest.h>
+
+#include <future>
+#include <mutex>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <achan/channel.hpp>
+#include <achan/server.hpp>
+
+using namespace achan;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Echoes each request message as "METHOD:message", then OK with the request's
+/// x-tag metadata as a trailer; one registered method answers "registered".
+struct generic_server {
+  transport::h2_server server;
+  std::string address;
+  generic_server() {
+    server.add_unary("/known.Svc/Call", [](transport::server_call_info, std::string,
+                                           transport::responder r) { r.reply("registered"); });
+    server.set_fallback([](transport::server_call_info info, transport::server_writer out) {
+      auto method = info.method;
+      metadata trailers;
+      for (auto& [k, v] : info.request_metadata)
+        if (k == "x-tag")
+          trailers.emplace_back("x-tag", v);
+      return transport::stream_reader{
+          [out, method](std::string&& m) { out.write(method + ":" + m); },
+          [out, trailers] { out.finish({}, trailers); }};
+    });
+    auto port = server.listen("127.0.0.1", 0);
+    REQUIRE(port.ok());
+    address = "127.0.0.1:" + std::to_string(*port);
+  }
+};
+
+std::string trailer(const call_result& r, const std::string& key) {
+  for (auto& [k, v] : r.trailers)
+    if (k == key)
+      return v;
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("generic service: unknown methods reach the fallback - registered ones their handler") {
+  generic_server s;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto ch = dial(sys, "ipv4:" + s.address);
+  REQUIRE(ch);
+
+  auto unary = ch->call("/any.Svc/Unary", "hello", {.timeout = 5s, .md = {{"x-tag", "t1"}}}).get();
+  REQUIRE_MESSAGE(unary.status.ok(), unary.status.message);
+  CHECK(unary.payload == "/any.Svc/Unary:hello");
+  CHECK(trailer(unary, "x-tag") == "t1");
+
+  auto known = ch->call("/known.Svc/Call", "x", {.timeout = 5s}).get();
+  REQUIRE(known.status.ok());
+  CHECK(known.payload == "registered");
+
+  std::mutex mx;
+  std::vector<std::string> got;
+  std::promise<call_result> ended;
+  auto st = ch->bidi_stream(
+      "/other.Svc/Chat", {.timeout = 5s},
+      [&](std::string&& m) {
+        std::lock_guard lk{mx};
+        got.push_back(std::move(m));
+      },
+      [&](call_result&& r) { ended.set_value(std::move(r)); });
+  for (const char* m : {"a", "b", "c"})
+    CHECK(st.write(m));
+  st.writes_done();
+  auto r = ended.get_future().get();
+  CHECK(r.status.ok());
+  std::lock_guard lk{mx};
+  CHECK(got ==
+        std::vector<std::string>{"/other.Svc/Chat:a", "/other.Svc/Chat:b", "/other.Svc/Chat:c"});
+  ch->close();
+}
