@@ -1,8 +1,11 @@
 // The etcd resolver and registration while etcd members fail: a three-member cluster with
-// members and the leader killed under load, and a registration across a member restart.
+// members and the leader killed, or members partitioned behind fault proxies, under load;
+// a registration across a member restart.
 #include <doctest/doctest.h>
 
 #include <thread>
+
+#include <achan/fault_proxy.hpp>
 
 #include "tests/e2e/etcd_support.hpp"
 #include "tests/support/etcd_cluster.hpp"
@@ -31,52 +34,37 @@ bool follows(const std::vector<std::vector<std::string>>& observed,
 
 }  // namespace
 
-TEST_CASE("etcd resolver: three members - each member and then the leader killed under load") {
-  test::etcd_cluster etcd(3);
+/// Backends b0..b5 and the prefix's states as a failover test changes it: keys svc/b0 and
+/// svc/b1 first, then each step adds b[i + 2] and removes b[i], so no address comes back
+/// once it is gone. Lists are sorted like seen's.
+struct churn {
+  test::etcd_cluster& etcd;
   std::vector<std::unique_ptr<backend>> b;
-  for (int i = 0; i < 6; ++i)
-    b.push_back(std::make_unique<backend>("b" + std::to_string(i)));
-  auto key = [](int i) { return "svc/b" + std::to_string(i); };
-  // The store's states in order (lists sorted like seen's); each step adds b[i + 2] and
-  // then removes b[i], so no address comes back once it is gone.
-  std::vector<std::vector<std::string>> states{{b[0]->address, b[1]->address}};
-  std::sort(states[0].begin(), states[0].end());
-  etcd.put(key(0), b[0]->address);
-  etcd.put(key(1), b[1]->address);
+  std::vector<std::vector<std::string>> states;
 
-  etcd_options eo;
-  eo.keepalive_time = 1s;  // a killed member's connection is gone at once anyway (RST)
-  eo.keepalive_timeout = 1s;
-  watched_channel w("etcd://" + etcd.authority() + "/svc",
-                    {.lb_policy = "round_robin", .resolvers = {make_etcd_resolver(eo)}});
-  REQUIRE(w.s.wait_list(states.back()));
-  call_load load(*w.ch, 2);
-
-  auto step = [&](int i, int victim) {
-    etcd.kill_member(victim);
-    etcd.leader(15s);  // the two left agree on a leader (a new one if the leader died)
+  explicit churn(test::etcd_cluster& e) : etcd(e) {
+    for (int i = 0; i < 6; ++i)
+      b.push_back(std::make_unique<backend>("b" + std::to_string(i)));
+    states.push_back({b[0]->address, b[1]->address});
+    std::sort(states[0].begin(), states[0].end());
+    etcd.put(key(0), b[0]->address);
+    etcd.put(key(1), b[1]->address);
+  }
+  static std::string key(int i) { return "svc/b" + std::to_string(i); }
+  /// Step i (0..3): put b[i + 2], delete b[i]; the state after both.
+  const std::vector<std::string>& step(int i) {
     etcd.put(key(i + 2), b[i + 2]->address);
     auto grown = states.back();
     grown.push_back(b[i + 2]->address);
     std::sort(grown.begin(), grown.end());
     states.push_back(grown);
     etcd.del(key(i));
-    auto shrunk = grown;
-    shrunk.erase(std::find(shrunk.begin(), shrunk.end(), b[i]->address));
-    states.push_back(shrunk);
-    CHECK_MESSAGE(w.s.wait_list(shrunk, 20s), "after killing member ", victim);
-    etcd.restart_member(victim);
-  };
-  // Killing each member in turn kills the one the watch is on, whichever it is.
-  for (int m = 0; m < 3; ++m)
-    step(m, m);
-  step(3, etcd.leader());
-  load.stop();
-
-  CHECK(load.failed() == 0);
-  CHECK(load.ok() > 0);
-  std::lock_guard lk{w.s.mx};
-  auto show = [&](const std::vector<std::vector<std::string>>& lists) {
+    grown.erase(std::find(grown.begin(), grown.end(), b[i]->address));
+    states.push_back(grown);
+    return states.back();
+  }
+  /// "b3 b4 ..." lists, for a failure message.
+  std::string show(const std::vector<std::vector<std::string>>& lists) const {
     std::string out;
     for (const auto& l : lists) {
       out += "\n  {";
@@ -87,10 +75,72 @@ TEST_CASE("etcd resolver: three members - each member and then the leader killed
       out += " }";
     }
     return out;
+  }
+  /// Every list `s` saw is a state of the store, in order, and the last is the final one.
+  void check_history(seen& s) const {
+    std::lock_guard lk{s.mx};
+    CHECK_MESSAGE(follows(s.history, states), "published:", show(s.history),
+                  "\nstates:", show(states), "\nnotes: ", s.notes.size());
+    CHECK(s.history.back() == states.back());
+  }
+};
+
+etcd_options fast_keepalive() {
+  etcd_options eo;
+  eo.keepalive_time = 1s;  // (etcd allows it: --grpc-keepalive-min-time below)
+  eo.keepalive_timeout = 1s;
+  return eo;
+}
+
+TEST_CASE("etcd resolver: three members - each member and then the leader killed under load") {
+  test::etcd_cluster etcd(3);
+  churn c(etcd);
+  watched_channel w(
+      "etcd://" + etcd.authority() + "/svc",
+      {.lb_policy = "round_robin", .resolvers = {make_etcd_resolver(fast_keepalive())}});
+  REQUIRE(w.s.wait_list(c.states.back()));
+  call_load load(*w.ch, 2);
+  auto step = [&](int i, int victim) {
+    etcd.kill_member(victim);
+    etcd.leader(15s);  // the two left agree on a leader (a new one if the leader died)
+    CHECK_MESSAGE(w.s.wait_list(c.step(i), 20s), "after killing member ", victim);
+    etcd.restart_member(victim);
   };
-  CHECK_MESSAGE(follows(w.s.history, states), "published:", show(w.s.history),
-                "\nstates:", show(states), "\nnotes: ", w.s.notes.size());
-  CHECK(w.s.history.back() == states.back());
+  // Killing each member in turn kills the one the watch is on, whichever it is.
+  for (int m = 0; m < 3; ++m)
+    step(m, m);
+  step(3, etcd.leader());
+  load.stop();
+  CHECK(load.failed() == 0);
+  CHECK(load.ok() > 0);
+  c.check_history(w.s);
+}
+
+TEST_CASE("etcd resolver: three members - each member's connection partitioned in turn") {
+  // Each member behind a fault proxy; a partition stops both directions and keeps the
+  // connection open, so only HTTP/2 keepalive notices (1 s + 1 s here). The members
+  // reach each other directly, so the cluster itself stays whole.
+  test::etcd_cluster etcd(3, {.etcd_flags = {"--grpc-keepalive-min-time=500ms"}});
+  churn c(etcd);
+  std::vector<std::unique_ptr<fault::fault_proxy>> proxies;
+  std::string members;
+  for (int m = 0; m < 3; ++m) {
+    proxies.push_back(std::make_unique<fault::fault_proxy>(etcd.client_address(m)));
+    members += (m ? "," : "") + proxies.back()->address();
+  }
+  watched_channel w(
+      "etcd://" + members + "/svc",
+      {.lb_policy = "round_robin", .resolvers = {make_etcd_resolver(fast_keepalive())}});
+  REQUIRE(w.s.wait_list(c.states.back()));
+  call_load load(*w.ch, 2);
+  for (int m = 0; m < 3; ++m) {  // so the watch's member is among them
+    proxies[m]->add(fault::partition());
+    CHECK_MESSAGE(w.s.wait_list(c.step(m), 20s), "with member ", m, " partitioned");
+    proxies[m]->clear();
+  }
+  load.stop();
+  CHECK(load.failed() == 0);
+  c.check_history(w.s);
 }
 
 TEST_CASE("etcd registration: survives a restart of the only member") {
