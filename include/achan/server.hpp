@@ -115,11 +115,16 @@ using server_stream_handler =
     std::function<void(server_call_info info, std::string request, server_writer out)>;
 
 /// What a client- or bidi-streaming handler wants to hear about incoming requests.
-/// Both run on the connection's I/O thread, in order; on_end once, when the client
+/// All run on the connection's I/O thread, in order; on_end once, when the client
 /// half-closed (not when it cancelled: then `out.done()` turns true).
 struct stream_reader {
   std::function<void(std::string&& request)> on_message;
   std::function<void()> on_end;
+  /// Optional: runs once if the call ends before the handler finished it — the client
+  /// cancelled (RST_STREAM), the deadline passed, the connection closed, a request or a
+  /// write went over a limit — so a handler can stop its work (a proxy, its backend
+  /// call). Not after out.finish(). `out` is already done() when it runs.
+  std::function<void()> on_cancel = {};  // (a default: `stream_reader{m, e}` stays warning-free)
 };
 
 /// Serves one client- or bidi-streaming call: called when the call starts, returns how

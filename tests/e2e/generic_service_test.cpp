@@ -2,6 +2,7 @@
 // unary and streaming calls alike, as one bidi stream each (what a proxy is built on).
 #include <doctest/doctest.h>
 
+#include <condition_variable>
 #include <future>
 #include <mutex>
 
@@ -84,4 +85,71 @@ TEST_CASE("generic service: unknown methods reach the fallback - registered ones
   CHECK(got ==
         std::vector<std::string>{"/other.Svc/Chat:a", "/other.Svc/Chat:b", "/other.Svc/Chat:c"});
   ch->close();
+}
+
+TEST_CASE("generic service: on_cancel tells a streaming handler its call ended without it") {
+  transport::h2_server server;
+  std::mutex mx;
+  std::condition_variable cv;
+  std::vector<std::string> cancelled;  // methods whose handler heard on_cancel
+  server.set_fallback([&](transport::server_call_info info, transport::server_writer out) {
+    auto method = info.method;
+    transport::stream_reader r;
+    r.on_message = [out](std::string&& m) { out.write(std::move(m)); };
+    r.on_end = [out, method] {
+      if (method == "/t.S/Finishes")
+        out.finish();  // the handler ends it: no on_cancel
+    };
+    r.on_cancel = [&, out, method] {
+      CHECK(out.done());
+      std::lock_guard lk{mx};
+      cancelled.push_back(method);
+      cv.notify_all();
+    };
+    return r;
+  });
+  auto port = server.listen("127.0.0.1", 0);
+  REQUIRE(port.ok());
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto ch = dial(sys, "ipv4:127.0.0.1:" + std::to_string(*port));
+  REQUIRE(ch);
+  auto wait_cancelled = [&](std::size_t n) {
+    std::unique_lock lk{mx};
+    return cv.wait_for(lk, 5s, [&] { return cancelled.size() >= n; });
+  };
+  std::promise<void> echoed;  // the cancelled call's handler has its request
+  auto open = [&](const std::string& method, call_options o) {
+    auto ended = std::make_shared<std::promise<call_result>>();
+    auto st = ch->bidi_stream(
+        method, std::move(o),
+        [&echoed, method](std::string&&) {
+          if (method == "/t.S/Cancelled")
+            echoed.set_value();
+        },
+        [ended](call_result&& r) { ended->set_value(std::move(r)); });
+    return std::pair{st, ended->get_future()};
+  };
+
+  auto [finishing, finished] = open("/t.S/Finishes", {.timeout = 5s});
+  finishing.write("x");
+  finishing.writes_done();
+  CHECK(finished.get().status.ok());
+
+  auto [cancelling, cancel_end] = open("/t.S/Cancelled", {.timeout = 5s});
+  cancelling.write("x");
+  REQUIRE(echoed.get_future().wait_for(5s) == std::future_status::ready);
+  cancelling.cancel();
+  CHECK(cancel_end.get().status.code == status_code::cancelled);
+  REQUIRE(wait_cancelled(1));
+
+  auto [expiring, expired] = open("/t.S/Expires", {.timeout = 300ms});
+  expiring.write("x");
+  CHECK(expired.get().status.code == status_code::deadline_exceeded);
+  REQUIRE(wait_cancelled(2));
+
+  ch->close();
+  server.shutdown(2s);
+  std::lock_guard lk{mx};
+  CHECK(cancelled == std::vector<std::string>{"/t.S/Cancelled", "/t.S/Expires"});
 }

@@ -2,6 +2,8 @@
 // responder and server_writer that handlers hold: server_handles.cpp).
 #include <nghttp2/nghttp2.h>
 
+#include <utility>
+
 #include "transport/grpc/framing.hpp"
 #include "transport/grpc/wire_text.hpp"
 #include "transport/h2/header_budget.hpp"
@@ -146,8 +148,7 @@ void h2_server_connection::refuse(server_stream& s, status st) {
 }
 
 void h2_server_connection::reset_stream(server_stream& s, std::uint32_t code) {
-  if (s.pending)
-    s.pending->done.store(true);
+  stop_handler(s);
   if (s.state == phase::serving)
     --server_.active_calls_;
   s.state = phase::done;
@@ -213,8 +214,7 @@ void h2_server_connection::finish_call(std::int32_t id, status st, metadata trai
   auto* s = closed_ ? nullptr : stream(id);
   if (!s || s->answered())
     return;
-  if (s->pending)
-    s->pending->done.store(true);  // the handler's writers stop here
+  stop_handler(*s);  // the handler's writers stop here
   if (!s->headers_sent) {
     send_trailers_only(*s, std::move(st), trailers);  // no message was sent
   } else {
@@ -293,13 +293,19 @@ void h2_server_connection::end(std::int32_t id) {
   forget_deadline(s);
   drop_output(s);
   release_request(s);
-  if (s.pending)
-    s.pending->done.store(true);  // cancelled or finished: responders do nothing now
+  stop_handler(s);  // cancelled or finished: responders do nothing now
   if (s.state == phase::serving)
     --server_.active_calls_;
   streams_.erase(it);
   if (streams_.empty())
     idle_since_ = std::chrono::steady_clock::now();
+}
+
+void h2_server_connection::stop_handler(server_stream& s) {
+  if (!s.pending || s.pending->done.exchange(true))
+    return;  // no handler yet, or it finished the call (or was told already)
+  if (auto cancel = std::exchange(s.reader.on_cancel, nullptr))
+    cancel();
 }
 
 void h2_server_connection::forget_deadline(server_stream& s) {
@@ -322,6 +328,8 @@ void h2_server_connection::on_deadline(std::int32_t id) {
       // The handler may be answering on another thread: whoever sets `done` first answers.
       if (s->pending && s->pending->done.exchange(true))
         break;
+      if (auto cancel = std::exchange(s->reader.on_cancel, nullptr))
+        cancel();
       if (s->unsent() > 0)
         reset_stream(*s, NGHTTP2_CANCEL);  // the client's window holds the body back
       else

@@ -328,8 +328,7 @@ void h2_server_connection::close() {
   // Calls first, then the socket: whoever sees the connection end sees its calls ended.
   for (auto& [id, s] : streams_) {
     drop_output(*s);
-    if (s->pending)
-      s->pending->done.store(true);
+    stop_handler(*s);
     if (s->state == server_stream::phase::serving)
       --server_.active_calls_;
   }

@@ -130,6 +130,9 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   void drop_output(server_stream& s);
   /// Stream `id` was closed by nghttp2: forget it.
   void end(std::int32_t id);
+  /// Marks `s` answered for its handler's writers; if the handler had not finished it,
+  /// tells a streaming handler (stream_reader::on_cancel, once).
+  void stop_handler(server_stream& s);
   void forget_deadline(server_stream& s);
   /// Stream `id` passed its deadline (deadlines_): answer DEADLINE_EXCEEDED or reset.
   void on_deadline(std::int32_t id);
