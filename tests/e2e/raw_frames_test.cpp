@@ -2,6 +2,8 @@
 // h2_server and a scripted peer, so hostile-peer tests can trust what it sends and reads.
 #include <doctest/doctest.h>
 
+#include <atomic>
+
 #include <unistd.h>
 
 #include <cstring>
@@ -285,4 +287,21 @@ TEST_CASE("raw frames: a request -bin header that is not base64 is answered INTE
   CHECK(message->find("malformed binary metadata") != std::string::npos);
   auto echoed = grpc_message_payload(data_on(c.seen(), 1));  // the handler never ran
   CHECK((!echoed || echoed->empty()));
+
+  // The same for a streaming method, dispatched at its headers.
+  transport::h2_server streaming;
+  std::atomic<bool> ran{false};
+  streaming.add_streaming("/t.S/Bidi", [&](transport::server_call_info, transport::server_writer) {
+    ran = true;
+    return transport::stream_reader{};
+  });
+  auto l = streaming.listen("127.0.0.1", 0);
+  REQUIRE(l.ok());
+  raw_h2_conn b{*l};
+  REQUIRE(b.handshake());
+  auto bidi_end = unary_call(
+      b, 1, hpack::grpc_request_block("/t.S/Bidi", {{"x-trace-bin", "!!not base64!!"}}), "hi");
+  REQUIRE(bidi_end);
+  CHECK(field(b.decode(*bidi_end), "grpc-status") == "13");
+  CHECK_FALSE(ran.load());
 }

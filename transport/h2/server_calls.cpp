@@ -45,6 +45,10 @@ server_call_info h2_server_connection::take_call_info(server_stream& s) {
 void h2_server_connection::dispatch_streaming(server_stream& s) {
   if (s.state != phase::receiving || !grpc_request(s))
     return;
+  if (!s.error.ok()) {  // a malformed header (grpc-timeout, -bin): no handler sees the call
+    send_trailers_only(s, s.error);
+    return;
+  }
   auto m = server_.methods_.find(s.method);
   const auto* handler = m != server_.methods_.end() ? &m->second.streaming : &server_.fallback_;
   if (m == server_.methods_.end() && !*handler) {
