@@ -82,8 +82,8 @@ TEST_CASE("achan bench over etcd: servers registering and leaving under load fai
   child_process bench(
       achan_bin(), {"bench", target, "/achan.test.Echo/Unary", "--proto", echo_proto(), "-d",
                     R"({"payload":"aGk="})", "--json", "--lb", "round_robin", "--concurrency", "4",
-                    "--duration", "6s", "--wait-for-ready"});
-  std::this_thread::sleep_for(1500ms);  // the load runs on the first two (bounded: 6 s in all)
+                    "--duration", "8s", "--wait-for-ready"});
+  std::this_thread::sleep_for(1500ms);  // the load runs on the first two (bounded: 8 s in all)
   served c{"c", {"--register", target}};
   REQUIRE(await_key(etcd, "svc/echo/" + c.address, true, 10s));
   std::this_thread::sleep_for(1500ms);  // ... and on the third

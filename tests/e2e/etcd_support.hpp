@@ -37,7 +37,6 @@ struct seen {
   std::vector<std::string> addresses;
   std::vector<std::vector<std::string>> history;    ///< every published list, sorted
   std::vector<std::string> errors, notes, configs;  ///< configs: service config JSON texts
-  std::size_t updates = 0;
 
   channel_observer observer() {
     return [this](const channel_event& e) {
@@ -46,7 +45,6 @@ struct seen {
         addresses = e.addresses;
         std::sort(addresses.begin(), addresses.end());
         history.push_back(addresses);
-        ++updates;
         if (!e.reason.empty())
           notes.push_back(e.reason);
       } else if (e.what == channel_event::kind::resolver_error) {
@@ -62,7 +60,7 @@ struct seen {
   bool wait_list(std::vector<std::string> want, std::chrono::milliseconds limit = 10s) {
     std::sort(want.begin(), want.end());
     std::unique_lock lk{mx};
-    return cv.wait_for(lk, limit, [&] { return addresses == want && updates > 0; });
+    return cv.wait_for(lk, limit, [&] { return addresses == want && !history.empty(); });
   }
   bool wait_error(std::chrono::milliseconds limit = 10s) {
     std::unique_lock lk{mx};
