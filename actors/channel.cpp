@@ -116,6 +116,13 @@ void stream_call::writes_done() {
     c_->requests->close();
 }
 
+void stream_call::pause_responses(bool paused) {
+  if (!c_)
+    return;
+  if (auto conn = c_->set_responses_paused(paused))
+    conn->flow_changed(c_->id());
+}
+
 void stream_call::cancel() {
   handle_.cancel();
   if (c_)

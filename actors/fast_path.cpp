@@ -51,6 +51,7 @@ call_ptr make_call(const std::shared_ptr<channel_shared>& shared, time_point now
   c->authority = shared->authority;
   c->credentials = std::move(opts.credentials);
   c->request_hash = opts.request_hash;
+  c->on_headers = std::move(opts.on_headers);
   return c;
 }
 

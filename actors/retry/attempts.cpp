@@ -146,6 +146,16 @@ call_ptr next_attempt(const attempt_set_ptr& s) {
         caf::anon_send(s->channel, attempts_committed{s, n});
       s->parent->deliver(std::move(m));
     };
+  if (p.on_headers)
+    // Response headers commit the call (gRFC A6), so the attempt that sends them answers.
+    c->on_headers = [w = std::weak_ptr<attempt_set>{s}, n](const metadata& md) {
+      auto s = w.lock();
+      if (!s || !claim(*s, n))
+        return;
+      if (s->hedging && s->launched.load(std::memory_order_acquire) > 1)
+        caf::anon_send(s->channel, attempts_committed{s, n});
+      s->parent->deliver_headers(md);
+    };
   prune(*s);
   s->live.add(n, c);
   return c;

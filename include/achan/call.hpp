@@ -36,6 +36,9 @@ struct call_result {
   /// The server sent response headers before its trailers (false for a Trailers-Only
   /// answer and for calls that never reached a server). A retried call commits on it.
   bool headers_received = false;
+  /// How many of the first entries of `trailers` came in the response headers (the
+  /// rest came in the trailers); 0 for a Trailers-Only answer.
+  std::size_t header_count = 0;
 };
 
 class call_credentials;
@@ -51,6 +54,12 @@ struct call_options {
   /// hash go to the same backend while the address list is unchanged. Unset: the
   /// policy's own choice (ring_hash: its requestHashHeader, else a random hash).
   std::optional<std::uint64_t> request_hash;
+  /// Runs once with the server's response headers (-bin values decoded), on a transport
+  /// thread, when they arrive: before the first response message and before the
+  /// completion. Not for a Trailers-Only answer (then the completion has everything). It
+  /// must not block. With retries or hedging, only the attempt that answers calls it.
+  /// A proxy forwards them as they come.
+  std::function<void(const metadata& headers)> on_headers = {};  // (a default: no warning)
 };
 
 /// One call in flight. Shared by the channel (queue, deadline timer), the transport
@@ -117,6 +126,37 @@ class call {
   /// transport's thread. Set before the call reaches a transport; null for unary calls.
   std::function<void(std::string&&)> on_message;
 
+  /// Receives the response headers (call_options::on_headers); null when nobody asked.
+  /// Set before the call reaches a transport.
+  std::function<void(const metadata&)> on_headers;
+
+  /// Transport side: hands the response headers to on_headers unless the call already
+  /// ended (ordered against messages and the end as deliver() is).
+  void deliver_headers(const metadata& md) {
+    if (!on_headers)
+      return;
+    std::lock_guard lk{deliver_mx_};
+    if (!finished())
+      on_headers(md);
+  }
+
+  /// Response flow control (stream_call::pause_responses): records the caller's wish
+  /// and returns the connection carrying the call, to be told (null if none yet).
+  std::shared_ptr<transport::connection> set_responses_paused(bool paused) {
+    std::lock_guard lk{flow_mx_};
+    responses_paused_.store(paused, std::memory_order_release);
+    return flow_carrier_.lock();
+  }
+  /// Whether the caller wants the server held back now.
+  bool responses_paused() const noexcept {
+    return responses_paused_.load(std::memory_order_acquire);
+  }
+  /// Transport side: `conn` carries the call from now on and is told of later changes.
+  void attach_flow(std::weak_ptr<transport::connection> conn) {
+    std::lock_guard lk{flow_mx_};
+    flow_carrier_ = std::move(conn);
+  }
+
   /// True for calls whose responses stream (on_message is set).
   bool streams_responses() const noexcept { return static_cast<bool>(on_message); }
 
@@ -139,8 +179,9 @@ class call {
   /// inside deliver(), with the call's delivery lock held: neither may wait for another
   /// thread that delivers to or ends the same call.
   bool finish(call_result&& r) {
-    if (streams_responses()) {
-      // Wait for a message being delivered on another thread: none follows the end.
+    if (streams_responses() || on_headers) {
+      // Wait for a message (or the headers) being delivered on another thread: none
+      // follows the end.
       std::lock_guard lk{deliver_mx_};
       if (finished_.exchange(true))
         return false;
@@ -255,6 +296,10 @@ class call {
   // Orders message delivery against the end of a streaming call; recursive because
   // on_message may end the call itself. Unary calls never take it.
   std::recursive_mutex deliver_mx_;
+  // Response flow control: the wish and where to send it (caller vs. transport thread).
+  std::mutex flow_mx_;
+  std::atomic<bool> responses_paused_{false};
+  std::weak_ptr<transport::connection> flow_carrier_;
 };
 
 }  // namespace achan

@@ -71,6 +71,14 @@ class stream_call {
   void cancel();
   /// True once the call has ended.
   bool done() const noexcept { return handle_.done(); }
+  /// Response flow control, for a reader that cannot keep up (a proxy whose client
+  /// reads slowly): while paused, the HTTP/2 transport grants the server no more
+  /// flow-control window for this stream, so the server stops after at most
+  /// h2_options::stream_window more bytes; messages already received still reach
+  /// on_message. pause_responses(false) reopens the window. Any thread; the latest call
+  /// wins. No effect on calls with a retry or hedging policy (their attempts are
+  /// separate streams) or on transports that do not pace (the simulated one).
+  void pause_responses(bool paused);
 
  private:
   call_handle handle_;

@@ -99,6 +99,20 @@ class server_writer {
   /// Queues one response message; false once the call has ended (then `sent` is not
   /// called). A message refused for being over the buffer limit gets `sent(false)`.
   bool write(std::string message, sent_fn sent = {}) const;
+  /// Sends the response headers now, carrying `md` (-bin values are base64-encoded;
+  /// names the transport writes itself — pseudo-headers, content-type, grpc-status,
+  /// grpc-message, grpc-encoding, te — are dropped). Optional: the first write() sends
+  /// plain headers otherwise. Only before the first write(); a later call does nothing.
+  /// Headers over the client's header-list limit end the call with INTERNAL. False once
+  /// the call has ended.
+  bool send_headers(metadata md) const;
+  /// Request flow control (client- and bidi-streaming calls), for a handler that passes
+  /// requests on to something slower (a proxy's backend): while paused, the server grants
+  /// the client no more flow-control window for this stream, so a client sending faster
+  /// stops after at most server_options::stream_window more bytes; messages already
+  /// received still reach on_message. pause_requests(false) reopens the window. Any
+  /// thread; the latest call wins.
+  void pause_requests(bool paused) const;
   /// Ends the call with `st` (default OK) and optional trailers.
   void finish(status st = {}, metadata trailers = {}) const;
   /// True once the call has ended (finished, cancelled or past its deadline).

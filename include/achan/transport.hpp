@@ -62,6 +62,11 @@ class connection {
   /// connection closes. No event reaches the owner after drain() (as after close()).
   /// An attempt not READY yet is abandoned. The default closes at once.
   virtual void drain() { close(); }
+  /// The caller of call `call_id` changed call::responses_paused() (response flow
+  /// control): while paused, the transport grants the server no more flow-control
+  /// window for that call's stream; on resume it grants it again. The default ignores
+  /// it (a transport that does not pace responses).
+  virtual void flow_changed(std::uint64_t /*call_id*/) {}
 };
 
 using connection_ptr = std::shared_ptr<connection>;

@@ -217,8 +217,13 @@ int h2_callbacks::on_frame(nghttp2_session*, const nghttp2_frame* frame, void* u
       // Response headers that do not end the stream: not a Trailers-Only answer.
       if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE &&
           !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-        if (auto* st = stream(c.session_, frame->hd.stream_id))
+        if (auto* st = stream(c.session_, frame->hd.stream_id)) {
           st->headers_received = true;
+          st->header_count = st->headers.size();
+          st->c->deliver_headers(st->headers);
+          if (st->c->responses_paused())
+            c.apply_flow(*st);  // paused before nghttp2 had opened the stream
+        }
       break;
     case NGHTTP2_GOAWAY:
       c.on_goaway(frame->goaway.error_code,
@@ -317,6 +322,7 @@ void h2_client_connection::finish_stream(h2_stream& s, std::uint32_t error_code)
   r.trailers = std::move(s.headers);
   r.peer = address_;
   r.headers_received = s.headers_received;
+  r.header_count = s.header_count;
   c->finish(std::move(r));
 }
 

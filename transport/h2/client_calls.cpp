@@ -204,8 +204,30 @@ void h2_client_connection::open_stream(const call_ptr& c) {
     st->deadline = c->deadline();
     deadlines_.add(st->deadline, id, shared_from_this());
   }
+  if (c->on_message)
+    c->attach_flow(weak_from_this());  // stream_call::pause_responses reaches us
   stream_of_call_[c->id()] = id;
   streams_.emplace(id, std::move(st));
+}
+
+void h2_client_connection::flow_changed(std::uint64_t call_id) {
+  asio::post(strand_, [self = shared_from_this(), call_id] {
+    auto it = self->stream_of_call_.find(call_id);
+    if (it == self->stream_of_call_.end() || !self->session_)
+      return;
+    if (auto s = self->streams_.find(it->second); s != self->streams_.end()) {
+      self->apply_flow(*s->second);
+      self->flush();
+    }
+  });
+}
+
+void h2_client_connection::apply_flow(h2_stream& s) {
+  // Paused: a local window of 0 stops nghttp2's WINDOW_UPDATEs for the stream (the
+  // server may still send what its window has left). Resumed: the window is granted
+  // again at once. (nghttp2 keeps the credit it cut in recv_reduction.)
+  auto window = s.c->responses_paused() ? 0 : static_cast<std::int32_t>(opts_.stream_window);
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, s.id, window);
 }
 
 void h2_client_connection::cancel_call(const call_ptr& c) {

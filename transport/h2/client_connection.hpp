@@ -80,6 +80,7 @@ class h2_client_connection final : public connection,
   void cancel_call(const call_ptr& c) override;
   void close() override;
   void drain() override;
+  void flow_changed(std::uint64_t call_id) override;
 
  private:
   enum class phase : std::uint8_t { connecting, ready, draining, closed };
@@ -117,6 +118,8 @@ class h2_client_connection final : public connection,
   void on_goaway(std::uint32_t code, std::string_view debug);
   /// nghttp2_session_mem_recv failed with `rv`: GOAWAY to the server, then fail.
   void protocol_error(long rv);
+  /// Applies its call's responses_paused() to stream `s`'s local window.
+  void apply_flow(h2_stream& s);
   /// Stream `id` passed its deadline (deadlines_): reset it.
   void on_deadline(std::int32_t id);
   bool init_session();

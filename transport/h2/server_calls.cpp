@@ -162,17 +162,58 @@ void h2_server_connection::reset_stream(server_stream& s, std::uint32_t code) {
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, code);
 }
 
-void h2_server_connection::start_response(server_stream& s) {
+/// Response metadata a handler may not set: the transport writes these itself.
+static bool reserved_response_header(const std::string& k) {
+  return k.empty() || k[0] == ':' || k == "content-type" || k == "grpc-status" ||
+         k == "grpc-message" || k == "grpc-encoding" || k == "te" || k == "connection" ||
+         k == "transfer-encoding";
+}
+
+void h2_server_connection::start_response(server_stream& s, const metadata* extra) {
   if (s.headers_sent) {
     nghttp2_session_resume_data(session_, s.id);
     return;
   }
   s.headers_sent = true;
-  nghttp2_nv nva[] = {header(":status", "200"), header("content-type", "application/grpc")};
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (extra)
+    for (auto& [k, v] : *extra)
+      if (!reserved_response_header(k))
+        fields.emplace_back(k, grpc::is_binary_header(k) ? grpc::base64_encode(v) : v);
+  std::vector<nghttp2_nv> nva{header(":status", "200"), header("content-type", "application/grpc")};
+  for (auto& [k, v] : fields)
+    nva.push_back(header(k, v));  // (nghttp2 copies them)
   nghttp2_data_provider provider;
   provider.source.ptr = &s;
   provider.read_callback = &h2_server_callbacks::read_response;
-  nghttp2_submit_response(session_, s.id, nva, 2, &provider);
+  nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), &provider);
+}
+
+void h2_server_connection::apply_request_flow(std::int32_t id) {
+  auto* s = closed_ ? nullptr : stream(id);
+  if (!s || !s->pending || s->answered())
+    return;
+  // As the client's apply_flow: a local window of 0 stops WINDOW_UPDATEs for the stream.
+  auto window = s->pending->requests_paused.load(std::memory_order_acquire)
+                    ? 0
+                    : static_cast<std::int32_t>(opts().stream_window);
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, id, window);
+  flush();
+}
+
+void h2_server_connection::send_headers(std::int32_t id, metadata md) {
+  auto* s = closed_ ? nullptr : stream(id);
+  if (!s || s->answered() || s->headers_sent)
+    return;
+  std::uint64_t size = 2 * 32 + 40;
+  for (auto& [k, v] : md)
+    size += k.size() + (grpc::is_binary_header(k) ? (v.size() + 2) / 3 * 4 : v.size()) + 32;
+  if (auto too_big = fit_trailers({}, size); !too_big.ok()) {
+    finish_call(id, std::move(too_big), {});
+    return;
+  }
+  start_response(*s, &md);
+  flush();
 }
 
 void h2_server_connection::write_message(std::int32_t id, std::string payload,

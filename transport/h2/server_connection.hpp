@@ -57,6 +57,10 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
                      std::size_t counted);
   /// Ends stream `id` with `st` and trailers (strand).
   void finish_call(std::int32_t id, status st, metadata trailers);
+  /// server_writer::pause_requests: applies its latest wish to stream `id`'s window.
+  void apply_request_flow(std::int32_t id);
+  /// server_writer::send_headers: submits the response HEADERS with `md` now.
+  void send_headers(std::int32_t id, metadata md);
   /// event_timer's callback (strand).
   void on_timer(std::size_t kind);
 
@@ -118,7 +122,7 @@ class h2_server_connection final : public std::enable_shared_from_this<h2_server
   /// Ends `s` at once with RST_STREAM `code`, dropping unsent output (when trailers
   /// cannot be sent: the client's window holds the body back).
   void reset_stream(server_stream& s, std::uint32_t code);
-  void start_response(server_stream& s);
+  void start_response(server_stream& s, const metadata* extra = nullptr);
   std::shared_ptr<pending_response> begin_call(server_stream& s);
   /// What the handler of `s` learns (moves the request's metadata out of `s`).
   server_call_info take_call_info(server_stream& s);

@@ -51,6 +51,27 @@ bool server_writer::write(std::string message, sent_fn sent) const {
   return true;
 }
 
+void server_writer::pause_requests(bool paused) const {
+  if (!p_ || p_->done.load())
+    return;
+  p_->requests_paused.store(paused, std::memory_order_release);
+  if (auto c = p_->conn.lock())
+    asio::dispatch(c->socket_executor(),
+                   [c, id = p_->stream_id] { c->apply_request_flow(id); });  // (reads the latest)
+}
+
+bool server_writer::send_headers(metadata md) const {
+  if (!p_ || p_->done.load())
+    return false;
+  auto c = p_->conn.lock();
+  if (!c)
+    return false;
+  asio::dispatch(c->socket_executor(), [c, id = p_->stream_id, md = std::move(md)]() mutable {
+    c->send_headers(id, std::move(md));
+  });
+  return true;
+}
+
 void server_writer::finish(status st, metadata trailers) const {
   if (!p_ || p_->done.exchange(true))
     return;

@@ -23,6 +23,7 @@ struct pending_response {
   std::int32_t stream_id = 0;
   std::atomic<bool> done{false};
   std::atomic<std::size_t> buffered{0};
+  std::atomic<bool> requests_paused{false};  ///< server_writer::pause_requests's latest wish
 };
 
 /// One request stream, from its HEADERS to its close.
