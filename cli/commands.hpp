@@ -23,6 +23,9 @@ int run_serve(const parsed_args& args);
 /// `achan fault-proxy`: TCP fault proxies behind toxiproxy's HTTP API, until SIGINT/SIGTERM.
 command_spec fault_proxy_spec();
 int run_fault_proxy(const parsed_args& args);
+/// `achan proxy`: a gRPC L7 proxy balancing each call, with fault injection.
+command_spec proxy_spec();
+int run_proxy(const parsed_args& args);
 /// `achan scenario run|check FILE`: scenario scripts in virtual time (--sim) or for real.
 command_spec scenario_spec();
 int run_scenario(const parsed_args& args);

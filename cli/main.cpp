@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
       {"watch", achan::cli::watch_spec, achan::cli::run_watch},
       {"serve", achan::cli::serve_spec, achan::cli::run_serve},
       {"fault-proxy", achan::cli::fault_proxy_spec, achan::cli::run_fault_proxy},
+      {"proxy", achan::cli::proxy_spec, achan::cli::run_proxy},
       {"scenario", achan::cli::scenario_spec, achan::cli::run_scenario},
   };
   try {

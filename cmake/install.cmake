@@ -1,7 +1,7 @@
 # Installing achan as a library: the public headers (include/achan/, nothing else), the
 # libraries (static by default; shared with -DBUILD_SHARED_LIBS=ON), the achan command,
 # achanConfig.cmake + version file with imported targets (achan::achan, achan::core,
-# achan::transport, achan::h2, achan::dns, achan::actors, achan::fault_proxy), the CAF find
+# achan::transport, achan::h2, achan::dns, achan::actors, achan::fault_proxy, achan::proxy), the CAF
 # module it needs,
 # protoc-gen-achan with achan_generate() (cmake/AchanGenerate.cmake),
 # and achan.pc for pkg-config, all under PREFIX/lib (not the multiarch dir, so the
@@ -14,12 +14,12 @@ include(CMakePackageConfigHelpers)
 add_library(achan_lib INTERFACE)
 target_link_libraries(achan_lib INTERFACE achan_actors)
 set_target_properties(achan_lib PROPERTIES EXPORT_NAME achan)
-foreach(t core transport h2 dns actors fault_proxy)
+foreach(t core transport h2 dns actors fault_proxy proxy)
   set_target_properties(achan_${t} PROPERTIES EXPORT_NAME ${t})
 endforeach()
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/achan DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS achan_lib achan_actors achan_core achan_h2 achan_dns achan_transport achan_fault_proxy
+install(TARGETS achan_lib achan_actors achan_core achan_h2 achan_dns achan_transport achan_fault_proxy achan_proxy
         EXPORT achanTargets
         ARCHIVE DESTINATION lib
         LIBRARY DESTINATION lib
