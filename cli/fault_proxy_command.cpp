@@ -84,16 +84,8 @@ void print(event_log& log) {
 
 int run_fault_proxy(const parsed_args& args) {
   auto api = args.get("--api", "127.0.0.1:8474");
+  auto [api_host, api_port] = parse_host_port("--api", api);
   auto colon = api.rfind(':');
-  std::int64_t api_port = -1;
-  if (colon != std::string::npos && colon + 1 < api.size() && api.size() - colon <= 6 &&
-      api.find_first_not_of("0123456789", colon + 1) == std::string::npos)
-    api_port = std::stoll(api.substr(colon + 1));
-  if (api_port < 0 || api_port > 65535 || colon == 0)
-    throw usage_error("--api: '" + api + "' is not HOST:PORT");
-  auto api_host = api.substr(0, colon);
-  if (api_host.size() > 2 && api_host.front() == '[')
-    api_host = api_host.substr(1, api_host.size() - 2);
 
   fault::options opts;
   opts.seed = static_cast<std::uint64_t>(

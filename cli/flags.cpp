@@ -204,4 +204,16 @@ std::chrono::nanoseconds parse_duration(std::string_view text, std::string_view 
   return std::chrono::nanoseconds{static_cast<std::int64_t>(std::llround(ns))};
 }
 
+std::pair<std::string, std::uint16_t> parse_host_port(std::string_view flag, const std::string& v) {
+  auto colon = v.rfind(':');
+  auto port = colon == std::string::npos ? std::string{} : v.substr(colon + 1);
+  if (colon == std::string::npos || colon == 0 || port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stol(port) > 65535)
+    throw usage_error(std::string{flag} + ": '" + v + "' is not HOST:PORT");
+  auto host = v.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[')
+    host = host.substr(1, host.size() - 2);
+  return {host, static_cast<std::uint16_t>(std::stol(port))};
+}
+
 }  // namespace achan::cli

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace achan::cli {
@@ -80,5 +81,10 @@ std::string help_text(const command_spec& spec);
 /// Parses "250us", "500ms", "1.5s", "10s", "2m", "1h" (a non-negative decimal number and
 /// a unit; "0" alone is zero). Throws usage_error naming `what` and the text.
 std::chrono::nanoseconds parse_duration(std::string_view text, std::string_view what);
+
+/// Splits a flag's "HOST:PORT" ("[::1]:PORT" for IPv6; port 0..65535) into host (brackets
+/// removed) and port. Throws usage_error "FLAG: 'VALUE' is not HOST:PORT".
+std::pair<std::string, std::uint16_t> parse_host_port(std::string_view flag,
+                                                      const std::string& value);
 
 }  // namespace achan::cli

@@ -54,18 +54,6 @@ command_spec proxy_spec() {
 
 namespace {
 
-std::pair<std::string, std::uint16_t> host_port(const std::string& flag, const std::string& v) {
-  auto colon = v.rfind(':');
-  auto port = colon == std::string::npos ? std::string{} : v.substr(colon + 1);
-  if (colon == std::string::npos || colon == 0 || port.empty() || port.size() > 5 ||
-      port.find_first_not_of("0123456789") != std::string::npos || std::stol(port) > 65535)
-    throw usage_error(flag + ": '" + v + "' is not HOST:PORT");
-  auto host = v.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[')
-    host = host.substr(1, host.size() - 2);
-  return {host, static_cast<std::uint16_t>(std::stol(port))};
-}
-
 std::vector<proxy::route_config> read_routes(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
@@ -122,10 +110,10 @@ int run_proxy(const parsed_args& args) {
   if (args.has("--fault-headers"))
     for (auto& r : o.routes)
       r.fault_headers = true;
-  auto [host, port] = host_port("--listen", args.get("--listen", "127.0.0.1:0"));
+  auto [host, port] = parse_host_port("--listen", args.get("--listen", "127.0.0.1:0"));
   std::optional<std::pair<std::string, std::uint16_t>> api;
   if (args.has("--api"))
-    api = host_port("--api", args.get("--api"));
+    api = parse_host_port("--api", args.get("--api"));
   o.seed = static_cast<std::uint64_t>(
       args.integer("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
   o.add_via = args.has("--via");

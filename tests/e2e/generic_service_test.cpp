@@ -153,3 +153,32 @@ TEST_CASE("generic service: on_cancel tells a streaming handler its call ended w
   std::lock_guard lk{mx};
   CHECK(cancelled == std::vector<std::string>{"/t.S/Cancelled", "/t.S/Expires"});
 }
+
+TEST_CASE("generic service: send_headers sends metadata before the messages - within the limit") {
+  transport::h2_server server;
+  server.set_fallback([](transport::server_call_info info, transport::server_writer out) {
+    if (info.method == "/t.S/Big")
+      out.send_headers({{"x-big", std::string(100 * 1024, 'h')}});  // over 64 KiB
+    else
+      out.send_headers({{"x-h", "1"}, {"content-type", "text/plain"}, {"x-h-bin", {"\0", 1}}});
+    out.write("m");
+    out.finish({}, {{"x-t", "2"}});
+    return transport::stream_reader{};
+  });
+  auto port = server.listen("127.0.0.1", 0);
+  REQUIRE(port.ok());
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto ch = dial(sys, "ipv4:127.0.0.1:" + std::to_string(*port));
+  REQUIRE(ch);
+  auto r = ch->call("/t.S/Small", "x", {.timeout = 5s}).get();
+  REQUIRE_MESSAGE(r.status.ok(), r.status.message);
+  REQUIRE(r.header_count == 2);  // the reserved content-type was dropped
+  CHECK(r.trailers[0] == std::pair<std::string, std::string>{"x-h", "1"});
+  CHECK(r.trailers[1] == std::pair<std::string, std::string>{"x-h-bin", {"\0", 1}});
+  CHECK(trailer(r, "x-t") == "2");
+  auto big = ch->call("/t.S/Big", "x", {.timeout = 5s}).get();
+  CHECK(big.status.code == status_code::internal);
+  CHECK(big.status.message.find("exceeds the client's limit") != std::string::npos);
+  ch->close();
+}

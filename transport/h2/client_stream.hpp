@@ -32,7 +32,7 @@ struct h2_stream {
   std::string content_type;
   std::optional<std::string> grpc_status;
   std::optional<std::string> grpc_message;
-  metadata headers;  // response headers, then trailers
+  metadata headers;              // response headers, then trailers
   std::size_t header_count = 0;  // entries of `headers` from the response HEADERS
   grpc::deframer deframer;
   std::string message;
